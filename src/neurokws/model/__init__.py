@@ -1,0 +1,1 @@
+"""The recurrent LIF network: parameters, weights, the event-driven engine and Eventprop."""

@@ -1,0 +1,138 @@
+"""Network description (sizes, time constants) and its weights, with a checked file format.
+
+Weight convention everywhere: w[i, j] connects presynaptic i to postsynaptic j, so a spike
+of neuron i adds row i to its targets' synaptic variables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from neurokws.utils.atomic import write_npz
+from neurokws.utils.errors import ModelFormatError
+
+MODEL_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Sizes and constants of the 700 -> recurrent LIF N -> LI readout C network (ms units)."""
+
+    n_hidden: int
+    n_out: int
+    n_in: int = 700
+    n_steps: int = 1000
+    dt: float = 1.0
+    tau_mem: float = 20.0
+    tau_syn: float = 5.0
+    v_th: float = 1.0
+
+    @property
+    def alpha(self) -> float:
+        """Membrane decay per step, exp(-dt / tau_mem)."""
+        return math.exp(-self.dt / self.tau_mem)
+
+    @property
+    def beta(self) -> float:
+        """Synaptic decay per step, exp(-dt / tau_syn)."""
+        return math.exp(-self.dt / self.tau_syn)
+
+    @property
+    def current_scale(self) -> float:
+        """c_I = (tau_syn / dt)(1 - beta): GeNN's exponential-synapse current scaling."""
+        return self.tau_syn / self.dt * (1.0 - self.beta)
+
+    @property
+    def duration_ms(self) -> float:
+        """Trial length T in ms."""
+        return self.n_steps * self.dt
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown NetworkConfig keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class Weights:
+    """The three dense weight matrices, float32, (pre, post) layout."""
+
+    w_in: np.ndarray   # (n_in, n_hidden)
+    w_rec: np.ndarray  # (n_hidden, n_hidden)
+    w_out: np.ndarray  # (n_hidden, n_out)
+
+    NAMES = ("w_in", "w_rec", "w_out")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in self.NAMES}
+
+    def copy(self) -> Weights:
+        return Weights(*(np.array(a, copy=True) for a in self.arrays().values()))
+
+    def astype(self, dtype: Any) -> Weights:
+        return Weights(*(np.ascontiguousarray(a, dtype=dtype) for a in self.arrays().values()))
+
+    def check(self, config: NetworkConfig, source: str = "weights") -> None:
+        """Raise ModelFormatError if shapes do not match `config` or values are not finite."""
+        expected = {"w_in": (config.n_in, config.n_hidden),
+                    "w_rec": (config.n_hidden, config.n_hidden),
+                    "w_out": (config.n_hidden, config.n_out)}
+        for name, shape in expected.items():
+            array = getattr(self, name)
+            if array.shape != shape:
+                raise ModelFormatError(
+                    f"{source}: {name} has shape {array.shape}, expected {shape} for "
+                    f"n_in={config.n_in}, n_hidden={config.n_hidden}, n_out={config.n_out}; "
+                    "was it trained with a different config?")
+            if not np.all(np.isfinite(array)):
+                bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+                raise ModelFormatError(
+                    f"{source}: {name} holds {bad} NaN/inf values; the training run diverged "
+                    "or the file is corrupt - retrain or pick an earlier checkpoint.")
+
+
+def save_model(path: str | os.PathLike, config: NetworkConfig, weights: Weights,
+               provenance: dict[str, Any]) -> None:
+    """Atomically write weights + network config + provenance to an .npz file."""
+    weights.check(config, source=str(path))
+    write_npz(path, **weights.arrays(),
+              network_config=np.array(json.dumps(config.to_dict())),
+              provenance=np.array(json.dumps(provenance, default=str)),
+              format_version=np.array(MODEL_FORMAT_VERSION))
+
+
+def load_model(path: str | os.PathLike,
+               expected: NetworkConfig | None = None) -> tuple[NetworkConfig, Weights, dict]:
+    """Read a model .npz; check format, shapes, finiteness and (optionally) the config."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in (*Weights.NAMES, "network_config") if k not in archive]
+            if missing:
+                raise ModelFormatError(f"{path}: not a neurokws model file (missing {missing}).")
+            config = NetworkConfig.from_dict(json.loads(str(archive["network_config"])))
+            weights = Weights(*(np.asarray(archive[k], dtype=np.float32)
+                                for k in Weights.NAMES))
+            prov = json.loads(str(archive["provenance"])) if "provenance" in archive else {}
+    except ModelFormatError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelFormatError(f"{path}: cannot read model file ({exc}); "
+                               "delete it and rerun the rule that produces it.") from exc
+    if expected is not None and expected != config:
+        raise ModelFormatError(
+            f"{path}: model was built for {config}, but this run expects {expected}; "
+            "it comes from a different config - rerun training for this config.")
+    weights.check(config, source=str(path))
+    return config, weights, prov
