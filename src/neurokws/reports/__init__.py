@@ -1,0 +1,1 @@
+"""Aggregation of per-cell results into tables and figures."""

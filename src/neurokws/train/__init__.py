@@ -1,0 +1,1 @@
+"""Training loop around the Eventprop engine: optimiser, schedules, checkpoints, evaluation."""

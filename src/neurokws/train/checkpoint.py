@@ -1,0 +1,72 @@
+"""Training checkpoints: full resumable state written atomically after every epoch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurokws.model.network import Weights
+from neurokws.utils.atomic import write_npz
+from neurokws.utils.errors import ModelFormatError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training bit-identically after an interruption."""
+
+    epoch: int                       # epochs completed
+    weights: Weights
+    optimizer: dict[str, np.ndarray]
+    schedule: dict[str, Any]
+    log_rows: list[dict[str, Any]] = field(default_factory=list)
+    best_metric: float = -np.inf
+    best_epoch: int = -1
+    run_hash: str = ""
+
+
+def save_checkpoint(path: str | os.PathLike, state: TrainState) -> None:
+    """Atomically write `state` (a killed write leaves the previous checkpoint intact)."""
+    meta = {"epoch": state.epoch, "schedule": state.schedule, "log_rows": state.log_rows,
+            "best_metric": state.best_metric, "best_epoch": state.best_epoch,
+            "run_hash": state.run_hash}
+    write_npz(path, **state.weights.arrays(), **state.optimizer,
+              meta=np.array(json.dumps(meta)))
+
+
+def load_checkpoint(path: str | os.PathLike) -> TrainState:
+    """Read a checkpoint written by `save_checkpoint`."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            meta = json.loads(str(archive["meta"]))
+            weights = Weights(*(np.array(archive[k]) for k in Weights.NAMES))
+            optimizer = {k: np.array(archive[k]) for k in archive.files
+                         if k.startswith("adam_")}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelFormatError(f"{path}: unreadable training checkpoint ({exc}); move it "
+                               "away to restart this run from scratch.") from exc
+    return TrainState(epoch=int(meta["epoch"]), weights=weights, optimizer=optimizer,
+                      schedule=meta["schedule"], log_rows=meta["log_rows"],
+                      best_metric=float(meta["best_metric"]), best_epoch=int(meta["best_epoch"]),
+                      run_hash=meta.get("run_hash", ""))
+
+
+def resume_or_none(path: Path, run_hash: str) -> TrainState | None:
+    """The checkpoint at `path` if it belongs to this run; set a stale one aside, never delete."""
+    if not path.exists():
+        return None
+    state = load_checkpoint(path)
+    if state.run_hash == run_hash:
+        return state
+    stale = path.with_name(f"{path.stem}.stale-{state.run_hash or 'unknown'}{path.suffix}")
+    log.warning("checkpoint %s is from a different config/seed (run %s, now %s); "
+                "moved to %s and starting from scratch", path, state.run_hash, run_hash, stale)
+    os.replace(path, stale)
+    return None

@@ -1,0 +1,169 @@
+"""The epoch loop: seeded augmentation and shuffling, Eventprop batches, Adam, checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from neurokws.config import TrainSettings
+from neurokws.data.augment import blend, shift
+from neurokws.data.binning import BinnedSplit, bin_events
+from neurokws.data.events import EventSplit
+from neurokws.model.engine import RegConfig, infer, loss_and_grad
+from neurokws.model.init import init_weights
+from neurokws.model.network import NetworkConfig, Weights
+from neurokws.train.checkpoint import TrainState, resume_or_none, save_checkpoint
+from neurokws.train.optimizer import Adam
+from neurokws.train.schedule import LearningRateSchedule
+from neurokws.utils.atomic import write_csv, write_npz
+from neurokws.utils.provenance import config_hash
+
+log = logging.getLogger(__name__)
+
+LOG_COLUMNS = ["epoch", "loss", "train_accuracy", "valid_accuracy", "lr",
+               "mean_hidden_spikes", "max_hidden_spikes", "silent_neurons", "n_samples",
+               "wall_time_s"]
+
+
+@dataclass
+class TrainResult:
+    """What a finished run hands to the caller: the selected weights and the epoch log."""
+
+    weights: Weights
+    selected_epoch: int
+    selection: str
+    log_rows: list[dict[str, Any]]
+
+
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The generator of one epoch: a pure function of (seed, epoch), so resumes are exact."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), 0x5EED]))
+
+
+def epoch_inputs(split: EventSplit, settings: TrainSettings, net: NetworkConfig,
+                 rng: np.random.Generator) -> BinnedSplit:
+    """One epoch's training set: blend (adds examples), then shift (all examples), then bin."""
+    events = split
+    if "blend" in settings.augmentations:
+        n_new = settings.blend_n_new or len(split)
+        events = EventSplit.concatenate([split, blend(split, rng, n_new, net.n_steps, net.dt)])
+    if "shift" in settings.augmentations:
+        events = shift(events, rng, settings.shift_max)
+    return bin_events(events, net.dt, net.n_steps)
+
+
+def selection_mode(settings: TrainSettings, has_valid: bool) -> str:
+    """Resolve `auto` to best_valid where a validation split exists, else best_train."""
+    mode = settings.select_checkpoint
+    if mode == "auto":
+        return "best_valid" if has_valid else "best_train"
+    if mode == "best_valid" and not has_valid:
+        raise ValueError("select_checkpoint is best_valid but this dataset has no valid split")
+    return mode
+
+
+def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit) -> float:
+    """Float test/validation accuracy of `weights` on binned data."""
+    readout, _ = infer(config, weights, data.steps, data.channels, data.offsets)
+    return float(np.mean(np.argmax(readout, axis=1) == data.labels))
+
+
+def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
+          out_dir: Path, valid_split: EventSplit | None = None,
+          run_config: dict[str, Any] | None = None) -> TrainResult:
+    """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there."""
+    ckpt_dir = Path(out_dir) / "checkpoints"
+    run_hash = config_hash({"net": net.to_dict(), "settings": settings.to_dict(),
+                            "seed": int(seed), "run_config": run_config or {},
+                            "n_train": len(train_split)})
+    mode = selection_mode(settings, valid_split is not None)
+    valid = bin_events(valid_split, net.dt, net.n_steps) if valid_split is not None else None
+    reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
+                    lambda_lower=settings.reg_lambda_lower)
+
+    state = resume_or_none(ckpt_dir / "last.npz", run_hash)
+    optimizer = Adam(settings.adam_beta1, settings.adam_beta2, settings.adam_eps)
+    if state is None:
+        weights = init_weights(net, np.random.default_rng(int(seed)))
+        schedule = LearningRateSchedule(
+            target_lr=settings.lr, start_lr=settings.ease_in_start_lr,
+            factor=settings.ease_in_factor, fast_alpha=settings.plateau_fast,
+            slow_alpha=settings.plateau_slow, patience=settings.plateau_patience,
+            decay=settings.plateau_factor)
+        state = TrainState(epoch=0, weights=weights, optimizer={}, schedule=schedule.state(),
+                           run_hash=run_hash)
+    else:
+        log.info("resuming %s after epoch %d", out_dir, state.epoch)
+        optimizer.load_state(state.optimizer)
+    schedule = LearningRateSchedule.from_state(state.schedule)
+    weights = state.weights
+
+    for epoch in range(state.epoch, settings.epochs):
+        row, spikes_per_neuron = _run_epoch(net, settings, seed, epoch, train_split, weights,
+                                            optimizer, schedule, reg)
+        silent = spikes_per_neuron == 0
+        weights.w_in[:, silent] += np.float32(settings.rescue_increment)
+        row["silent_neurons"] = int(silent.sum())
+        row["valid_accuracy"] = accuracy(net, weights, valid) if valid is not None else np.nan
+        schedule.end_epoch(epoch, row["train_accuracy"])
+        state.log_rows.append(row)
+        state.epoch = epoch + 1
+        metric = {"best_valid": row["valid_accuracy"], "best_train": row["train_accuracy"],
+                  "last": float(epoch)}[mode]
+        if metric > state.best_metric:
+            state.best_metric, state.best_epoch = float(metric), epoch
+            write_npz(ckpt_dir / "best.npz", **weights.arrays(), epoch=np.array(epoch))
+        state.weights, state.optimizer, state.schedule = weights, optimizer.state(), \
+            schedule.state()
+        save_checkpoint(ckpt_dir / "last.npz", state)
+        log.info("epoch %d: %s", epoch, row)
+
+    with np.load(ckpt_dir / "best.npz") as best:
+        selected = Weights(*(np.array(best[k]) for k in Weights.NAMES))
+    return TrainResult(weights=selected, selected_epoch=state.best_epoch, selection=mode,
+                       log_rows=state.log_rows)
+
+
+def _run_epoch(net: NetworkConfig, settings: TrainSettings, seed: int, epoch: int,
+               train_split: EventSplit, weights: Weights, optimizer: Adam,
+               schedule: LearningRateSchedule, reg: RegConfig) -> tuple[dict, np.ndarray]:
+    """One pass over an augmented, shuffled epoch; every batch contributes its gradient."""
+    start = time.perf_counter()
+    rng = epoch_rng(seed, epoch)
+    data = epoch_inputs(train_split, settings, net, rng)
+    order = rng.permutation(len(data.labels)).astype(np.int64)
+    batches = [order[i:i + settings.batch_size]
+               for i in range(0, len(order), settings.batch_size)]
+    spikes_per_neuron = np.zeros(net.n_hidden, dtype=np.int64)
+    loss_sum = correct = 0.0
+    lr = schedule.current_lr
+    bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch",
+               disable=not settings.progress_bar, leave=False)
+    for batch in bar:
+        result = loss_and_grad(net, weights, data.steps, data.channels, data.offsets,
+                               data.labels, batch, reg)
+        lr = schedule.lr_for_next_batch()
+        optimizer.step(weights, result.grads, lr)
+        loss_sum += result.loss * len(batch)
+        correct += float(np.sum(np.argmax(result.readout, axis=1) == data.labels[batch]))
+        spikes_per_neuron += result.hidden_spike_counts.sum(axis=0)
+        bar.set_postfix(loss=f"{result.loss:.3f}", lr=f"{lr:.1e}")
+    n = len(order)
+    row = {"epoch": epoch, "loss": loss_sum / n, "train_accuracy": correct / n, "lr": lr,
+           "mean_hidden_spikes": float(spikes_per_neuron.sum()) / (n * net.n_hidden),
+           "max_hidden_spikes": float(spikes_per_neuron.max()) / n, "n_samples": n,
+           "wall_time_s": time.perf_counter() - start}
+    return row, spikes_per_neuron
+
+
+def write_train_log(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write the per-epoch log as CSV with stable columns."""
+    import pandas as pd
+
+    write_csv(path, pd.DataFrame(rows, columns=LOG_COLUMNS))

@@ -1,0 +1,52 @@
+"""Adam over the three weight matrices, with state that checkpoints exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurokws.model.network import Weights
+
+
+@dataclass
+class Adam:
+    """Adam (Kingma & Ba) with bias correction, as in mlGeNN's optimiser; float32 in place."""
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    step_count: int = 0
+    m: dict[str, np.ndarray] = field(default_factory=dict)
+    v: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def step(self, weights: Weights, grads: Weights, lr: float) -> None:
+        """Apply one update to `weights` in place from `grads`."""
+        self.step_count += 1
+        first = 1.0 / (1.0 - self.beta1 ** self.step_count)
+        second = 1.0 / (1.0 - self.beta2 ** self.step_count)
+        for name in Weights.NAMES:
+            w = getattr(weights, name)
+            g = getattr(grads, name).astype(w.dtype, copy=False)
+            m = self.m.setdefault(name, np.zeros_like(w))
+            v = self.v.setdefault(name, np.zeros_like(w))
+            m *= self.beta1
+            m += (1.0 - self.beta1) * g
+            v *= self.beta2
+            v += (1.0 - self.beta2) * (g * g)
+            w -= (lr * first) * m / (np.sqrt(v * second) + self.eps)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays to store in a checkpoint."""
+        state = {f"adam_m_{k}": a for k, a in self.m.items()}
+        state.update({f"adam_v_{k}": a for k, a in self.v.items()})
+        state["adam_step_count"] = np.array(self.step_count)
+        return state
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore from `state()` output."""
+        self.step_count = int(state["adam_step_count"])
+        self.m = {k: np.array(state[f"adam_m_{k}"]) for k in Weights.NAMES
+                  if f"adam_m_{k}" in state}
+        self.v = {k: np.array(state[f"adam_v_{k}"]) for k in Weights.NAMES
+                  if f"adam_v_{k}" in state}

@@ -1,0 +1,91 @@
+"""Config files validate; bad configs fail with messages naming the key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from neurokws.config import (check_config, dataset_splits, network_config, train_settings,
+                             value_for_hidden)
+from neurokws.utils.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = str(ROOT / "config" / "schema.yaml")
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((ROOT / "config" / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+def test_shipped_configs_are_valid(name):
+    check_config(load(name), SCHEMA)
+
+
+def test_paper_config_is_table_one():
+    paper = load("paper.yaml")
+    table = {("SHD", 256): 2.5e-10, ("SHD", 512): 5e-10, ("SHD", 1024): 5e-11,
+             ("SSC", 256): 2.5e-9, ("SSC", 512): 5e-10, ("SSC", 1024): 2.5e-10}
+    for (dataset, hidden), value in table.items():
+        settings = train_settings(paper, dataset, hidden)
+        assert settings.reg_lambda_upper == settings.reg_lambda_lower == value
+    assert train_settings(paper, "SHD", 256).epochs == 50
+    assert train_settings(paper, "SSC", 256).epochs == 100
+    assert set(train_settings(paper, "SHD", 256).augmentations) == {"shift", "blend"}
+    assert train_settings(paper, "SSC", 256).augmentations == ("shift",)
+    assert paper["seeds"] == [1234, 2345, 3456, 4567, 5678]
+    assert dataset_splits(paper, "SSC") == ["train", "valid", "test"]
+    assert dataset_splits(paper, "SHD") == ["train", "test"]
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda c: c["training"].update(batch_sze=3), "unknown key 'training.batch_sze'"),
+    (lambda c: c.update(hidden=[1]), "unknown key 'hidden'"),
+    (lambda c: c["training"].update(batch_size=0), "'training.batch_size'"),
+    (lambda c: c["training"].update(lr="fast"), "'training.lr'"),
+    (lambda c: c["datasets"]["synth"].update(augmentations=["flip"]),
+     "'datasets.synth.augmentations.0'"),
+    (lambda c: c["datasets"]["synth"].update(reg_lambda={"128": 1e-9, "25x": 1.0}),
+     "'datasets.synth.reg_lambda'"),
+    (lambda c: c["datasets"]["synth"].update(reg_lambda={512: 1e-9}),
+     "'datasets.synth.reg_lambda' has no value for hidden size(s) [128]"),
+    (lambda c: c["model"].update(tau_mem_ms=-1), "'model.tau_mem_ms'"),
+])
+def test_bad_config_names_the_key(mutate, expected):
+    config = copy.deepcopy(load("config.yaml"))
+    mutate(config)
+    with pytest.raises(ConfigError) as info:
+        check_config(config, SCHEMA)
+    assert expected in str(info.value)
+
+
+def test_value_for_hidden_map_and_scalar():
+    assert value_for_hidden(1e-9, 256, "k") == 1e-9
+    assert value_for_hidden({256: 1e-9, "512": 2e-9}, 512, "k") == 2e-9
+    with pytest.raises(ConfigError, match="no entry for hidden size 1024"):
+        value_for_hidden({256: 1e-9}, 1024, "datasets.x.reg_lambda")
+
+
+def test_network_config_from_model_section():
+    net = network_config(load("config.yaml"), 128, n_out=10)
+    assert (net.n_in, net.n_hidden, net.n_out, net.n_steps) == (700, 128, 10, 1000)
+    assert net.alpha == pytest.approx(0.951229, abs=1e-6)
+    assert net.beta == pytest.approx(0.818731, abs=1e-6)
+    assert net.current_scale == pytest.approx(0.906346, abs=1e-6)
+
+
+@pytest.mark.workflow
+def test_snakemake_stops_before_any_job_on_unknown_key(tmp_path):
+    config = load("config.yaml")
+    config["training"]["batch_sze"] = 3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", str(bad)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "unknown key 'training.batch_sze'" in proc.stdout + proc.stderr

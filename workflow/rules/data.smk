@@ -1,0 +1,73 @@
+"""Data stage: generate or download the Heidelberg-format splits, prepare them, draw rasters."""
+
+
+rule generate_synthetic:
+    """Write a synthetic cochlea-like keyword dataset in the SHD HDF5 format."""
+    output:
+        train="results/{dataset}/data/train.h5",
+        test="results/{dataset}/data/test.h5",
+    params:
+        settings=lambda wildcards: config["datasets"][wildcards.dataset].get("synthetic", {}),
+    log:
+        "results/{dataset}/logs/generate_synthetic.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/generate_synthetic.py"
+
+
+rule download:
+    """Download one SHD/SSC split with tonic's download code (verifies the md5)."""
+    output:
+        "resources/{corpus}/{stem}_{split}.h5",
+    wildcard_constraints:
+        corpus="SHD|SSC",
+        stem="shd|ssc",
+    log:
+        "resources/{corpus}/download_{stem}_{split}.log",
+    retries: 2
+    resources:
+        downloads=1,
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/download.py"
+
+
+rule prepare:
+    """Validate a raw split and store it as compact flat event arrays (+ summary JSON)."""
+    input:
+        raw_split_input,
+    output:
+        events="results/{dataset}/prepared/{split}.npz",
+        summary="results/{dataset}/prepared/{split}.summary.json",
+    log:
+        "results/{dataset}/logs/prepare_{split}.log",
+    resources:
+        mem_mb=4000,
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/prepare.py"
+
+
+rule rasters:
+    """Spike rasters of example samples per dataset (the paper's Figure 2)."""
+    input:
+        train="results/{dataset}/prepared/train.npz",
+        test="results/{dataset}/prepared/test.npz",
+    output:
+        png=report(
+            "results/{dataset}/figures/rasters.png",
+            caption="../report/rasters.rst",
+            category="Datasets",
+        ),
+        pdf="results/{dataset}/figures/rasters.pdf",
+    params:
+        n_examples=config.get("rasters", {}).get("n_examples", 4),
+    log:
+        "results/{dataset}/logs/rasters.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/rasters.py"

@@ -1,0 +1,58 @@
+"""Training stage: Eventprop training per cell, float evaluation, and the accuracy table."""
+
+
+rule train:
+    """Train one (dataset, hidden, seed) cell with Eventprop; resumes from its checkpoint."""
+    input:
+        unpack(prepared_train_inputs),
+    output:
+        model=f"{CELL}/model.npz",
+        log_csv=f"{CELL}/train_log.csv",
+    params:
+        cell_dir=CELL,
+    log:
+        f"{CELL}/logs/train.log",
+    threads: config.get("training", {}).get("threads", 2)
+    resources:
+        mem_mb=lambda wildcards: 4000 + 8 * int(wildcards.hidden),
+        runtime=lambda wildcards: 60 + int(wildcards.hidden) // 4,
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule evaluate_float:
+    """Float test accuracy, per-sample predictions and the confusion matrix."""
+    input:
+        model=f"{CELL}/model.npz",
+        test="results/{dataset}/prepared/test.npz",
+    output:
+        metrics=f"{CELL}/eval_float.json",
+        predictions=f"{CELL}/predictions_float.csv",
+        confusion=f"{CELL}/confusion_float.csv",
+    log:
+        f"{CELL}/logs/evaluate_float.log",
+    threads: config.get("training", {}).get("threads", 2)
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/evaluate_float.py"
+
+
+rule aggregate_float:
+    """One row per cell: train/test accuracy and activity, for the whole grid."""
+    input:
+        metrics=cell_paths(CELL + "/eval_float.json"),
+    output:
+        report(
+            "results/tables/accuracy_float.csv",
+            caption="../report/accuracy_float.rst",
+            category="Accuracy",
+        ),
+    log:
+        "results/logs/aggregate_float.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/aggregate_float.py"

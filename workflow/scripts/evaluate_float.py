@@ -1,0 +1,37 @@
+"""Rule `evaluate_float`: float test accuracy, predictions and confusion matrix."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
+from neurokws.data.binning import bin_events
+from neurokws.data.prepared import load_prepared
+from neurokws.model.network import load_model
+from neurokws.train.evaluate import confusion_frame, evaluate
+from neurokws.utils.atomic import write_csv, write_json
+from neurokws.utils.provenance import file_sha256, provenance
+from neurokws.utils.rule_support import start_rule
+
+log = start_rule(snakemake)
+net, weights, model_prov = load_model(snakemake.input.model)
+test = load_prepared(snakemake.input.test)
+data = bin_events(test, net.dt, net.n_steps)
+result = evaluate(net, weights, data)
+write_csv(snakemake.output.predictions, result.predictions_frame())
+write_csv(snakemake.output.confusion, confusion_frame(result.confusion(net.n_out)), index=True)
+selected = model_prov.get("selected_row", {})
+write_json(snakemake.output.metrics, {
+    "dataset": snakemake.wildcards.dataset, "hidden": int(snakemake.wildcards.hidden),
+    "seed": int(snakemake.wildcards.seed), "test_accuracy": result.accuracy,
+    "n_test": len(result.labels),
+    "train_accuracy": selected.get("train_accuracy"),
+    "valid_accuracy": selected.get("valid_accuracy"),
+    "selected_epoch": model_prov.get("selected_epoch"),
+    "selection": model_prov.get("selection"),
+    "hidden_spikes_per_neuron_per_sample":
+        float(result.hidden_spikes_per_sample.mean()) / net.n_hidden,
+    "provenance": provenance(config=snakemake.config, seed=int(snakemake.wildcards.seed),
+                             model_sha256=file_sha256(snakemake.input.model)),
+})
+log.info("test accuracy %.4f on %d samples", result.accuracy, len(result.labels))
