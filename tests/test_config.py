@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neurokws.config import (check_config, dataset_splits, network_config, train_settings,
-                             value_for_hidden)
+from neurokws.config import (
+    check_config,
+    dataset_splits,
+    network_config,
+    train_settings,
+    value_for_hidden,
+)
 from neurokws.utils.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
