@@ -1,0 +1,106 @@
+"""Optimiser, learning-rate schedule and checkpoint mechanics of the training loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurokws.model.network import Weights
+from neurokws.train.checkpoint import TrainState, load_checkpoint, resume_or_none, save_checkpoint
+from neurokws.train.optimizer import Adam
+from neurokws.train.schedule import LearningRateSchedule
+
+
+def small_weights(value: float = 0.0) -> Weights:
+    return Weights(np.full((3, 2), value, np.float32), np.full((2, 2), value, np.float32),
+                   np.full((2, 4), value, np.float32))
+
+
+def test_adam_matches_textbook_update():
+    weights, grads = small_weights(1.0), small_weights(0.0)
+    grads.w_in[0, 0] = 2.0
+    grads.w_rec[1, 1] = -0.5
+    adam = Adam()
+    adam.step(weights, grads, lr=0.1)
+    # First step of bias-corrected Adam moves every non-zero-gradient weight by lr * sign(g).
+    assert weights.w_in[0, 0] == pytest.approx(0.9, abs=1e-6)
+    assert weights.w_rec[1, 1] == pytest.approx(1.1, abs=1e-6)
+    assert weights.w_out[0, 0] == 1.0
+    # Second step with a different gradient: compare with an independent float64 computation.
+    grads.w_in[0, 0] = 1.0
+    adam.step(weights, grads, lr=0.1)
+    m = 0.9 * (0.1 * 2.0) + 0.1 * 1.0
+    v = 0.999 * (0.001 * 4.0) + 0.001 * 1.0
+    expected = 0.9 - 0.1 * (m / (1 - 0.9**2)) / (np.sqrt(v / (1 - 0.999**2)) + 1e-8)
+    assert weights.w_in[0, 0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_adam_state_round_trip_continues_identically():
+    rng = np.random.default_rng(0)
+    a, b = small_weights(0.5), small_weights(0.5)
+    adam_a = Adam()
+    grads = [Weights(*(rng.normal(size=x.shape).astype(np.float32)
+                       for x in small_weights().arrays().values())) for _ in range(4)]
+    for g in grads[:2]:
+        adam_a.step(a, g, 1e-2)
+    adam_b = Adam()
+    adam_b.load_state(adam_a.state())
+    b = a.copy()
+    for g in grads[2:]:
+        adam_a.step(a, g, 1e-2)
+        adam_b.step(b, g, 1e-2)
+    for name in Weights.NAMES:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_ease_in_reaches_target_after_about_142_batches():
+    schedule = LearningRateSchedule(target_lr=1e-3, start_lr=1e-6, factor=1.05)
+    rates = [schedule.lr_for_next_batch() for _ in range(200)]
+    assert rates[0] == pytest.approx(1e-6)
+    assert rates[1] == pytest.approx(1.05e-6)
+    first_full = next(i for i, r in enumerate(rates) if r == 1e-3)
+    assert first_full == int(np.ceil(np.log(1e3) / np.log(1.05)))  # 142
+    assert all(np.diff(rates) >= 0)
+
+
+def test_plateau_halves_only_after_patience_and_when_fast_below_slow():
+    schedule = LearningRateSchedule(target_lr=1e-3, start_lr=1e-3, patience=50)
+    accuracies = [0.5 + 0.005 * e for e in range(60)] + [0.2] * 10
+    changes = [e for e, acc in enumerate(accuracies) if schedule.end_epoch(e, acc)]
+    # Rising accuracy keeps fast above slow; the drop at epoch 60 triggers one halving
+    # (more than 50 epochs since epoch 0), and none again within the next 50 epochs.
+    assert changes == [60]
+    assert schedule.target_lr == pytest.approx(5e-4)
+
+
+def test_plateau_ewma_formula():
+    schedule = LearningRateSchedule()
+    schedule.end_epoch(0, 1.0)
+    assert (schedule.fast, schedule.slow) == pytest.approx((0.2, 0.15))
+
+
+def test_checkpoint_round_trip_and_stale_checkpoint_is_kept(tmp_path):
+    adam = Adam()
+    weights = small_weights(0.25)
+    adam.step(weights, small_weights(1.0), 1e-3)
+    state = TrainState(epoch=3, weights=weights, optimizer=adam.state(),
+                       schedule=LearningRateSchedule().state(),
+                       log_rows=[{"epoch": 0, "loss": 1.5}], best_metric=0.5, best_epoch=2,
+                       run_hash="abc")
+    path = tmp_path / "last.npz"
+    save_checkpoint(path, state)
+    loaded = load_checkpoint(path)
+    assert (loaded.epoch, loaded.best_epoch, loaded.run_hash) == (3, 2, "abc")
+    assert loaded.log_rows == state.log_rows
+    np.testing.assert_array_equal(loaded.weights.w_in, weights.w_in)
+    assert resume_or_none(path, "abc") is not None
+    assert resume_or_none(path, "other") is None
+    assert not path.exists()
+    assert (tmp_path / "last.stale-abc.npz").exists()  # set aside, never deleted
+
+
+def test_unreadable_checkpoint_names_file(tmp_path):
+    path = tmp_path / "last.npz"
+    path.write_bytes(b"not an npz")
+    with pytest.raises(Exception, match="last.npz"):
+        load_checkpoint(path)
