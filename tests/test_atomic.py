@@ -47,3 +47,13 @@ def test_killed_writer_leaves_no_final_file(tmp_path):
     proc.wait(timeout=30)
     time.sleep(0.1)
     assert not target.exists()
+
+
+def test_written_files_get_umask_permissions(tmp_path):
+    import os
+
+    target = tmp_path / "perm.json"
+    write_json(target, {})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (target.stat().st_mode & 0o777) == (0o666 & ~mask)
