@@ -24,6 +24,7 @@ wildcard_constraints:
     hidden=r"\d+",
     seed=r"\d+",
     split="train|valid|test",
+    bits=r"\d+",
 
 
 def source_of(dataset):
@@ -62,8 +63,9 @@ def cells():
     ]
 
 
-def cell_paths(pattern):
-    return [pattern.format(**cell) for cell in cells()]
+def cell_paths(name):
+    """`name` (a file inside each cell's folder) for every cell of the grid."""
+    return [f"{CELL}/{name}".format(**cell) for cell in cells()]
 
 
 def all_targets():
@@ -72,4 +74,7 @@ def all_targets():
         f"results/{d}/prepared/{split}.npz" for d in DATASETS for split in dataset_splits(config, d)
     ]
     targets += ["results/tables/accuracy_float.csv"]
+    bits = config.get("deploy", {}).get("bits", [8])
+    targets += cell_paths("model.nir")
+    targets += [p for b in bits for p in cell_paths(f"int{b}/model.net")]
     return targets

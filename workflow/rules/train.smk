@@ -43,7 +43,7 @@ rule evaluate_float:
 rule aggregate_float:
     """One row per cell: train/test accuracy and activity, for the whole grid."""
     input:
-        metrics=cell_paths(CELL + "/eval_float.json"),
+        metrics=cell_paths("eval_float.json"),
     output:
         report(
             "results/tables/accuracy_float.csv",

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from neurokws.data.binning import bin_events
-from neurokws.data.prepared import load_prepared
+from neurokws.data.events import load_npz
 from neurokws.model.network import load_model
 from neurokws.train.evaluate import confusion_frame, evaluate
 from neurokws.utils.atomic import write_csv, write_json
@@ -15,7 +15,7 @@ from neurokws.utils.rule_support import start_rule
 
 log = start_rule(snakemake)
 net, weights, model_prov = load_model(snakemake.input.model)
-test = load_prepared(snakemake.input.test)
+test = load_npz(snakemake.input.test)
 data = bin_events(test, net.dt, net.n_steps)
 result = evaluate(net, weights, data)
 write_csv(snakemake.output.predictions, result.predictions_frame())

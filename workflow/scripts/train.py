@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from neurokws.config import network_config, train_settings
-from neurokws.data.prepared import load_prepared
+from neurokws.data.events import load_npz
 from neurokws.model.network import save_model
 from neurokws.train.loop import train, write_train_log
 from neurokws.utils.provenance import file_sha256, provenance
@@ -15,8 +15,8 @@ from neurokws.utils.rule_support import start_rule
 log = start_rule(snakemake)
 dataset, hidden, seed = (snakemake.wildcards.dataset, int(snakemake.wildcards.hidden),
                          int(snakemake.wildcards.seed))
-train_split = load_prepared(snakemake.input.train)
-valid_split = load_prepared(snakemake.input.valid) if "valid" in snakemake.input.keys() else None
+train_split = load_npz(snakemake.input.train)
+valid_split = load_npz(snakemake.input.valid) if "valid" in snakemake.input.keys() else None
 net = network_config(snakemake.config, hidden, n_out=train_split.n_classes,
                      n_in=train_split.n_channels)
 settings = train_settings(snakemake.config, dataset, hidden)

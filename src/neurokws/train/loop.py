@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from neurokws.config import TrainSettings
-from neurokws.data.augment import blend, shift
+from neurokws.data.augment import augment_epoch
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
 from neurokws.model.engine import RegConfig, infer, loss_and_grad
@@ -48,13 +48,9 @@ def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
 
 def epoch_inputs(split: EventSplit, settings: TrainSettings, net: NetworkConfig,
                  rng: np.random.Generator) -> BinnedSplit:
-    """One epoch's training set: blend (adds examples), then shift (all examples), then bin."""
-    events = split
-    if "blend" in settings.augmentations:
-        n_new = settings.blend_n_new or len(split)
-        events = EventSplit.concatenate([split, blend(split, rng, n_new, net.n_steps, net.dt)])
-    if "shift" in settings.augmentations:
-        events = shift(events, rng, settings.shift_max)
+    """One epoch's training set: blends added, every example shifted, then binned."""
+    events = augment_epoch(split, rng, settings.augmentations, net.n_steps, net.dt,
+                           shift_max=settings.shift_max, blend_n_new=settings.blend_n_new)
     return bin_events(events, net.dt, net.n_steps)
 
 

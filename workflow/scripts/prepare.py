@@ -1,0 +1,24 @@
+"""Rule `prepare`: validate a raw Heidelberg-format split and store its flat event arrays."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
+from neurokws.data.events import save_npz
+from neurokws.data.heidelberg import read_split
+from neurokws.data.prepared import split_summary
+from neurokws.utils.atomic import write_json
+from neurokws.utils.provenance import file_sha256, provenance
+from neurokws.utils.rule_support import start_rule
+
+log = start_rule(snakemake)
+split = read_split(snakemake.input[0])
+summary = split_summary(split)
+save_npz(snakemake.output.events, split)
+write_json(snakemake.output.summary, {
+    **summary, "source_file": str(snakemake.input[0]),
+    "provenance": provenance(config=snakemake.config,
+                             source_sha256=file_sha256(snakemake.input[0]))})
+log.info("%s: %d samples, %.0f events/sample", snakemake.input[0], summary["n_samples"],
+         summary["events_per_sample_mean"])

@@ -1,0 +1,25 @@
+"""Rule `quantize`: post-training quantization of one float model to `bits`-bit integers."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
+from neurokws.deploy.quantize import quantize
+from neurokws.deploy.store import save_quantized
+from neurokws.model.network import load_model
+from neurokws.utils.atomic import write_json
+from neurokws.utils.provenance import file_sha256, provenance
+from neurokws.utils.rule_support import start_rule
+
+log = start_rule(snakemake)
+net, weights, _ = load_model(snakemake.input.model)
+qmodel = quantize(net, weights, bits=int(snakemake.wildcards.bits),
+                  percentile=float(snakemake.params.percentile), source=snakemake.input.model)
+record = provenance(config=snakemake.config, seed=int(snakemake.wildcards.seed),
+                    source_model=snakemake.input.model,
+                    source_model_sha256=file_sha256(snakemake.input.model))
+save_quantized(snakemake.output.quantized, qmodel, record)
+write_json(snakemake.output.summary, {"quantization": qmodel.summary(), "provenance": record})
+log.info("hidden scale 2^%d, output scale 2^%d, clipped %s", qmodel.hidden_exponent,
+         qmodel.output_exponent, qmodel.clipped_fraction)
