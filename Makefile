@@ -5,7 +5,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint bench clean-venv lava-env
+
+# Lava fixed-point simulation venv (envs/lava/README.md); the bit-exact tests need it.
+# `NEUROKWS_SKIP_LAVA=1 make test` neither builds it nor runs those tests.
+LAVA_VENV   := .venv-lava
+LAVA_STAMP  := $(LAVA_VENV)/.neurokws-lava-stamp
+LAVA_RECIPE := envs/lava/setup_lava_env.sh envs/lava/requirements.txt envs/lava/fixups.py
+ifneq ($(NEUROKWS_SKIP_LAVA),1)
+TEST_DEPS   := $(LAVA_STAMP)
+endif
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +24,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
+$(LAVA_STAMP): $(LAVA_RECIPE)
+	bash envs/lava/setup_lava_env.sh $(LAVA_VENV)
+
+## Create .venv-lava (Lava 0.10 / lava-dl 0.6 on Python 3.11, about a minute).
+lava-env: $(LAVA_STAMP)
+
 ## Run the workflow on the embedded default config (config/config.yaml) with all cores.
 run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/default --cores $(CORES)
 
 ## Run the test suite (pytest exit code 5, "no tests collected", counts as failure).
-test: $(STAMP)
+test: $(STAMP) $(TEST_DEPS)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing" >&2; exit 1; fi; exit $$rc
 
@@ -29,4 +44,4 @@ lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(LAVA_VENV)

@@ -1,0 +1,155 @@
+"""numba kernels: Lava's fixed-point LIF/Dense step, event-driven, one stream per thread.
+
+A "stream" is what one Lava run sees: samples back to back, reset_interval = T, Dense
+buffers carried across sample boundaries. Streams are independent and run in parallel.
+Per Lava timestep ts (1-based from the stream's start; local step t = (ts - 1) mod T):
+
+1. a layer whose reset phase is hit ((t + 1) mod T == phase) zeroes u and v;
+2. hidden: a = shifted Dense buffers (input + recurrent) from the previous step;
+   u = trunc0(u (4096 - iDecay) / 4096) + (a << 6), wrapped once into 24 bits;
+   v = clip(trunc0(v (4096 - vDecay) / 4096) + u + bias, +-(2^23 - 1)); spike if v > vth,
+   then v = 0. Output layer likewise from its own buffer;
+3. the Dense stages sum the weights of this step's input events and hidden spikes and
+   shift the sums by their exponent: these are next step's buffers (one step of delay).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+MAX_UV = 1 << 23          # 24-bit state: u wraps at +-2^23, v saturates at +-(2^23 - 1)
+DECAY_SHIFT = 12
+DECAY_ONE = 1 << DECAY_SHIFT
+
+
+@numba.njit(inline="always")
+def _shift(x: int, exp: int) -> int:  # pragma: no cover - compiled
+    """Dense output shift: left for a positive exponent, arithmetic right otherwise."""
+    return x << exp if exp > 0 else x >> (-exp)
+
+
+@numba.njit(inline="always")
+def _decay(x: int, factor: int) -> int:  # pragma: no cover - compiled
+    """trunc0(x * factor / 4096): Lava's decay, truncating toward zero (branch-free)."""
+    p = x * factor
+    return (p + ((p >> 63) & (DECAY_ONE - 1))) >> DECAY_SHIFT
+
+
+@numba.njit(inline="always")
+def _layer_step(u, v, a, spk, du, dv, vth, bias):  # pragma: no cover - compiled
+    """One step of Lava's fixed-point LIF for a whole layer (vectorisable, no branches).
+
+    u, v, a: int64 arrays (a: input activation); spk: uint8 spike flags (output).
+    """
+    for j in range(u.size):
+        x = _decay(u[j], du) + (a[j] << 6)
+        x = x - 2 * MAX_UV if x > MAX_UV else x
+        x = x + 2 * MAX_UV if x <= -MAX_UV else x
+        y = _decay(v[j], dv) + x + bias[j]
+        y = min(max(y, 1 - MAX_UV), MAX_UV - 1)
+        s = y > vth
+        u[j] = x
+        v[j] = 0 if s else y
+        spk[j] = s
+
+
+@numba.njit(parallel=True, cache=True)
+def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps,
+                w_ff_t, w_rec_t, w_out_t, exp_hid, exp_out,
+                hid_const, hid_bias, out_const, out_bias, phases,
+                out_v, out_u, out_s, hid_u, hid_v, hid_s, activity):  # pragma: no cover
+    """Run every stream; fill out_v (S, T, C), optional traces and per-sample activity.
+
+    hid_const/out_const: int64 [4096 - iDecay, 4096 - vDecay, vThMant << 6];
+    bias arrays already << 6; phases: (hidden, output) reset phases. Trace arrays with a
+    zero first dimension are not recorded. activity[s] = (input events, hidden spikes,
+    output spikes).
+    """
+    n_hid = w_rec_t.shape[0]
+    n_out = w_out_t.shape[1]
+    rec_out = out_u.shape[0] > 0
+    rec_hid = hid_u.shape[0] > 0
+    for stream in numba.prange(stream_bounds.size - 1):
+        u_h = np.zeros(n_hid, np.int64)
+        v_h = np.zeros(n_hid, np.int64)
+        a_h = np.zeros(n_hid, np.int64)
+        buf_ff = np.zeros(n_hid, np.int64)
+        buf_rec = np.zeros(n_hid, np.int64)
+        acc = np.zeros(n_hid, np.int32)
+        spk_h = np.zeros(n_hid, np.uint8)
+        spikes = np.zeros(n_hid, np.int64)
+        u_o = np.zeros(n_out, np.int64)
+        v_o = np.zeros(n_out, np.int64)
+        buf_out = np.zeros(n_out, np.int64)
+        acc_out = np.zeros(n_out, np.int32)
+        spk_o = np.zeros(n_out, np.uint8)
+        for smp in range(stream_bounds[stream], stream_bounds[stream + 1]):
+            ev = offsets[smp]
+            ev_end = offsets[smp + 1]
+            n_in_events = 0
+            n_hid_spikes = 0
+            n_out_spikes = 0
+            for t in range(n_steps):
+                phase = (t + 1) % n_steps
+                if phase == phases[0]:
+                    u_h[:] = 0
+                    v_h[:] = 0
+                if phase == phases[1]:
+                    u_o[:] = 0
+                    v_o[:] = 0
+                for j in range(n_hid):
+                    a_h[j] = buf_ff[j] + buf_rec[j]
+                _layer_step(u_h, v_h, a_h, spk_h, hid_const[0], hid_const[1], hid_const[2],
+                            hid_bias)
+                _layer_step(u_o, v_o, buf_out, spk_o, out_const[0], out_const[1],
+                            out_const[2], out_bias)
+                n_spk = 0
+                for j in range(n_hid):
+                    if spk_h[j]:
+                        spikes[n_spk] = j
+                        n_spk += 1
+                for k in range(n_out):
+                    out_v[smp, t, k] = v_o[k]
+                    n_out_spikes += spk_o[k]
+                if rec_hid:
+                    for j in range(n_hid):
+                        hid_u[smp, t, j] = u_h[j]
+                        hid_v[smp, t, j] = v_h[j]
+                        hid_s[smp, t, j] = spk_h[j]
+                if rec_out:
+                    for k in range(n_out):
+                        out_u[smp, t, k] = u_o[k]
+                        out_s[smp, t, k] = spk_o[k]
+                # Dense stages: this step's events become next step's buffers.
+                acc[:] = 0
+                while ev < ev_end and steps[ev] == t:
+                    row = w_ff_t[channels[ev]]
+                    if graded:
+                        val = values[ev]
+                        for j in range(n_hid):
+                            acc[j] += val * row[j]
+                    else:
+                        for j in range(n_hid):
+                            acc[j] += row[j]
+                    n_in_events += 1
+                    ev += 1
+                for j in range(n_hid):
+                    buf_ff[j] = _shift(acc[j], exp_hid)
+                acc[:] = 0
+                acc_out[:] = 0
+                for i in range(n_spk):
+                    row = w_rec_t[spikes[i]]
+                    for j in range(n_hid):
+                        acc[j] += row[j]
+                    row_out = w_out_t[spikes[i]]
+                    for k in range(n_out):
+                        acc_out[k] += row_out[k]
+                for j in range(n_hid):
+                    buf_rec[j] = _shift(acc[j], exp_hid)
+                for k in range(n_out):
+                    buf_out[k] = _shift(acc_out[k], exp_out)
+                n_hid_spikes += n_spk
+            activity[smp, 0] = n_in_events
+            activity[smp, 1] = n_hid_spikes
+            activity[smp, 2] = n_out_spikes

@@ -1,0 +1,88 @@
+"""Read a NetX .net file exactly as lava-dl 0.6.0's netx does, for the emulator.
+
+Deliberately not the validating reader of ``neurokws.deploy``: the emulator must behave like
+Lava on whatever the file holds (weights truncated toward zero by ``astype(int)``, 1-D
+weights reshaped to (targets, -1), any weight range), so it reads the raw values netx reads.
+Supported topology: optional ``input`` layer without neuron, ``dense_rec``, ``dense``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NeuronParams:
+    """CUBA neuron constants as netx passes them to Lava's LIFReset (bias: bias_mant)."""
+
+    i_decay: int
+    v_decay: int
+    vth_mant: int
+    bias: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class NetxNetwork:
+    """Raw integer matrices (targets, sources) and neuron constants of our two layers."""
+
+    w_in: np.ndarray
+    w_rec: np.ndarray
+    w_out: np.ndarray
+    hidden: NeuronParams
+    output: NeuronParams
+
+
+def _text(dataset: h5py.Dataset) -> str:
+    """A 'type' string as netx's NetDict decodes it (bytes, scalar or 1-element array)."""
+    value = dataset[()]
+    if isinstance(value, np.ndarray):
+        value = value.flat[0]
+    return value.decode("ascii") if isinstance(value, bytes) else str(value)
+
+
+def _neuron(group: h5py.Group, size: int) -> NeuronParams:
+    """Neuron constants of one layer; only CUBA is supported."""
+    neuron = group["neuron"]
+    kind = _text(neuron["type"])
+    if kind not in ("CUBA", "LOIHI"):
+        raise ValueError(f"{group.name}: neuron type {kind!r} is not CUBA")
+    if "messageBits" in neuron and int(np.asarray(neuron["messageBits"][()])) != 0:
+        raise ValueError(f"{group.name}: graded output spikes (messageBits) are not supported")
+    bias = None
+    if "bias" in group:
+        bias = np.broadcast_to(group["bias"][()].astype(int), (size,)).astype(np.int32)
+    return NeuronParams(int(neuron["iDecay"][()]), int(neuron["vDecay"][()]),
+                        int(neuron["vThMant"][()]), bias)
+
+
+def _weight(group: h5py.Group, key: str, targets: int) -> np.ndarray:
+    """A weight matrix read like netx: astype(int) (truncation), 1-D reshaped to (targets, -1)."""
+    weight = group[key][()].astype(int)
+    return weight.reshape(targets, -1) if weight.ndim == 1 else weight
+
+
+def read_netx_raw(path: str | os.PathLike) -> NetxNetwork:
+    """The input -> dense_rec -> dense network in a NetX file, values as netx reads them."""
+    with h5py.File(path, "r") as handle:
+        layers = handle["layer"]
+        groups = [layers[str(i)] for i in range(len(layers))]
+        types = [_text(g["type"]) for g in groups]
+        if types and types[0] == "input":
+            if "neuron" in groups[0]:
+                raise ValueError(f"{path}: an input layer with a neuron is not supported")
+            groups, types = groups[1:], types[1:]
+        if types != ["dense_rec", "dense"]:
+            raise ValueError(f"{path}: layer types {types}, expected ['dense_rec', 'dense']")
+        hid, out = groups
+        for g in groups:
+            if "delay" in g or "weight" not in g or isinstance(g["weight"], h5py.Group):
+                raise ValueError(f"{path}: {g.name} has synaptic delays or complex weights")
+        n_hid, n_out = (int(np.prod(g["shape"][()])) for g in groups)
+        return NetxNetwork(w_in=_weight(hid, "weight", n_hid),
+                           w_rec=_weight(hid, "weight_rec", n_hid),
+                           w_out=_weight(out, "weight", n_out),
+                           hidden=_neuron(hid, n_hid), output=_neuron(out, n_out))

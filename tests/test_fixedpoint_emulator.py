@@ -1,0 +1,276 @@
+"""Fixed-point emulator: hand-computed Lava semantics, netx weight handling, inputs, readout.
+
+Runs in the main venv (no Lava). The bit-exact comparison with Lava itself is in
+test_fixedpoint_lava.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fixedpoint_helpers import random_inputs, random_weights, reference_run, write_test_netx
+from neurokws.fixedpoint import lava_runner
+from neurokws.fixedpoint.emulator import FixedPointNetwork, stream_bounds
+from neurokws.fixedpoint.inputs import StepInputs, aligned_inputs, paper_inputs, tonic_frames
+from neurokws.fixedpoint.lava_bridge import LavaUnavailableError, lava_python
+from neurokws.fixedpoint.netx_file import NeuronParams
+from neurokws.fixedpoint.readout import predict, readout_weights
+from neurokws.fixedpoint.weights import dense_layer, dense_rec_layer, netx_optimize
+
+M = 1 << 23
+DU, DV = 4096 - 742, 4096 - 200     # decay factors for iDecay 742, vDecay 200
+
+
+def trunc0(x: int) -> int:
+    """Python-int truncation toward zero of x / 4096 (the hand-computation helper)."""
+    return -((-x) >> 12) if x < 0 else x >> 12
+
+
+def tiny_net(w_in, w_rec, w_out, vth=10, vth_out=1 << 16) -> FixedPointNetwork:
+    """A network from nested lists, decays 742 / 200."""
+    return FixedPointNetwork(np.array(w_in), np.array(w_rec), np.array(w_out),
+                             NeuronParams(742, 200, vth), NeuronParams(742, 200, vth_out))
+
+
+def events(per_sample, n_steps, n_channels, graded=False) -> StepInputs:
+    """StepInputs from [[(step, channel, value), ...], ...] (events sorted by step)."""
+    flat = [e for sample in per_sample for e in sorted(sample)]
+    offsets = np.cumsum([0] + [len(s) for s in per_sample])
+    cols = np.array(flat, dtype=np.int64).reshape(-1, 3).T
+    return StepInputs(cols[0], cols[1], cols[2], offsets, n_steps, n_channels, 8 if graded else 0)
+
+
+def traces(net, inputs, stream_len=1):
+    """Run with all traces recorded."""
+    return net.run(inputs, stream_len=stream_len, record=("hidden", "output")).traces
+
+
+# ---------------------------------------------------------------- hand-computed dynamics
+
+def test_delays_decay_strict_threshold_and_no_u_reset():
+    net = tiny_net([[10]], [[0]], [[20]], vth=10)
+    assert (net.ff.weights[0, 0], net.ff.weight_exp) == (160, -4)   # 10 << 4, shifted back
+    tr = traces(net, events([[(0, 0, 1)]], 6, 1))
+    u1 = 10 << 6                                      # input at step 0 reaches u at step 1
+    u2 = trunc0(u1 * DU)
+    u3 = trunc0(u2 * DU)
+    v2 = trunc0(u1 * DV) + u2                         # > 640: spike at step 2
+    assert tr["hidden_u"][0, :4, 0].tolist() == [0, u1, u2, u3]
+    assert tr["hidden_v"][0, :4, 0].tolist() == [0, u1, 0, trunc0(0 * DV) + u3]
+    assert v2 > 10 << 6
+    # v1 == vThMant << 6 exactly: no spike (strict >); spike at 2; u is not reset by it
+    assert tr["hidden_s"][0, :4, 0].tolist() == [False, False, True, False]
+    # the hidden spike at step 2 reaches the output's u at step 3 (weight 20, 8-bit exact)
+    assert tr["output_u"][0, :4, 0].tolist() == [0, 0, 0, 20 << 6]
+
+
+def test_threshold_just_above_spikes():
+    tr = traces(tiny_net([[10]], [[0]], [[20]], vth=9), events([[(0, 0, 1)]], 3, 1))
+    assert tr["hidden_s"][0, :, 0].tolist() == [False, True, False]
+    assert tr["hidden_v"][0, 1, 0] == 0 and tr["hidden_u"][0, 1, 0] == 640
+
+
+def test_negative_decay_truncates_toward_zero():
+    net = tiny_net([[-10]], [[0]], [[1]], vth=1000)
+    tr = traces(net, events([[(0, 0, 1)]], 4, 1))
+    assert tr["hidden_u"][0, 1, 0] == -640
+    assert tr["hidden_u"][0, 2, 0] == -((640 * DU) >> 12) == -524     # floor would be -525
+    assert tr["hidden_v"][0, 2, 0] == -((640 * DV) >> 12) - 524 == -1132
+
+
+def test_u_wraps_at_2_pow_23():
+    # graded 127 x weight 127 on 10 channels: a = 161290, a << 6 = 10322560 > 2^23
+    net = tiny_net([[127] * 10], [[0]], [[1]], vth=1 << 17)
+    tr = traces(net, events([[(0, c, 127) for c in range(10)]], 3, 10, graded=True))
+    assert tr["hidden_u"][0, 1, 0] == (127 * 127 * 10 << 6) - (1 << 24) == -6454656
+
+
+def test_wrap_boundaries_exactly_at_plus_minus_2_pow_23():
+    # a = +2^17 -> u = 2^23 is kept (wrap only if > 2^23)
+    up = tiny_net([[64] * 64], [[0]], [[1]], vth=1 << 17)
+    tr = traces(up, events([[(0, c, 32) for c in range(64)]], 2, 64, graded=True))
+    assert tr["hidden_u"][0, 1, 0] == M
+    # a = -2^17 -> u = -2^23 wraps to +2^23 (wrap if <= -2^23); a +1 weight keeps it mixed
+    down = tiny_net([[-64] * 64 + [1]], [[0]], [[1]], vth=1 << 17)
+    tr = traces(down, events([[(0, c, 32) for c in range(64)]], 2, 65, graded=True))
+    assert tr["hidden_u"][0, 1, 0] == M
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_v_saturates_at_plus_minus_2_pow_23_minus_1(sign):
+    net = tiny_net([[sign * 100] * 4 + [-sign]], [[0]], [[1]], vth=1 << 17)   # never spikes
+    inputs = events([[(t, c, 50) for t in range(40) for c in range(4)]], 40, 5, graded=True)
+    v = traces(net, inputs)["hidden_v"][0, :, 0]
+    assert np.max(np.abs(v)) == M - 1 and v[-1] == sign * (M - 1)
+    ref, counts = reference_run(net, inputs)
+    assert counts["sat_pos" if sign > 0 else "sat_neg"] > 0
+    np.testing.assert_array_equal(v, ref["hidden_v"][0, :, 0])
+
+
+def test_reset_phases_and_boundary_leak():
+    net = tiny_net([[10]], [[0]], [[20]], vth=9)
+    inputs = events([[(1, 0, 1), (3, 0, 1)], []], 4, 1)       # spike in the last step of 0
+    chained = traces(net, inputs, stream_len=None)
+    # sample 0: input at 1 -> hidden spike at 2 -> output u = 20 << 6 at 3
+    assert chained["hidden_s"][0, :, 0].tolist() == [False, False, True, False]
+    assert chained["output_u"][0, 3, 0] == 1280
+    # sample 1, step 0: hidden u, v zeroed, then the buffered last-step input leaks in
+    assert chained["hidden_u"][1, 0, 0] == 640 and chained["hidden_s"][1, 0, 0]
+    # output: not reset at local step 0 (Lava time_step % T == 2 is local step 1) ...
+    assert chained["output_u"][1, 0, 0] == trunc0(1280 * DU) == 1048
+    # ... reset at step 1, then the leaked hidden spike of step 0 arrives
+    assert chained["output_u"][1, 1, 0] == 1280
+    isolated = traces(net, inputs, stream_len=1)
+    assert not isolated["hidden_u"][1].any() and not isolated["output_u"][1].any()
+    np.testing.assert_array_equal(isolated["output_u"][0], chained["output_u"][0])
+
+
+# ---------------------------------------------------------------- netx / Lava weights
+
+def test_int8_mixed_weights_are_lossless():
+    rng = np.random.default_rng(0)
+    w_in, w_rec, _ = random_weights(rng, 30, 8, 2, ff_range=(-128, 127), rec_range=(-128, 127))
+    ff, rec = dense_rec_layer(w_in, w_rec)
+    assert ff.weight_exp == rec.weight_exp == -1 and ff.num_weight_bits == 8
+    np.testing.assert_array_equal(ff.weights, 2 * w_in)
+    np.testing.assert_array_equal(rec.weights, 2 * w_rec)
+
+
+def test_single_signed_dense_in_mixed_dense_rec_keeps_values():
+    ff, rec = dense_rec_layer(np.full((3, 4), 7), np.array([[5, -3, 0]] * 3))
+    assert (ff.sign_mode, rec.sign_mode) == ("excitatory", "mixed")
+    assert np.all(ff.weights >> -ff.weight_exp == 7)
+
+
+def test_out_of_range_single_signed_matrix_is_silently_zeroed():
+    syn = dense_layer(np.array([[301, 1], [3, 5]]))    # odd, > 255, excitatory
+    assert not np.any(syn.weights)
+
+
+def test_nonpositive_matrix_with_zero_max_is_halved_by_lava():
+    # netx calls max == 0 "mixed" (shift 2), Lava's Dense calls it inhibitory and clips -256
+    syn = dense_layer(np.array([[-64, 0]]))
+    assert syn.sign_mode == "inhibitory"
+    assert int(syn.weights[0, 0]) >> -syn.weight_exp == -32
+
+
+def test_all_zero_matrix_is_rejected():
+    with pytest.raises(ValueError, match="all-zero"):
+        netx_optimize(np.zeros((2, 2)))
+
+
+# ---------------------------------------------------------------- against the reference
+
+@pytest.mark.parametrize(("graded", "n_steps", "stream_len"),
+                         [(False, 30, 1), (False, 7, None), (True, 12, 2), (False, 2, None),
+                          (True, 1, None)])
+def test_emulator_matches_numpy_reference(graded, n_steps, stream_len):
+    rng = np.random.default_rng(n_steps)
+    net = FixedPointNetwork(*random_weights(rng, 25, 12, 3), NeuronParams(742, 200, 1500),
+                            NeuronParams(742, 200, 900))
+    inputs = random_inputs(rng, 5, n_steps, 25, 0.3, graded=graded, max_value=20)
+    mine = net.run(inputs, stream_len=stream_len, record=("hidden", "output"))
+    ref, counts = reference_run(net, inputs, stream_len)
+    for name, trace in ref.items():
+        np.testing.assert_array_equal(mine.traces[name], trace, err_msg=name)
+    assert counts["hidden_spikes"] > 0
+    assert mine.activity.hidden_spikes.sum() == counts["hidden_spikes"]
+
+
+# ---------------------------------------------------------------- inputs
+
+def test_aligned_inputs_collapse_repeats_and_crop():
+    inp = aligned_inputs(np.array([3, 3, 1, 9, 2]), np.array([5, 5, 0, 1, 2]),
+                         np.array([0, 4, 5]), n_steps=5, n_channels=6)
+    assert inp.offsets.tolist() == [0, 2, 3]
+    assert inp.steps.tolist() == [1, 3, 2] and inp.channels.tolist() == [0, 5, 2]
+    assert inp.values.tolist() == [1, 1, 1] and inp.message_bits == 0
+
+
+def test_paper_inputs_frames_start_at_first_event_and_drop_incomplete_frame():
+    # first event at 2500 us: frames [2500, 3500), [3500, 4500); 4600 lies in an incomplete one
+    times = np.array([2500, 2600, 3499, 3500, 4600])
+    assert tonic_frames(times, 1000).tolist() == [0, 0, 0, 1, -1]
+    inp = paper_inputs(times, np.array([1, 1, 1, 0, 0]), np.array([0, 5]), n_steps=10,
+                       n_channels=2)
+    assert inp.message_bits == 8
+    assert list(zip(inp.steps.tolist(), inp.channels.tolist(), inp.values.tolist(),
+                    strict=True)) == [(0, 1, 3), (1, 0, 1)]
+
+
+def test_paper_inputs_wrap_counts_to_int8_like_the_paper():
+    times = np.concatenate([np.full(200, 10), [5000]])
+    inp = paper_inputs(times, np.zeros(201, np.int64), np.array([0, 201]), 10, 1)
+    assert inp.values[0] == 200 - 256
+
+
+def test_select_and_dense_roundtrip():
+    rng = np.random.default_rng(1)
+    inp = random_inputs(rng, 4, 6, 5, 0.3, graded=True)
+    sub = inp.select(np.array([2, 0]))
+    np.testing.assert_array_equal(sub.dense(0), inp.dense(2))
+    np.testing.assert_array_equal(sub.dense(1), inp.dense(0))
+    back = StepInputs.from_arrays(sub.arrays())
+    np.testing.assert_array_equal(back.dense(1), inp.dense(0))
+
+
+# ---------------------------------------------------------------- readout, classify, activity
+
+def test_classify_equals_readout_of_run_for_any_chunking():
+    rng = np.random.default_rng(2)
+    net = FixedPointNetwork(*random_weights(rng, 20, 10, 4), NeuronParams(742, 200, 1000),
+                            NeuronParams(742, 200, 1 << 16))
+    inputs = random_inputs(rng, 9, 15, 20, 0.3)
+    for stream_len in (1, 3, None):
+        pred, scores = predict(net.run(inputs, stream_len=stream_len).out_v)
+        for chunk in (1, 4, 100):
+            result = net.classify(inputs, stream_len=stream_len, chunk=chunk)
+            np.testing.assert_array_equal(result.pred, pred)
+            np.testing.assert_array_equal(result.scores, scores)
+    assert readout_weights(4).tolist() == pytest.approx(np.exp(-np.arange(4) / 4).tolist())
+
+
+def test_activity_counts():
+    rng = np.random.default_rng(3)
+    net = FixedPointNetwork(*random_weights(rng, 20, 10, 4), NeuronParams(742, 200, 800),
+                            NeuronParams(742, 200, 1 << 16))
+    inputs = random_inputs(rng, 3, 15, 20, 0.3)
+    act = net.run(inputs).activity
+    np.testing.assert_array_equal(act.input_events, np.diff(inputs.offsets))
+    np.testing.assert_array_equal(act.synaptic_ops,
+                                  act.input_events * 10 + act.hidden_spikes * 14)
+    assert act.neuron_updates.tolist() == [15 * 14] * 3
+    assert act.totals()["hidden_spikes"] == act.hidden_spikes.sum() > 0
+
+
+def test_stream_bounds():
+    assert stream_bounds(5, 2).tolist() == [0, 2, 4, 5]
+    assert stream_bounds(5, None).tolist() == [0, 5]
+    assert stream_bounds(0, 3).tolist() == [0]
+
+
+# ---------------------------------------------------------------- files and the Lava bridge
+
+def test_from_netx_matches_from_arrays(tmp_path):
+    rng = np.random.default_rng(4)
+    w = random_weights(rng, 12, 6, 3)
+    path = write_test_netx(tmp_path / "m.net", *w, vth_hidden=700, input_layer=False)
+    a = FixedPointNetwork.from_netx(path)
+    b = FixedPointNetwork(*w, NeuronParams(742, 200, 700), NeuronParams(742, 200, 1 << 16))
+    inputs = random_inputs(rng, 2, 10, 12, 0.3)
+    np.testing.assert_array_equal(a.run(inputs).out_v, b.run(inputs).out_v)
+
+
+def test_missing_lava_venv_names_the_setup_script(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROKWS_LAVA_VENV", str(tmp_path / "nope"))
+    with pytest.raises(LavaUnavailableError, match=r"setup_lava_env\.sh"):
+        lava_python()
+
+
+def test_runner_index_selection():
+    assert lava_runner.parse_indices("2:5", None, 10).tolist() == [2, 3, 4]
+    assert lava_runner.parse_indices(None, "1/3", 10).tolist() == [4, 5, 6]
+    assert lava_runner.parse_indices(None, None, 3).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError):
+        lava_runner.parse_indices("1:2", "0/2", 10)
