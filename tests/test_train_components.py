@@ -102,5 +102,5 @@ def test_checkpoint_round_trip_and_stale_checkpoint_is_kept(tmp_path):
 def test_unreadable_checkpoint_names_file(tmp_path):
     path = tmp_path / "last.npz"
     path.write_bytes(b"not an npz")
-    with pytest.raises(Exception, match="last.npz"):
+    with pytest.raises(Exception, match=r"last\.npz"):
         load_checkpoint(path)

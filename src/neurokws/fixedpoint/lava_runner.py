@@ -2,7 +2,7 @@
 
     PYTHONPATH=src .venv-lava/bin/python -m neurokws.fixedpoint.lava_runner \\
         --net model.net --inputs in.npz --out out.npz [--indices 0:100 | --chunk 3/8]
-        [--stream-len 1] [--record-all]
+        [--stream-len 1] [--record-all] [--no-voltages]
     ... -m neurokws.fixedpoint.lava_runner --manifest jobs.json   # several runs, one process
 
 in.npz holds a ``StepInputs`` (inputs.py: steps, channels, values, offsets, n_steps,
@@ -146,6 +146,8 @@ def run_job(job: dict) -> None:
     result["wall_s"] = np.float64(time.perf_counter() - start)
     result["lava_nc_version"] = np.array(metadata.version("lava-nc"))
     result["lava_dl_version"] = np.array(metadata.version("lava-dl"))
+    if not job.get("keep_voltages", True):
+        result.pop("out_v")   # (S, T, C) int32: 2.8 GB for SSC's test set; predictions suffice
     if "labels" in arrays:
         labels = np.asarray(arrays["labels"])[indices]
         result["labels"] = labels
@@ -165,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="samples per fresh Lava network (0: all in one); default 1")
     parser.add_argument("--record-all", action="store_true",
                         help="also record u, v, spikes of both layers (small runs only)")
+    parser.add_argument("--no-voltages", action="store_true",
+                        help="do not store the output voltages (predictions and scores only)")
     parser.add_argument("--manifest", help="JSON list of jobs {net, inputs, out, indices, "
                         "chunk, stream_len, record_all} run in this one process")
     args = parser.parse_args(argv)
@@ -173,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.net and args.inputs and args.out:
         jobs = [{"net": args.net, "inputs": args.inputs, "out": args.out,
                  "indices": args.indices, "chunk": args.chunk, "stream_len": args.stream_len,
-                 "record_all": args.record_all}]
+                 "record_all": args.record_all, "keep_voltages": not args.no_voltages}]
     else:
         parser.error("give --net, --inputs and --out, or --manifest")
     for job in jobs:
