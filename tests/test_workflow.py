@@ -69,6 +69,13 @@ def test_tiny_workflow_end_to_end(tmp_path):
     metrics = json.loads((cell / "eval_float.json").read_text())
     assert metrics["provenance"]["seed"] == 3
     assert metrics["provenance"]["versions"]["numpy"]
+    fixed = pd.read_csv(results / "tables" / "accuracy_fixed.csv")
+    assert {"emulator_aligned_accuracy", "emulator_paper_accuracy",
+            "lava_aligned_accuracy"} <= set(fixed.columns)
+    assert fixed["lava_aligned_n"].iloc[0] == 8
+    assert fixed["lava_aligned_agreement"].iloc[0] == 1.0  # bit-exact emulator
+    assert (cell / "int8" / "model.net").stat().st_size > 0
+    assert (cell / "model.nir").stat().st_size > 0
     # A second invocation has nothing to do.
     again = snakemake("--configfile", str(config), "--cores", "2", "-n", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr

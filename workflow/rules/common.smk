@@ -1,8 +1,10 @@
 """Shared helpers: config validation, the experiment grid and path builders."""
 
+import os
 import sys
 from pathlib import Path
 
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
@@ -24,6 +26,8 @@ wildcard_constraints:
     hidden=r"\d+",
     seed=r"\d+",
     split="train|valid|test",
+    mode="aligned|paper",
+    chunk=r"\d+",
     bits=r"\d+",
 
 
@@ -68,13 +72,46 @@ def cell_paths(name):
     return [f"{CELL}/{name}".format(**cell) for cell in cells()]
 
 
+def bit_widths():
+    return [int(b) for b in config.get("deploy", {}).get("bits", [8])]
+
+
+def fixed_paths(name):
+    """`name` inside each model's int<bits>/ folder, for every cell and bit width."""
+    return [p for b in bit_widths() for p in cell_paths(f"int{b}/{name}")]
+
+
+LAVA = config.get("lava", {})
+LAVA_MODES = LAVA.get("input_modes", ["aligned"])
+LAVA_CHUNKS = int(LAVA.get("chunks", 1))
+LAVA_VENV = str(Path(workflow.basedir) / ".venv-lava")  # shared by all runs of this checkout
+LAVA_STAMP = f"{LAVA_VENV}/.neurokws-lava-stamp"
+LAVA_RECIPE = [
+    str(Path(workflow.basedir) / "envs" / "lava" / name)
+    for name in ("setup_lava_env.sh", "requirements.txt", "fixups.py")
+]
+
+
+def lava_python():
+    """Lava's interpreter: the conda env's python with --sdm conda, else .venv-lava's."""
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+        return "python"
+    return f"{LAVA_VENV}/bin/python"
+
+
+def lava_env_input(wildcards):
+    """The venv stamp, unless conda provides the Lava environment."""
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+        return []
+    return [LAVA_STAMP]
+
+
 def all_targets():
     targets = [f"results/{d}/figures/rasters.png" for d in DATASETS]
     targets += [
         f"results/{d}/prepared/{split}.npz" for d in DATASETS for split in dataset_splits(config, d)
     ]
     targets += ["results/tables/accuracy_float.csv"]
-    bits = config.get("deploy", {}).get("bits", [8])
     targets += cell_paths("model.nir")
-    targets += [p for b in bits for p in cell_paths(f"int{b}/model.net")]
+    targets += ["results/tables/accuracy_fixed.csv"]
     return targets

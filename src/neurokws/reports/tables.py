@@ -22,3 +22,42 @@ def float_accuracy_table(metric_files: Sequence[str | os.PathLike]) -> pd.DataFr
         rows.append({column: record.get(column) for column in FLOAT_COLUMNS})
     frame = pd.DataFrame(rows, columns=FLOAT_COLUMNS)
     return frame.sort_values(["dataset", "hidden", "seed"], kind="stable").reset_index(drop=True)
+
+
+def _load(path: str | os.PathLike) -> dict:
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
+                         fixed_files: Sequence[str | os.PathLike],
+                         lava_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Per model and bit width: float test, emulator (each input mode) and Lava accuracy.
+
+    Lava columns hold its subset's accuracy, size and the agreement rate with the emulator
+    on the same samples; they are empty where Lava did not run.
+    """
+    key = ["dataset", "hidden", "seed"]
+    floats = pd.DataFrame([{**{k: r[k] for k in key},
+                            "float_test_accuracy": r["test_accuracy"]}
+                           for r in map(_load, float_files)], columns=[*key,
+                                                                      "float_test_accuracy"])
+    rows = []
+    for record in map(_load, fixed_files):
+        row = {k: record[k] for k in (*key, "bits")}
+        for mode, values in record["modes"].items():
+            row[f"emulator_{mode}_accuracy"] = values["accuracy"]
+            row[f"synaptic_ops_per_sample_{mode}"] = \
+                values["activity_per_sample"]["synaptic_ops"]
+        rows.append(row)
+    fixed = pd.DataFrame(rows)
+    for record in map(_load, lava_files):
+        mode = record["input_mode"]
+        match = ((fixed["dataset"] == record["dataset"]) & (fixed["hidden"] == record["hidden"])
+                 & (fixed["seed"] == record["seed"]) & (fixed["bits"] == record["bits"]))
+        fixed.loc[match, f"lava_{mode}_accuracy"] = record["accuracy"]
+        fixed.loc[match, f"lava_{mode}_n"] = record["n_samples"]
+        fixed.loc[match, f"lava_{mode}_agreement"] = record.get("agreement_with_emulator")
+    table = floats.merge(fixed, on=key, how="right") if len(fixed) else floats
+    return table.sort_values([*key, "bits"] if "bits" in table else key,
+                             kind="stable").reset_index(drop=True)
