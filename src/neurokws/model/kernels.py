@@ -1,0 +1,292 @@
+"""Numba kernels: event-driven forward pass and discrete Eventprop backward pass, per chunk.
+
+A chunk is a contiguous list of samples handled by one thread. All arithmetic on the dense
+(N,) state runs in the weights' dtype (float32 for training speed, float64 for tests); the
+readout R is accumulated in float64. engine.py documents the equations of both adjoint
+schemes; the scheme enters only through the constants vector `consts` (weights' dtype):
+
+    ALPHA, BETA, K_IN = (1 - alpha) c_I, V_TH, ZERO: forward constants;
+    DEN_X, DEN_VOLD, DEN_V: jump denominator  den = DEN_X x + DEN_VOLD V[n-1] + DEN_V V_pre;
+    COEF_X, COEF_DEN, COEF_TH: own-term factor coef = COEF_X x + COEF_DEN den + COEF_TH;
+    FB_A, FB_B: feedback per target  FB_A dL/dV - FB_B dL/dx;
+    K_BWD: hidden b <- beta b + K_BWD a;  LATE: 1 = jump after the step's decay and
+    constant-drive output update (mlGeNN), 0 = exact discrete;  DRIVE, INV_KAPPA: mlGeNN drive.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# No nnan/ninf: the threshold test must still see NaN as "no spike" if weights blow up.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+(ALPHA, BETA, K_IN, V_TH, ZERO, DEN_X, DEN_VOLD, DEN_V, COEF_X, COEF_DEN, COEF_TH, FB_A, FB_B,
+ K_BWD, LATE, DRIVE, INV_KAPPA) = range(17)
+N_CONSTS = 17
+
+
+@njit(cache=True, nogil=True)
+def check_events(steps, channels, offsets, samples, n_in):
+    """Return -1 if every listed sample's events are valid, else the first bad sample index."""
+    n_total = offsets.shape[0] - 1
+    for si in range(samples.shape[0]):
+        s = samples[si]
+        if s < 0 or s >= n_total:
+            return si
+        e0 = offsets[s]
+        e1 = offsets[s + 1]
+        if e0 > e1 or e0 < 0 or e1 > steps.shape[0]:
+            return si
+        prev = -1
+        for e in range(e0, e1):
+            c = channels[e]
+            k = steps[e]
+            if c < 0 or c >= n_in or k < 0 or k < prev:
+                return si
+            prev = k
+    return -1
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _add_row(dst, w, row):
+    """dst += w[row, :] (contiguous, vectorised)."""
+    for j in range(dst.shape[0]):
+        dst[j] += w[row, j]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _add_vec(g, row, v):
+    """g[row, :] += v (contiguous, vectorised)."""
+    for j in range(v.shape[0]):
+        g[row, j] += v[j]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _hidden_step(xh, vh, den, coef, flag, consts):
+    """One hidden LIF step for all neurons (+ jump factors); returns the number of spikes."""
+    alpha = consts[ALPHA]
+    beta = consts[BETA]
+    k_in = consts[K_IN]
+    v_th = consts[V_TH]
+    zero = consts[ZERO]
+    d_x = consts[DEN_X]
+    d_vold = consts[DEN_VOLD]
+    d_v = consts[DEN_V]
+    c_x = consts[COEF_X]
+    c_den = consts[COEF_DEN]
+    c_th = consts[COEF_TH]
+    nsp = 0
+    for j in range(xh.shape[0]):
+        xj = xh[j]
+        vold = vh[j]
+        v = alpha * vold + k_in * xj
+        xh[j] = beta * xj
+        dj = d_x * xj + d_vold * vold + d_v * v
+        den[j] = dj
+        coef[j] = c_x * xj + c_den * dj + c_th
+        spk = v >= v_th
+        vh[j] = zero if spk else v
+        flag[j] = spk
+        nsp += spk
+    return nsp
+
+
+@njit(cache=True, nogil=True)
+def _grow(buf, n_keep):
+    """Return a buffer twice as long holding buf[:n_keep]."""
+    out = np.empty(max(2 * buf.shape[0], 16), buf.dtype)
+    out[:n_keep] = buf[:n_keep]
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _forward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, e, e1,
+                    xh, vh, den, coef, flag, xo, vo, readout_row, count_row, store, sp_step,
+                    sp_neu, sp_den, sp_coef, n_buf):
+    """Simulate one sample, appending its spikes to the tape; new length, or -1 if full."""
+    # Never reallocates the tape (the caller grows it and re-runs the sample): reassigning
+    # arrays inside this loop made numba's code ~10x slower.
+    n_hid = w_rec.shape[0]
+    n_out = w_out.shape[1]
+    alpha = consts[ALPHA]
+    beta = consts[BETA]
+    k_in = consts[K_IN]
+    zero = consts[ZERO]
+    cap = sp_step.shape[0]
+    inv_steps = 1.0 / n_steps
+    xh[:] = zero
+    vh[:] = zero
+    xo[:] = zero
+    vo[:] = zero
+    readout_row[:] = 0.0
+    count_row[:] = 0
+    for n in range(n_steps):
+        nsp = _hidden_step(xh, vh, den, coef, flag, consts)
+        wt = math.exp(-n * dt_over_t) * inv_steps
+        for k in range(n_out):
+            xk = xo[k]
+            v = alpha * vo[k] + k_in * xk
+            xo[k] = beta * xk
+            vo[k] = v
+            readout_row[k] += wt * v
+        if nsp > 0:
+            if store and n_buf + nsp > cap:
+                return -1
+            for j in range(n_hid):
+                if flag[j]:
+                    count_row[j] += 1
+                    if store:
+                        sp_step[n_buf] = n
+                        sp_neu[n_buf] = j
+                        sp_den[n_buf] = den[j]
+                        sp_coef[n_buf] = coef[j]
+                        n_buf += 1
+                    _add_row(xh, w_rec, j)
+                    _add_row(xo, w_out, j)
+        while e < e1 and ev_steps[e] <= n:
+            _add_row(xh, w_in, ev_ch[e])
+            e += 1
+    return n_buf
+
+
+@njit(cache=True, nogil=True)
+def forward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, offsets,
+                  samples, store, cap):
+    """Simulate the samples: R (nb, C) float64, counts (nb, N), spike tape (empty if not store)."""
+    # Tape: every hidden spike (step, neuron, den, coef) in time order, sample after sample;
+    # sp_off[si]:sp_off[si + 1] is sample si's part.
+    n_hid = w_rec.shape[0]
+    n_out = w_out.shape[1]
+    nb = samples.shape[0]
+    dtype = w_rec.dtype
+    readout = np.zeros((nb, n_out), np.float64)
+    counts = np.zeros((nb, n_hid), np.int32)
+    cap = max(cap, 1) if store else 0
+    sp_step = np.empty(cap, np.int32)
+    sp_neu = np.empty(cap, np.int32)
+    sp_den = np.empty(cap, dtype)
+    sp_coef = np.empty(cap, dtype)
+    sp_off = np.zeros(nb + 1, np.int64)
+    xh = np.empty(n_hid, dtype)
+    vh = np.empty(n_hid, dtype)
+    den = np.empty(n_hid, dtype)
+    coef = np.empty(n_hid, dtype)
+    flag = np.empty(n_hid, np.bool_)
+    xo = np.empty(n_out, dtype)
+    vo = np.empty(n_out, dtype)
+    n_buf = 0
+    for si in range(nb):
+        s = samples[si]
+        while True:
+            n_new = _forward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps,
+                                    ev_ch, offsets[s], offsets[s + 1], xh, vh, den, coef,
+                                    flag, xo, vo, readout[si], counts[si], store, sp_step,
+                                    sp_neu, sp_den, sp_coef, n_buf)
+            if n_new >= 0:
+                break
+            sp_step = _grow(sp_step, n_buf)
+            sp_neu = _grow(sp_neu, n_buf)
+            sp_den = _grow(sp_den, n_buf)
+            sp_coef = _grow(sp_coef, n_buf)
+        n_buf = n_new
+        sp_off[si + 1] = n_buf
+    return (readout, counts, sp_step[:n_buf], sp_neu[:n_buf], sp_den[:n_buf],
+            sp_coef[:n_buf], sp_off)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, offsets,
+                   samples, sp_step, sp_neu, sp_den, sp_coef, sp_off, dl_dr, reg_jump):
+    """Backward pass over the tape and input events: (dW_in, dW_rec, dW_out) summed in order."""
+    # dl_dr (nb, C): dL/dR per sample; reg_jump (N,): regulariser increment of dL/dV at each
+    # spike of that neuron. Samples are accumulated in list order (deterministic).
+    n_hid = w_rec.shape[0]
+    n_out = w_out.shape[1]
+    dtype = w_rec.dtype
+    alpha = consts[ALPHA]
+    beta = consts[BETA]
+    k_in = consts[K_IN]
+    zero = consts[ZERO]
+    fb_a = consts[FB_A]
+    fb_b = consts[FB_B]
+    k_bwd = consts[K_BWD]
+    late = consts[LATE] > zero
+    drive = consts[DRIVE]
+    inv_kappa = consts[INV_KAPPA]
+    g_in = np.zeros(w_in.shape, dtype)
+    g_rec = np.zeros(w_rec.shape, dtype)
+    g_out = np.zeros(w_out.shape, dtype)
+    ah = np.empty(n_hid, dtype)   # dL/dV[n] (hidden), through later steps only
+    bh = np.empty(n_hid, dtype)   # dL/dx[n + 1] (hidden synaptic variable)
+    dh = np.empty(n_hid, dtype)
+    pend = np.zeros(n_hid, dtype)  # LATE: jump terms applied after the decay
+    ao = np.empty(n_out, dtype)
+    bo = np.empty(n_out, dtype)
+    do = np.empty(n_out, dtype)
+    src = np.empty(n_out, dtype)
+    inv_steps = 1.0 / n_steps
+    for si in range(samples.shape[0]):
+        s = samples[si]
+        ah[:] = zero
+        bh[:] = zero
+        ao[:] = zero
+        bo[:] = zero
+        e0 = offsets[s]
+        e = offsets[s + 1] - 1
+        while e >= e0 and ev_steps[e] >= n_steps:
+            e -= 1
+        p0 = sp_off[si]
+        p = sp_off[si + 1] - 1
+        for n in range(n_steps - 1, -1, -1):
+            wt = math.exp(-n * dt_over_t) * inv_steps
+            for k in range(n_out):
+                src[k] = dl_dr[si, k] * wt   # dL/dV_out[n], direct (readout) part
+            p_top = p
+            # Spikes emitted at step n: gradients and jumps from the end of backward step n + 1.
+            if p >= p0 and sp_step[p] == n:
+                for j in range(n_hid):
+                    dh[j] = fb_a * ah[j] - fb_b * bh[j]
+                for k in range(n_out):
+                    do[k] = fb_a * (ao[k] + (zero if late else src[k])) - fb_b * bo[k]
+                while p >= p0 and sp_step[p] == n:
+                    i = sp_neu[p]
+                    fb = zero
+                    for j in range(n_hid):
+                        fb += w_rec[i, j] * dh[j]
+                        g_rec[i, j] += bh[j]
+                    for k in range(n_out):
+                        fb += w_out[i, k] * do[k]
+                        g_out[i, k] += bo[k]
+                    if late:
+                        pend[i] = fb / sp_den[p] + reg_jump[i]
+                    else:
+                        ah[i] = (sp_coef[p] * ah[i] + fb) / sp_den[p] + reg_jump[i]
+                    p -= 1
+            # Input spikes emitted at step n.
+            while e >= e0 and ev_steps[e] == n:
+                _add_vec(g_in, ev_ch[e], bh)
+                e -= 1
+            # One step back: readout source on V_out[n], then the decay.
+            if late:
+                for k in range(n_out):
+                    drv = src[k] * drive
+                    a_old = ao[k]
+                    bo[k] = (drv * inv_kappa + (bo[k] - drv * inv_kappa) * beta
+                             + k_bwd * (a_old - drv))
+                    ao[k] = drv + (a_old - drv) * alpha
+            else:
+                for k in range(n_out):
+                    at = ao[k] + src[k]
+                    bo[k] = beta * bo[k] + k_in * at
+                    ao[k] = alpha * at
+            for j in range(n_hid):
+                at = ah[j]
+                bh[j] = beta * bh[j] + k_bwd * at
+                ah[j] = alpha * at
+            if late:
+                for q in range(p + 1, p_top + 1):
+                    i = sp_neu[q]
+                    ah[i] = ah[i] * sp_coef[q] / sp_den[q] + pend[i]
+    return g_in, g_rec, g_out

@@ -1,0 +1,54 @@
+"""Float32 training path: bit-identical gradients on repeated calls, close to float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine_helpers import cosine, random_weights, raster_events
+from neurokws.model import engine
+from neurokws.model.engine import RegConfig, loss_and_grad
+from neurokws.model.network import NetworkConfig, Weights
+
+
+def _case():
+    rng = np.random.default_rng(11)
+    config = NetworkConfig(n_hidden=48, n_out=5, n_in=40, n_steps=150)
+    steps, channels, offsets = raster_events(rng, 12, 40, 150, 0.05)
+    weights = random_weights(rng, config, 0.12, 0.05, 0.05, 0.3, dtype=np.float32)
+    labels = rng.integers(0, 5, 12).astype(np.int32)
+    batch = rng.permutation(12)[:10].astype(np.int64)
+    return config, weights, steps, channels, offsets, labels, batch
+
+
+@pytest.mark.parametrize("adjoint", ["mlgenn", "discrete"])
+def test_repeated_calls_are_bit_identical(adjoint: str) -> None:
+    config, weights, steps, channels, offsets, labels, batch = _case()
+    reg = RegConfig(nu_upper=2.0, lambda_upper=1e-4, lambda_lower=1e-4)
+    first = loss_and_grad(config, weights, steps, channels, offsets, labels, batch, reg,
+                          adjoint=adjoint)
+    assert first.hidden_spike_counts.mean() > 2
+    assert len(engine._chunks(batch, engine.CHUNKS_PER_THREAD * 2)) > 1  # several chunks
+    loss_and_grad(config, weights, steps, channels, offsets, labels, batch[::-1].copy(), reg,
+                  adjoint=adjoint)
+    for _ in range(3):
+        again = loss_and_grad(config, weights, steps, channels, offsets, labels, batch, reg,
+                              adjoint=adjoint)
+        assert again.loss == first.loss
+        np.testing.assert_array_equal(again.readout, first.readout)
+        for name in Weights.NAMES:
+            a, b = getattr(again.grads, name), getattr(first.grads, name)
+            assert a.dtype == np.float32
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("adjoint", ["mlgenn", "discrete"])
+def test_float32_close_to_float64(adjoint: str) -> None:
+    config, weights, steps, channels, offsets, labels, batch = _case()
+    r32 = loss_and_grad(config, weights, steps, channels, offsets, labels, batch, None,
+                        adjoint=adjoint)
+    r64 = loss_and_grad(config, weights.astype(np.float64), steps, channels, offsets, labels,
+                        batch, None, adjoint=adjoint)
+    assert abs(r32.loss - r64.loss) < 1e-4 * r64.loss
+    for name in Weights.NAMES:
+        assert cosine(getattr(r32.grads, name), getattr(r64.grads, name)) > 0.999, name
