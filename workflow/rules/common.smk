@@ -9,7 +9,12 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from neurokws.config import DOWNLOAD_SOURCES, check_config, dataset_splits  # noqa: E402
+from neurokws.config import (  # noqa: E402
+    DOWNLOAD_SOURCES,
+    check_config,
+    dataset_splits,
+    train_settings,
+)
 
 
 check_config(config, str(Path(workflow.basedir) / "config" / "schema.yaml"))

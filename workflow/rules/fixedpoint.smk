@@ -25,6 +25,8 @@ rule eval_fixed:
     output:
         summary=f"{CELL}/int{{bits}}/eval_fixed.json",
         predictions=f"{CELL}/int{{bits}}/predictions_fixed.csv",
+    params:
+        modes=config.get("fixed_point", {}).get("input_modes", ["aligned", "paper"]),
     log:
         f"{CELL}/logs/eval_fixed_int{{bits}}.log",
     threads: config.get("training", {}).get("threads", 2)

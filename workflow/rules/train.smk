@@ -10,6 +10,11 @@ rule train:
         log_csv=f"{CELL}/train_log.csv",
     params:
         cell_dir=CELL,
+        # Declared so that changing any of them reruns training (Snakemake's params trigger).
+        settings=lambda wildcards: train_settings(
+            config, wildcards.dataset, int(wildcards.hidden)
+        ).to_dict(),
+        model=config.get("model", {}),
     log:
         f"{CELL}/logs/train.log",
     threads: config.get("training", {}).get("threads", 2)

@@ -14,7 +14,7 @@ from neurokws.utils.rule_support import start_rule
 
 log = start_rule(snakemake)
 qmodel = read_netx(snakemake.input.net)
-modes = snakemake.config.get("fixed_point", {}).get("input_modes", ["aligned", "paper"])
+modes = list(snakemake.params.modes)
 frame, summary = emulate(snakemake.input.net, load_npz(snakemake.input.test),
                          qmodel.config.n_steps, qmodel.config.dt, modes)
 write_csv(snakemake.output.predictions, frame)

@@ -54,6 +54,21 @@ def epoch_inputs(split: EventSplit, settings: TrainSettings, net: NetworkConfig,
     return bin_events(events, net.dt, net.n_steps)
 
 
+def resume_hash(net: NetworkConfig, settings: TrainSettings, seed: int,
+                train_split: EventSplit, run_config: dict[str, Any] | None = None) -> str:
+    """Identity of a run for resuming: everything that shapes the trajectory of the weights.
+
+    The epoch budget, checkpoint selection and progress bar are left out, so a finished run
+    can be extended to more epochs by resuming it.
+    """
+    trajectory = {k: v for k, v in settings.to_dict().items()
+                  if k not in ("epochs", "select_checkpoint", "progress_bar")}
+    data = {"n_samples": len(train_split), "n_events": int(train_split.n_events),
+            "labels_sum": int(np.sum(train_split.labels, dtype=np.int64))}
+    return config_hash({"net": net.to_dict(), "settings": trajectory, "seed": int(seed),
+                        "data": data, "run_config": run_config or {}})
+
+
 def selection_mode(settings: TrainSettings, has_valid: bool) -> str:
     """Resolve `auto` to best_valid where a validation split exists, else best_train."""
     mode = settings.select_checkpoint
@@ -75,9 +90,7 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
           run_config: dict[str, Any] | None = None) -> TrainResult:
     """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there."""
     ckpt_dir = Path(out_dir) / "checkpoints"
-    run_hash = config_hash({"net": net.to_dict(), "settings": settings.to_dict(),
-                            "seed": int(seed), "run_config": run_config or {},
-                            "n_train": len(train_split)})
+    run_hash = resume_hash(net, settings, seed, train_split, run_config)
     mode = selection_mode(settings, valid_split is not None)
     valid = bin_events(valid_split, net.dt, net.n_steps) if valid_split is not None else None
     reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
