@@ -54,6 +54,29 @@ def _deploy_case(tmp, rng) -> Case:
     return Case(path, inputs, None, ("hidden_spikes", "leak"))
 
 
+def _trained_case(tmp, rng) -> Case:
+    """A model trained by our Eventprop trainer on synthetic data, deployed, aligned input."""
+    import dataclasses
+
+    from neurokws.config import network_config, train_settings
+    from neurokws.data.binning import bin_events
+    from neurokws.data.synthetic import generate_split
+    from neurokws.deploy import quantize, write_netx
+    from neurokws.train.loop import train
+
+    config = {"datasets": {"s": {"source": "synthetic", "epochs": 4}}, "hidden_sizes": [32],
+              "seeds": [1], "model": {"n_steps": 100},
+              "training": {"ease_in_start_lr": 1e-3, "progress_bar": False}}
+    split = generate_split(48, 3, seed=2, duration_ms=100.0)
+    net = network_config(config, 32, n_out=split.n_classes)
+    settings = dataclasses.replace(train_settings(config, "s", 32), batch_size=16)
+    weights = train(net, settings, 1, split, tmp / "trained").weights
+    path = write_netx(tmp / "trained.net", quantize(net, weights), provenance={"test": 2})
+    binned = bin_events(split.subset(np.arange(3)), net.dt, net.n_steps)
+    inputs = aligned_inputs(binned.steps, binned.channels, binned.offsets, n_steps=100)
+    return Case(path, inputs, 1, ("hidden_spikes",))
+
+
 def _paper_case(tmp, rng) -> Case:
     """N = 256 as in the paper, graded event counts from the first event, two samples."""
     w = (np.clip(np.rint(rng.normal(m, sd, shape)), -128, 127)
@@ -112,6 +135,7 @@ def _build_cases(tmp) -> dict[str, Case]:
         expect=("hidden_spikes", "output_spikes", "leak"))
     cases["paper_N256_graded"] = _paper_case(tmp, rng)
     cases["deploy_write_netx"] = _deploy_case(tmp, rng)
+    cases["trained_eventprop_model"] = _trained_case(tmp, rng)
     return cases
 
 
@@ -136,7 +160,7 @@ CASE_NAMES = ["mixed_one_stream_leak", "mixed_fresh_network_every_2", "wrap_satu
               "wrap_both_ways_graded", "saturate_negative", "signs_excitatory_inhibitory",
               "excitatory_layer_zero_max_output", "netx_clip_and_truncate",
               "single_signed_out_of_range_zeroed", "short_T_many_resets", "paper_N256_graded",
-              "deploy_write_netx"]
+              "deploy_write_netx", "trained_eventprop_model"]
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
