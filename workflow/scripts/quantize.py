@@ -5,6 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
+from neurokws.config import network_config
 from neurokws.deploy.quantize import quantize
 from neurokws.deploy.store import save_quantized
 from neurokws.model.network import load_model
@@ -14,6 +15,10 @@ from neurokws.utils.rule_support import start_rule
 
 log = start_rule(snakemake)
 net, weights, _ = load_model(snakemake.input.model)
+# Refuse a model trained under a different `model` section (e.g. another T or tau).
+expected = network_config(snakemake.config, int(snakemake.wildcards.hidden), n_out=net.n_out,
+                          n_in=net.n_in)
+load_model(snakemake.input.model, expected=expected)
 qmodel = quantize(net, weights, bits=int(snakemake.wildcards.bits),
                   percentile=float(snakemake.params.percentile), source=snakemake.input.model)
 record = provenance(config=snakemake.config, seed=int(snakemake.wildcards.seed),
