@@ -79,3 +79,21 @@ def test_tiny_workflow_end_to_end(tmp_path):
     # A second invocation has nothing to do.
     again = snakemake("--configfile", str(config), "--cores", "2", "-n", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_corrupt_input_fails_alone_and_independent_jobs_finish(tmp_path):
+    config = yaml.safe_load(tiny_config(tmp_path).read_text())
+    corrupt = tmp_path / "corrupt.h5"
+    corrupt.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)  # HDF5 signature, then garbage
+    config["datasets"]["bad"] = {"source": "files", "epochs": 1,
+                                 "files": {"train": str(corrupt), "test": str(corrupt)}}
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    targets = ["results/synth/h16/seed3/eval_float.json", "results/bad/h16/seed3/eval_float.json"]
+    proc = snakemake("--configfile", str(path), "--cores", "2", "--keep-going", *targets,
+                     cwd=tmp_path, timeout=900)
+    assert proc.returncode != 0
+    assert (tmp_path / targets[0]).exists()          # the independent cell finished
+    assert not (tmp_path / "results" / "bad" / "prepared" / "train.npz").exists()
+    log = (tmp_path / "results" / "bad" / "logs" / "prepare_train.log").read_text()
+    assert "corrupt.h5" in log and "DataFormatError" in log
