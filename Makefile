@@ -21,7 +21,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install -e ".[dev,gpu]"
 	touch $(STAMP)
 
 $(LAVA_STAMP): $(LAVA_RECIPE)

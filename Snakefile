@@ -17,6 +17,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/deploy.smk"
 include: "workflow/rules/fixedpoint.smk"
+include: "workflow/rules/profiling.smk"
 
 
 rule all:

@@ -29,6 +29,7 @@ def tiny_config(tmp_path: Path) -> Path:
     config["seeds"] = [3]
     config["model"]["n_steps"] = 300
     config["training"]["progress_bar"] = False
+    config["profiling"].update(batch_sizes=[1, 4], idle_s=0.0, min_active_s=0.0, max_samples=8)
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -76,6 +77,10 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert fixed["lava_aligned_agreement"].iloc[0] == 1.0  # bit-exact emulator
     assert (cell / "int8" / "model.net").stat().st_size > 0
     assert (cell / "model.nir").stat().st_size > 0
+    table2 = pd.read_csv(results / "tables" / "table2.csv")
+    assert {"paper", "measured", "estimate"} <= set(table2["source"])
+    cpu = table2[(table2["source"] == "measured") & (table2["backend"] == "numba-cpu")]
+    assert sorted(cpu["batch_size"]) == [1, 4] and (cpu["latency_sample_ms"] > 0).all()
     # A second invocation has nothing to do.
     again = snakemake("--configfile", str(config), "--cores", "2", "-n", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -33,6 +33,8 @@ wildcard_constraints:
     split="train|valid|test",
     mode="aligned|paper",
     chunk=r"\d+",
+    device="cpu|gpu|loihi",
+    batch=r"\d+",
     bits=r"\d+",
 
 
@@ -111,6 +113,21 @@ def lava_env_input(wildcards):
     return [LAVA_STAMP]
 
 
+PROFILING = config.get("profiling", {})
+
+
+def profile_paths():
+    """Profile CSVs: the first seed of every (dataset, hidden), each device and batch size."""
+    paths = []
+    for device in PROFILING.get("devices", ["cpu", "gpu", "loihi"]):
+        batches = [1] if device == "loihi" else PROFILING.get("batch_sizes", [1, 32])
+        cells_ = [{"dataset": d, "hidden": h, "seed": SEEDS[0]} for d in DATASETS for h in HIDDEN]
+        paths += [
+            f"{CELL}/profile/{device}_b{b}.csv".format(**cell) for cell in cells_ for b in batches
+        ]
+    return paths
+
+
 def all_targets():
     targets = [f"results/{d}/figures/rasters.png" for d in DATASETS]
     targets += [
@@ -119,4 +136,6 @@ def all_targets():
     targets += ["results/tables/accuracy_float.csv"]
     targets += cell_paths("model.nir")
     targets += ["results/tables/accuracy_fixed.csv"]
+    if PROFILING.get("devices", ["cpu", "gpu", "loihi"]):
+        targets += ["results/tables/table2.csv"]
     return targets

@@ -1,0 +1,164 @@
+"""Loihi 2: the activity cost model (fit, leave-one-out, labels) and the hardware-absent errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from neurokws.fixedpoint.emulator import FixedPointNetwork
+from neurokws.fixedpoint.inputs import StepInputs
+from neurokws.fixedpoint.netx_file import NeuronParams
+from neurokws.model.network import NetworkConfig
+from neurokws.profiling.errors import LoihiUnavailableError
+from neurokws.profiling.loihi import profile_loihi_hardware
+from neurokws.profiling.loihi_estimate import (
+    QUANTITIES,
+    CalibrationPoint,
+    calibration_frame,
+    estimate_from_activity,
+    estimate_loihi,
+    fit_cost_model,
+    fit_linear,
+    paper_calibration,
+)
+from neurokws.profiling.loihi_hw import loihi_status, require_loihi
+from neurokws.profiling.profile import ProfileOptions, profile_loihi
+
+REPO = Path(__file__).resolve().parents[1]
+PAPER = {256: (2.33, 0.19, 0.11), 512: (2.37, 0.27, 0.15), 1024: (2.56, 0.50, 0.31)}
+SOP = {256: 7.15e9 / 2264, 512: 1.88e10 / 2264, 1024: 5.34e10 / 2264}
+
+
+def test_calibration_points_are_the_papers_loihi_rows():
+    points = paper_calibration()
+    assert [p.hidden_size for p in points] == [256, 512, 1024]
+    for p in points:
+        assert (p.latency_ms, p.energy_total_mJ, p.energy_dynamic_mJ) == PAPER[p.hidden_size]
+        assert p.sop_per_sample == pytest.approx(SOP[p.hidden_size])
+        assert p.n_steps == 1000
+
+
+def test_fit_has_two_parameters_and_small_in_sample_error():
+    model = fit_cost_model()
+    for q in QUANTITIES:
+        cost = model.costs[q]
+        assert cost.per_step > 0 and cost.per_sop > 0  # physically sensible signs
+    # ~2.29 us per step and ~11.5 ps per SOP for latency (Loihi 2's ~2.3 us/step, spec 04)
+    assert model.costs["latency_ms"].per_step * 1e3 == pytest.approx(2.29, abs=0.02)
+    frame = calibration_frame(model)
+    assert len(frame) == 9
+    assert frame["fit_error_pct"].abs().max() < 5.0
+
+
+def test_leave_one_out_matches_hand_computed_two_point_fits():
+    model = fit_cost_model()
+    for q_index, q in enumerate(QUANTITIES):
+        for held in (256, 512, 1024):
+            a, b = (n for n in (256, 512, 1024) if n != held)
+            # Two points, two parameters: the fit interpolates them exactly.
+            design = np.array([[1000.0, SOP[a]], [1000.0, SOP[b]]])
+            coef = np.linalg.solve(design, [PAPER[a][q_index], PAPER[b][q_index]])
+            pred = coef @ [1000.0, SOP[held]]
+            expected = (pred - PAPER[held][q_index]) / PAPER[held][q_index]
+            i = (256, 512, 1024).index(held)
+            assert model.loo[q][i] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    # Regression guard on the reported quality (max |LOO| in %).
+    assert model.loo_max_pct("latency_ms") == pytest.approx(2.78, abs=0.01)
+    assert model.loo_max_pct("energy_total_mJ") == pytest.approx(1.52, abs=0.01)
+    assert model.loo_max_pct("energy_dynamic_mJ") == pytest.approx(13.29, abs=0.01)
+
+
+def test_fit_needs_two_points():
+    point = CalibrationPoint(256, 1000, 1e6, 2.0, 0.2, 0.1)
+    with pytest.raises(ValueError, match="two"):
+        fit_linear([point], "latency_ms")
+
+
+def test_estimate_row_is_labelled_and_reproduces_paper_activity():
+    model = fit_cost_model()
+    # Activity with the paper's SOP for N=256: events x N + spikes x (N + C).
+    events = np.full(4, 8500.0)
+    spikes = (SOP[256] - events * 256) / 276
+    row = estimate_loihi(events, spikes, 256, 20, 1000, model="m256", cost_model=model)
+    assert row.source == "estimate" and row.estimate is True
+    assert row.method.startswith("estimate:") and "Table II" in row.method
+    assert row.hardware == "Loihi 2" and row.backend == "cost-model"
+    assert row.batch_size == 1 and row.precision == "int8" and row.samples_measured == 4
+    assert row.sop_per_sample == pytest.approx(SOP[256])
+    assert row.latency_batch_ms == pytest.approx(2.33, rel=0.01)
+    assert row.energy_total_mJ == pytest.approx(0.19, rel=0.01)
+    assert row.energy_dynamic_mJ == pytest.approx(0.11, rel=0.05)
+    assert row.edp_uJs == pytest.approx(row.energy_total_mJ * row.latency_batch_ms)
+    assert row.loo_max_err_latency_pct == model.loo_max_pct("latency_ms")
+    assert row.loo_max_err_energy_total_pct == model.loo_max_pct("energy_total_mJ")
+    assert row.loo_max_err_energy_dynamic_pct == model.loo_max_pct("energy_dynamic_mJ")
+    assert "LOO" in row.notes and "extrapolated" not in row.notes
+    assert row.power_active_W == pytest.approx(row.energy_total_mJ / row.latency_batch_ms)
+    assert '"profiler":"loihi-estimate"' in row.provenance
+
+
+def test_estimate_flags_extrapolation_and_other_T():
+    row = estimate_loihi(np.array([100.0]), np.array([50.0]), 64, 10, 500)
+    assert "extrapolated" in row.notes and "T = 500" in row.notes
+    with pytest.raises(ValueError):
+        estimate_loihi(np.array([]), np.array([]), 64, 10, 500)
+
+
+def test_estimate_from_fixed_point_emulator_activity():
+    rng = np.random.default_rng(5)
+    n_in, n_hid, n_out, t_len = 12, 16, 3, 40
+    net = FixedPointNetwork(rng.integers(20, 120, (n_hid, n_in)),
+                            rng.integers(-30, 30, (n_hid, n_hid)),
+                            rng.integers(-100, 100, (n_out, n_hid)),
+                            NeuronParams(742, 200, 160), NeuronParams(742, 200, 1 << 16))
+    steps, channels = np.nonzero(rng.random((t_len, n_in)) < 0.2)
+    inputs = StepInputs(steps, channels, np.ones(steps.size), np.array([0, steps.size]),
+                        t_len, n_in)
+    activity = net.run(inputs).activity
+    assert activity.hidden_spikes[0] > 0
+    row = estimate_from_activity(activity, n_hid, n_out, t_len, model="emulated")
+    assert row.input_events_per_sample == steps.size
+    assert row.sop_per_sample == pytest.approx(float(activity.synaptic_ops[0]))
+    assert row.estimate and row.model == "emulated"
+
+
+def test_hardware_absent_is_a_clear_error():
+    ok, reason = loihi_status()
+    if ok:
+        pytest.skip("lava-loihi is installed here")
+    assert "lava-loihi" in reason and "loihi2_profiler" in reason
+    with pytest.raises(LoihiUnavailableError, match="Loihi 2 hardware unavailable") as info:
+        require_loihi()
+    assert info.value.reason == reason
+    with pytest.raises(LoihiUnavailableError, match="lava-loihi"):  # here, then .venv-lava
+        profile_loihi_hardware("model.net", None, hidden_size=16, n_classes=3)
+    with pytest.raises(LoihiUnavailableError, match="cannot query"):
+        profile_loihi_hardware("model.net", None, hidden_size=16, n_classes=3,
+                               python=REPO / "missing-venv" / "bin" / "python")
+
+
+def test_lava_venv_without_lava_loihi_names_what_is_missing():
+    python = REPO / ".venv-lava" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no .venv-lava here (created by envs/lava/setup_lava_env.sh)")
+    ok, reason = loihi_status(python)
+    if ok:
+        pytest.skip("the Lava venv has lava-loihi")
+    assert "lava.utils.loihi2_profiler [lava-loihi" in reason and str(python) in reason
+    assert "lava.lib.dl.netx" not in reason  # lava-dl is there; only the Intel parts miss
+
+
+def test_profile_loihi_gives_reason_row_and_estimate():
+    if loihi_status()[0]:
+        pytest.skip("lava-loihi is installed here")
+    config = NetworkConfig(n_hidden=256, n_out=20)
+    activity = SimpleNamespace(input_events=np.full(3, 8500), hidden_spikes=np.full(3, 3550))
+    options = ProfileOptions(devices=("loihi_hw", "loihi_estimate"))
+    rows = profile_loihi("model.net", None, activity, config, options, model="m")
+    hw, est = rows
+    assert hw.status == "unavailable" and hw.hardware == "Loihi 2"
+    assert "lava-loihi" in hw.notes and hw.backend == "lava-loihi"
+    assert est.source == "estimate" and est.status == "ok"

@@ -1,0 +1,44 @@
+"""Profiling stage: latency/energy per sample on CPU, GPU/Jetson and Loihi 2; Table II."""
+
+
+rule profile:
+    """One tidy CSV of measurements for (model, device, batch size); unavailable -> reason."""
+    input:
+        model=f"{CELL}/model.npz",
+        net=f"{CELL}/int8/model.net",
+        test="results/{dataset}/prepared/test.npz",
+    output:
+        f"{CELL}/profile/{{device}}_b{{batch}}.csv",
+    params:
+        options=config.get("profiling", {}),
+    log:
+        f"{CELL}/logs/profile_{{device}}_b{{batch}}.log",
+    threads: config.get("training", {}).get("threads", 2)
+    resources:
+        gpu=lambda wildcards: int(wildcards.device == "gpu"),
+        # Measurements want the machine to themselves: one profiling job at a time.
+        profiling_slot=1,
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/profile.py"
+
+
+rule table2:
+    """Table II: measured and estimate rows next to the paper's reference rows."""
+    input:
+        profile_paths(),
+    output:
+        csv=report(
+            "results/tables/table2.csv",
+            caption="../report/table2.rst",
+            category="Inference cost",
+        ),
+        md="results/tables/table2.md",
+        tex="results/tables/table2.tex",
+    log:
+        "results/logs/table2.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/table2.py"
