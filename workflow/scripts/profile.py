@@ -30,7 +30,8 @@ net, weights, _ = load_model(snakemake.input.model)
 test = load_npz(snakemake.input.test)
 if options.max_samples is not None and options.max_samples < len(test):
     test = test.subset(range(options.max_samples))
-model_name = f"{snakemake.wildcards.dataset}/h{snakemake.wildcards.hidden}/seed{snakemake.wildcards.seed}"
+wc = snakemake.wildcards
+model_name = f"{wc.dataset}/h{wc.hidden}/seed{wc.seed}"
 extra = {"model_sha256": file_sha256(snakemake.input.model), "n_test_samples": len(test)}
 if device == "loihi":
     inputs = split_inputs(test, "aligned", net.n_steps, net.dt)
