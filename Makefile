@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test lint bench clean-venv lava-env
+.PHONY: run test lint bench clean-venv lava-env nir-env
 
 # Lava fixed-point simulation venv (envs/lava/README.md); the bit-exact tests need it.
 # `NEUROKWS_SKIP_LAVA=1 make test` neither builds it nor runs those tests.
@@ -23,6 +23,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e ".[dev,gpu]"
 	touch $(STAMP)
+
+# NIR cross-check venv (envs/nir/README.md): Norse 1.1.0's NIR importer, CPU torch 2.13.0.
+# `NEUROKWS_SKIP_NIR_CROSSCHECK=1 make test` neither builds it nor runs those tests.
+NIR_VENV   := .venv-nir
+NIR_STAMP  := $(NIR_VENV)/.neurokws-nir-stamp
+NIR_RECIPE := envs/nir/setup_nir_env.sh envs/nir/requirements.txt
+ifneq ($(NEUROKWS_SKIP_NIR_CROSSCHECK),1)
+TEST_DEPS  += $(NIR_STAMP)
+endif
+
+$(NIR_STAMP): $(NIR_RECIPE)
+	bash envs/nir/setup_nir_env.sh $(NIR_VENV)
+
+## Create .venv-nir (Norse 1.1.0 + CPU torch 2.13.0 on Python 3.11, about a minute).
+nir-env: $(NIR_STAMP)
 
 $(LAVA_STAMP): $(LAVA_RECIPE)
 	bash envs/lava/setup_lava_env.sh $(LAVA_VENV)
@@ -44,4 +59,4 @@ lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
 
 clean-venv:
-	rm -rf $(VENV) $(LAVA_VENV)
+	rm -rf $(VENV) $(LAVA_VENV) $(NIR_VENV)
