@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test lint bench clean-venv lava-env nir-env
+.PHONY: run test lint bench clean-venv lava-env nir-env spyx-env
 
 # Lava fixed-point simulation venv (envs/lava/README.md); the bit-exact tests need it.
 # `NEUROKWS_SKIP_LAVA=1 make test` neither builds it nor runs those tests.
@@ -39,15 +39,29 @@ $(NIR_STAMP): $(NIR_RECIPE)
 ## Create .venv-nir (Norse 1.1.0 + CPU torch 2.13.0 on Python 3.11, about a minute).
 nir-env: $(NIR_STAMP)
 
+# Spyx (JAX) venv for the Figure 3 BPTT baseline (envs/spyx/README.md).
+SPYX_VENV   := .venv-spyx
+SPYX_STAMP  := $(SPYX_VENV)/.neurokws-spyx-stamp
+SPYX_RECIPE := envs/spyx/setup_spyx_env.sh envs/spyx/requirements.txt
+TEST_DEPS   += $(SPYX_STAMP)
+
+$(SPYX_STAMP): $(SPYX_RECIPE)
+	bash envs/spyx/setup_spyx_env.sh $(SPYX_VENV)
+
+## Create .venv-spyx (Spyx 1.0 + CPU JAX: the Figure 3 BPTT baseline, about 30 s).
+spyx-env: $(SPYX_STAMP)
+
 $(LAVA_STAMP): $(LAVA_RECIPE)
 	bash envs/lava/setup_lava_env.sh $(LAVA_VENV)
 
 ## Create .venv-lava (Lava 0.10 / lava-dl 0.6 on Python 3.11, about a minute).
 lava-env: $(LAVA_STAMP)
 
-## Run the workflow on the embedded default config (config/config.yaml) with all cores.
+## Run the workflow on the embedded default config (config/config.yaml) with all cores,
+## then build the HTML report (results/report.html).
 run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/default --report results/report.html
 
 ## Run the test suite (pytest exit code 5, "no tests collected", counts as failure).
 test: $(STAMP) $(TEST_DEPS)
@@ -59,4 +73,4 @@ lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
 
 clean-venv:
-	rm -rf $(VENV) $(LAVA_VENV) $(NIR_VENV)
+	rm -rf $(VENV) $(LAVA_VENV) $(NIR_VENV) $(SPYX_VENV)

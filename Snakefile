@@ -18,9 +18,11 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/deploy.smk"
 include: "workflow/rules/fixedpoint.smk"
 include: "workflow/rules/profiling.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         all_targets(),
+        report_targets(),
     default_target: True

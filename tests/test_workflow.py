@@ -29,6 +29,7 @@ def tiny_config(tmp_path: Path) -> Path:
     config["seeds"] = [3]
     config["model"]["n_steps"] = 300
     config["training"]["progress_bar"] = False
+    config["training_cost"] = {"enabled": False}
     config["profiling"].update(batch_sizes=[1, 4], idle_s=0.0, min_active_s=0.0, max_samples=8)
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))

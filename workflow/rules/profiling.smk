@@ -34,8 +34,16 @@ rule table2:
             caption="../report/table2.rst",
             category="Inference cost",
         ),
-        md="results/tables/table2.md",
-        tex="results/tables/table2.tex",
+        md=report(
+            "results/tables/table2.md",
+            caption="../report/table2.rst",
+            category="Inference cost",
+        ),
+        tex=report(
+            "results/tables/table2.tex",
+            caption="../report/table2.rst",
+            category="Inference cost",
+        ),
     log:
         "results/logs/table2.log",
     conda:

@@ -1,73 +1,15 @@
 """Reporting stage: Figure 4 (accuracy), Figure 3 (training cost), Table II figure, summary.
 
 `snakemake --report results/report.html` collects every report() output below plus the
-rasters (data.smk) and accuracy tables (train.smk, fixedpoint.smk) with their captions.
+rasters (data.smk), accuracy tables (train.smk, fixedpoint.smk) and Table II
+(profiling.smk) with their captions. Include this file after the other stages.
 """
 
-from neurokws.reports.published import paper_dataset  # noqa: E402
+
+include: "report_common.smk"
 
 
 report: "../report/workflow.rst"
-
-
-TRAINING_COST = config.get("training_cost", {})
-SPYX_VENV = str(Path(workflow.basedir) / ".venv-spyx")  # shared by all runs of this checkout
-SPYX_STAMP = f"{SPYX_VENV}/.neurokws-spyx-stamp"
-SPYX_RECIPE = [
-    str(Path(workflow.basedir) / "envs" / "spyx" / name)
-    for name in ("setup_spyx_env.sh", "requirements.txt")
-]
-TABLE2_CSV = "results/tables/table2.csv"  # written by the profiling stage
-TABLE2_MD = "results/tables/table2.md"
-
-
-def training_cost_enabled():
-    return bool(TRAINING_COST.get("enabled", True))
-
-
-def produced(path):
-    """Whether some rule of this workflow writes `path` (stages may be left out)."""
-    return any(path in map(str, rule.output) for rule in workflow.rules)
-
-
-def report_bits():
-    """The weight bit width Figure 4 shows: 8 if quantized to 8 bit, else the widest."""
-    bits = bit_widths()
-    return 8 if 8 in bits else max(bits)
-
-
-def spyx_env_input(wildcards):
-    """The Spyx venv stamp when the BPTT baseline is measured."""
-    methods = TRAINING_COST.get("methods", ["eventprop", "bptt_spyx"])
-    return [SPYX_STAMP] if "bptt_spyx" in methods else []
-
-
-def summary_inputs(wildcards):
-    """Everything summary.md reports on; optional stages only where they run."""
-    inputs = {"accuracy": "results/tables/accuracy_summary.csv"}
-    if training_cost_enabled():
-        inputs["cost"] = "results/training_cost/training_cost.csv"
-    if produced(TABLE2_CSV):
-        inputs["table2"] = TABLE2_CSV
-    if produced(TABLE2_MD):
-        inputs["table2_md"] = TABLE2_MD
-    return inputs
-
-
-def report_figures():
-    """The figure files of this run (listed in summary.md)."""
-    figures = [f"results/{d}/figures/rasters.png" for d in DATASETS]
-    figures.append("results/figures/accuracy.png")
-    if training_cost_enabled():
-        figures.append("results/figures/training_cost.png")
-    if produced(TABLE2_CSV):
-        figures.append("results/figures/inference_cost.png")
-    return figures
-
-
-def report_targets():
-    """Targets of the reporting stage (for rule all)."""
-    return [*report_figures()[len(DATASETS) :], "results/summary.md", "results/summary.html"]
 
 
 rule figure_accuracy:
@@ -89,13 +31,13 @@ rule figure_accuracy:
             category="Accuracy",
             labels={"figure": "Figure 4: data"},
         ),
-    params:
-        paper_names={d: paper_dataset(d, source_of(d)) for d in DATASETS},
-        bits=report_bits(),
     log:
         "results/logs/figure_accuracy.log",
     conda:
         "../../envs/neurokws.yaml"
+    params:
+        paper_names={d: paper_dataset(d, source_of(d)) for d in DATASETS},
+        bits=report_bits(),
     script:
         "../scripts/report_accuracy.py"
 
@@ -107,12 +49,12 @@ rule spyx_env:
         recipe=SPYX_RECIPE[1:],
     output:
         stamp=SPYX_STAMP,
-    params:
-        venv=lambda wildcards, output: os.path.dirname(output.stamp),
     log:
         "results/logs/spyx_env.log",
     conda:
         "../../envs/neurokws.yaml"
+    params:
+        venv=lambda wildcards, output: os.path.dirname(output.stamp),
     shell:
         "bash {input.script} {params.venv} > {log} 2>&1"
 
@@ -128,14 +70,14 @@ rule training_cost:
             category="Training cost",
             labels={"figure": "Figure 3: data"},
         ),
+    log:
+        "results/logs/training_cost.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    threads: workflow.cores
     params:
         settings=TRAINING_COST,
         spyx_python=f"{SPYX_VENV}/bin/python",
-    log:
-        "results/logs/training_cost.log",
-    threads: workflow.cores
-    conda:
-        "../../envs/neurokws.yaml"
     script:
         "../scripts/report_training_cost.py"
 
@@ -197,12 +139,12 @@ rule summary:
             category="Summary",
             labels={"file": "summary (page)"},
         ),
-    params:
-        config=config,
-        figures=lambda wildcards: report_figures(),
     log:
         "results/logs/summary.log",
     conda:
         "../../envs/neurokws.yaml"
+    params:
+        config=config,
+        figures=lambda wildcards: report_figures(),
     script:
         "../scripts/report_summary.py"

@@ -7,14 +7,16 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 import pandas as pd
 
-from neurokws.reports.summary import build_summary, markdown_to_html
+from neurokws.reports.accuracy import from_csv_frame
+from neurokws.reports.markdown import markdown_to_html
+from neurokws.reports.summary import build_summary
 from neurokws.utils.atomic import write_text
 from neurokws.utils.rule_support import start_rule
 
 start_rule(snakemake)
 inputs = snakemake.input
 text = build_summary(
-    snakemake.params.config, pd.read_csv(inputs.accuracy),
+    snakemake.params.config, from_csv_frame(pd.read_csv(inputs.accuracy)),
     cost=pd.read_csv(inputs.cost) if "cost" in inputs.keys() else None,
     table2=pd.read_csv(inputs.table2) if "table2" in inputs.keys() else None,
     table2_md=Path(inputs.table2_md).read_text() if "table2_md" in inputs.keys() else None,

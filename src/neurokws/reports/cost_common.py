@@ -1,0 +1,149 @@
+"""Shared parts of the training-cost child processes (numpy + stdlib only: runs in .venv-spyx).
+
+Every measurement runs in its own process so its memory belongs to that measurement alone.
+Memory is sampled from /proc/self/statm by a thread (1 ms): ru_maxrss is not used because on
+Linux a child's ru_maxrss starts from its parent's high-water mark at fork/exec, so a large
+parent (the Snakemake rule process) would hide the child's own peak. Children print one
+result line `NEUROKWS_COST <json>` on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+RESULT_TAG = "NEUROKWS_COST"
+TRIAL_MS = 1000.0  # SHD/SSC trials are cropped at 1 s; T timesteps means dt = 1 s / T
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    """Current resident set size of this process in bytes (/proc/self/statm)."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * _PAGE
+
+
+class RssSampler(threading.Thread):
+    """Background thread that records the largest RSS seen while it runs (1 ms period)."""
+
+    def __init__(self, period_s: float = 0.001) -> None:
+        super().__init__(daemon=True)
+        self.period_s = period_s
+        self.peak = rss_bytes()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, rss_bytes())
+            time.sleep(self.period_s)
+
+    def stop(self) -> int:
+        """Stop sampling; return the peak RSS in bytes."""
+        self._stop_event.set()
+        self.join()
+        self.peak = max(self.peak, rss_bytes())
+        return self.peak
+
+
+def random_events(seed: int, n_samples: int, n_in: int, n_steps: int,
+                  events_per_sample: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SHD-like random input: distinct (step, channel) events per sample, sorted by step.
+
+    Returns flat int32 steps and channels and int64 offsets (sample s owns
+    offsets[s]:offsets[s+1]). The number of events does not depend on T (the same 1 s of
+    audio binned more finely), capped at one event per channel and step.
+    """
+    rng = np.random.default_rng(seed)
+    per = min(int(events_per_sample), n_in * n_steps)
+    steps, channels = [], []
+    for _ in range(n_samples):
+        flat = np.sort(rng.choice(n_in * n_steps, size=per, replace=False))
+        steps.append((flat // n_in).astype(np.int32))
+        channels.append((flat % n_in).astype(np.int32))
+    offsets = np.arange(n_samples + 1, dtype=np.int64) * per
+    return np.concatenate(steps), np.concatenate(channels), offsets
+
+
+def dense_batch(steps: np.ndarray, channels: np.ndarray, offsets: np.ndarray,
+                samples: np.ndarray, n_steps: int, n_in: int) -> np.ndarray:
+    """Time-major binary input (T, B, n_in) as uint8 for the given samples."""
+    out = np.zeros((n_steps, len(samples), n_in), np.uint8)
+    for b, s in enumerate(samples):
+        lo, hi = offsets[s], offsets[s + 1]
+        out[steps[lo:hi], b, channels[lo:hi]] = 1
+    return out
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """The command line shared by both children."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--steps", type=int, required=True, help="timesteps T per trial")
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--classes", type=int, default=20)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batches", type=int, default=3, help="timed batches after the first")
+    p.add_argument("--events", type=int, default=8500, help="input events per sample")
+    p.add_argument("--rate", type=float, default=14.0, help="target spikes/neuron/sample")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def measure(step: Callable[[int], Any], n_timed: int,
+            prepare: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """prepare() (ahead-of-time compilation), step(0) (first batch), then time step(1..n).
+
+    Memory: the RSS sampler's peak over all of it minus the RSS before it, so the
+    interpreter, the libraries and the data set are excluded (the paper subtracted the data
+    set from the GPU memory); JIT compilation is included, like the paper's timings.
+    Allocators keep freed memory, so only this peak (not a later baseline) is meaningful.
+    """
+    base = rss_bytes()
+    sampler = RssSampler()
+    sampler.start()
+    start = time.perf_counter()
+    compile_s = math.nan
+    if prepare is not None:
+        prepare()
+        compile_s = time.perf_counter() - start
+    step(0)
+    first = time.perf_counter() - start
+    times = []
+    for b in range(1, n_timed + 1):
+        start = time.perf_counter()
+        step(b)
+        times.append(time.perf_counter() - start)
+    peak = sampler.stop()
+    return {"compile_s": compile_s, "first_batch_s": first, "times": times, "base": base,
+            "peak": peak}
+
+
+def result(method: str, args: argparse.Namespace, timing: dict[str, Any],
+           versions: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """The child's result record (times in s, memory in MiB)."""
+    times, base, peak = timing["times"], timing["base"], timing["peak"]
+    return {"method": method, "n_steps": args.steps, "dt_ms": TRIAL_MS / args.steps,
+            "hidden": args.hidden, "n_classes": args.classes, "batch_size": args.batch,
+            "events_per_sample": args.events, "timed_batches": len(times),
+            "compile_s": timing["compile_s"], "first_batch_s": timing["first_batch_s"],
+            "batch_median_s": statistics.median(times) if times else math.nan,
+            "batch_min_s": min(times) if times else math.nan,
+            "base_rss_mib": base / 2**20, "peak_rss_mib": peak / 2**20,
+            "train_mem_mib": (peak - base) / 2**20,
+            "python": platform.python_version(), "versions": versions, **extra}
+
+
+def emit(record: dict[str, Any]) -> None:
+    """Print the result line the parent parses."""
+    sys.stdout.write(f"{RESULT_TAG} {json.dumps(record, sort_keys=True)}\n")
+    sys.stdout.flush()

@@ -1,0 +1,188 @@
+"""results/summary.md: what ran, on what hardware, key numbers next to the paper's, provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from neurokws.reports.accuracy import comparison_table
+from neurokws.reports.inference_cost import normalise
+from neurokws.reports.markdown import markdown_table
+from neurokws.reports.training_cost import METHOD_LABELS
+from neurokws.utils.provenance import config_hash, git_commit, package_versions
+
+REPORT_PACKAGES = ("neurokws", "numpy", "numba", "h5py", "pandas", "matplotlib", "seaborn",
+                   "snakemake", "tonic", "nir")
+
+
+def _read(path: str, key: str) -> str | None:
+    """The first value of `key:` in a /proc style file, else None."""
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.split(":")[0].strip() == key:
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def gpus() -> list[str]:
+    """NVIDIA GPUs as 'name, memory' strings from nvidia-smi (empty when none)."""
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total",
+                              "--format=csv,noheader"], capture_output=True, text=True,
+                             timeout=20, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def hardware() -> dict[str, Any]:
+    """CPU model, logical/usable cores, memory, GPUs, OS of this machine."""
+    mem_kib = _read("/proc/meminfo", "MemTotal")
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {"cpu": _read("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
+            "logical_cores": os.cpu_count(), "usable_cores": usable,
+            "memory_gib": round(int(mem_kib.split()[0]) / 2**20, 1) if mem_kib else None,
+            "gpus": gpus(), "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def _what_ran(config: Mapping[str, Any], accuracy: pd.DataFrame) -> list[str]:
+    """Bullet list of the grid and the stages that produced results."""
+    model = config.get("model", {})
+    lines = ["## What ran", ""]
+    for name, ds in config.get("datasets", {}).items():
+        augment = ", ".join(ds.get("augmentations", ["shift"])) or "none"
+        lines.append(f"- Dataset **{name}**: source `{ds.get('source')}`, "
+                     f"{ds.get('epochs', 50)} epochs, augmentation {augment}.")
+    lines.append(f"- Hidden sizes {list(config.get('hidden_sizes', []))}, seeds "
+                 f"{list(config.get('seeds', []))}; T = {model.get('n_steps', 1000)} steps "
+                 f"of {model.get('dt_ms', 1.0)} ms, tau_mem {model.get('tau_mem_ms', 20.0)} "
+                 f"ms, tau_syn {model.get('tau_syn_ms', 5.0)} ms.")
+    if not accuracy.empty:
+        ours = accuracy[accuracy["source"] == "ours"]
+        stages = list(dict.fromkeys(ours["stage"]))
+        lines.append(f"- Accuracy stages with results: {', '.join(stages)}.")
+    lines.append("")
+    return lines
+
+
+def _hardware_lines(info: Mapping[str, Any]) -> list[str]:
+    """The hardware section."""
+    gpu = "; ".join(info["gpus"]) if info["gpus"] else "none detected (nvidia-smi)"
+    return ["## Hardware", "",
+            f"- CPU: {info['cpu']} ({info['logical_cores']} logical cores, "
+            f"{info['usable_cores']} usable by this run)",
+            f"- Memory: {info['memory_gib']} GiB",
+            f"- GPU: {gpu}",
+            f"- OS: {info['platform']}, Python {info['python']}", ""]
+
+
+def _accuracy_lines(accuracy: pd.DataFrame) -> list[str]:
+    """Own accuracies next to the paper's (test accuracy in %, mean ± sd over seeds)."""
+    lines = ["## Accuracy (%, mean ± sd over seeds; paper: 5 seeds, Loihi 2: 1 model)", ""]
+    if accuracy.empty:
+        return [*lines, "No accuracy results.", ""]
+    lines.append(markdown_table(comparison_table(accuracy)))
+    if accuracy["paper_dataset"].isna().all():
+        lines.append("The paper has no values for these datasets (only SHD and SSC).")
+    lines.append("")
+    return lines
+
+
+def _training_cost_lines(cost: pd.DataFrame | None) -> list[str]:
+    """Figure 3 numbers: time per epoch and training memory per method and T."""
+    lines = ["## Training cost (Figure 3)", ""]
+    if cost is None or cost.empty:
+        return [*lines, "Not run (config `training_cost.enabled: false`).", ""]
+    shown = pd.DataFrame({
+        "Method": cost["method"].map(lambda m: METHOD_LABELS.get(m, m)),
+        "T (steps)": cost["n_steps"].astype(int),
+        "Batch time, best (s)": cost["batch_min_s"].map(lambda v: f"{v:.3f}"),
+        "Batch time, median (s)": cost["batch_median_s"].map(lambda v: f"{v:.3f}"),
+        "Time per epoch (s)": cost["time_per_epoch_s"].map(lambda v: f"{v:.1f}"),
+        "Training memory (MiB)": cost["train_mem_mib"].map(lambda v: f"{v:.0f}"),
+        "First batch incl. JIT (s)": cost["first_batch_s"].map(lambda v: f"{v:.2f}")})
+    first = cost.iloc[0]
+    lines += [f"N = {int(first['hidden'])}, batch {int(first['batch_size'])}, "
+              f"{int(first['batches_per_epoch'])} batches per epoch (SHD's 8156 training "
+              "samples, no augmentation), random SHD-like input with "
+              f"{int(first['events_per_sample'])} events per sample.", "",
+              markdown_table(shown)]
+    wide = cost.pivot_table(index="n_steps", columns="method", values="time_per_epoch_s")
+    if {"eventprop", "bptt_spyx"} <= set(wide.columns):
+        ratio = (wide["bptt_spyx"] / wide["eventprop"]).round(1)
+        lines.append("BPTT / Eventprop time per epoch: " + ", ".join(
+            f"T={int(t)}: {r}x" for t, r in ratio.items()) + ".")
+    lines += ["Paper (RTX A5000 GPU, mlGeNN vs Spyx): Eventprop memory constant in T, BPTT "
+              "memory linear in T; Spyx faster below about 500 timesteps, mlGeNN faster "
+              "above.", ""]
+    return lines
+
+
+def _table2_lines(table2: pd.DataFrame | None, table2_md: str | None) -> list[str]:
+    """Table II: the profiling stage's Markdown if given, else a compact table."""
+    lines = ["## Inference cost (Table II)", ""]
+    if table2_md:
+        return [*lines, table2_md.strip(), ""]
+    if table2 is None or table2.empty:
+        return [*lines, "Not available in this run.", ""]
+    frame = normalise(table2)
+    shown = pd.DataFrame({"Source": frame["source"], "Hardware": frame["hardware"],
+                          "N": frame["hidden_size"].astype(int),
+                          "B": frame["batch_size"].astype(int),
+                          "Latency per batch (ms)": frame["latency_batch_ms"].round(3),
+                          "Energy per sample (mJ)": frame["energy_total_mJ"].round(3)})
+    return [*lines, markdown_table(shown)]
+
+
+def _provenance_lines(config: Mapping[str, Any], cost: pd.DataFrame | None,
+                      commit: str | None) -> list[str]:
+    """Git commit, config hash, package versions and the config itself."""
+    versions = package_versions(REPORT_PACKAGES)
+    lines = ["## Provenance", "", f"- Git commit: `{commit or 'unknown'}`",
+             f"- Config hash: `{config_hash(dict(config))}`",
+             "- Packages: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v)]
+    if cost is not None and not cost.empty and "versions" in cost:
+        spyx = cost.loc[cost["method"] == "bptt_spyx", "versions"].dropna()
+        if len(spyx):
+            record = json.loads(spyx.iloc[0]) if isinstance(spyx.iloc[0], str) else spyx.iloc[0]
+            lines.append("- Spyx baseline venv: " + ", ".join(f"{k} {v}"
+                                                               for k, v in record.items()))
+    lines += ["", "Config:", "", "```yaml",
+              yaml.safe_dump(json.loads(json.dumps(dict(config), default=str)),
+                             sort_keys=False).rstrip(), "```", ""]
+    return lines
+
+
+def build_summary(config: Mapping[str, Any], accuracy: pd.DataFrame,
+                  cost: pd.DataFrame | None = None, table2: pd.DataFrame | None = None,
+                  table2_md: str | None = None, info: Mapping[str, Any] | None = None,
+                  commit: str | None = None, figures: Sequence[str] = ()) -> str:
+    """The whole summary.md text."""
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    lines = ["# neurokws results summary", "",
+             "Reproduction of Shoesmith et al., *Eventprop training for efficient "
+             f"neuromorphic applications* (NICE 2025). Generated {stamp}.", ""]
+    lines += _what_ran(config, accuracy)
+    lines += _hardware_lines(info or hardware())
+    lines += _accuracy_lines(accuracy)
+    lines += _training_cost_lines(cost)
+    lines += _table2_lines(table2, table2_md)
+    if figures:
+        lines += ["## Figures", "", *[f"- `{f}`" for f in figures], ""]
+    lines += _provenance_lines(config, cost, commit if commit is not None else git_commit())
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""summary.md / HTML and the Table II figure from small hand-made tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurokws.reports.accuracy import per_seed, summarise, with_paper
+from neurokws.reports.inference_cost import layout, normalise, plot_inference_cost
+from neurokws.reports.markdown import markdown_table, markdown_to_html
+from neurokws.reports.summary import build_summary, hardware
+from neurokws.reports.training_cost import cost_table
+
+CONFIG = {"datasets": {"SHD": {"source": "shd", "epochs": 50,
+                               "augmentations": ["shift", "blend"]}},
+          "hidden_sizes": [256], "seeds": [1, 2], "model": {"n_steps": 1000}}
+INFO = {"cpu": "Test CPU", "logical_cores": 2, "usable_cores": 2, "memory_gib": 8.0,
+        "gpus": [], "platform": "Linux", "python": "3.11"}
+
+
+def accuracy() -> pd.DataFrame:
+    """SHD N=256, two seeds, float stages only."""
+    floats = pd.DataFrame({"dataset": "SHD", "hidden": 256, "seed": [1, 2],
+                           "train_accuracy": [0.95, 0.97], "test_accuracy": [0.84, 0.86],
+                           "n_test": 2264})
+    return with_paper(summarise(per_seed(floats)), {"SHD": "SHD"})
+
+
+def table2() -> pd.DataFrame:
+    """Table II rows in the profiling stage's columns (one unavailable row)."""
+    return pd.DataFrame({
+        "source": ["paper", "measured", "estimate", "measured"],
+        "hardware": ["Loihi 2", "CPU (test)", "Loihi 2", "NVIDIA GPU"],
+        "status": ["ok", "ok", "ok", "unavailable"], "hidden_size": [256, 256, 256, 256],
+        "batch_size": [1, 1, 1, 1], "precision": ["int8", "fp32", "int8", "fp32"],
+        "latency_batch_ms": [2.33, 5.0, 2.5, np.nan],
+        "energy_total_mJ": [0.19, np.nan, 0.2, np.nan],
+        "energy_dynamic_mJ": [0.11, np.nan, 0.1, np.nan], "edp_uJs": [0.44, np.nan, 0.5, np.nan]})
+
+
+def test_summary_names_hardware_numbers_paper_and_provenance():
+    cost = cost_table([{"method": m, "n_steps": t, "hidden": 256, "batch_size": 32,
+                        "events_per_sample": 8500, "first_batch_s": 1.0,
+                        "batch_median_s": s, "batch_min_s": s, "train_mem_mib": mem,
+                        "versions": {"spyx": "1"}}
+                       for m, t, s, mem in (("eventprop", 1000, 0.02, 12.0),
+                                            ("bptt_spyx", 1000, 0.4, 300.0))], 8156)
+    text = build_summary(CONFIG, accuracy(), cost=cost, table2=table2(), info=INFO,
+                         commit="abc123", figures=["results/figures/accuracy.png"])
+    assert "Test CPU (2 logical cores" in text and "GPU: none detected" in text
+    assert "85.00 ± 1.41 (n=2)" in text           # ours, mean ± sd over the two seeds
+    assert "84.65 ± 1.38 (n=5)" in text           # the paper's SHD N=256 float accuracy
+    assert "T=1000: 20.0x" in text                 # BPTT / Eventprop time per epoch
+    assert "| measured | CPU (test) | 256 | 1 | 5.0 | – |" in text
+    assert "NVIDIA GPU" not in text                # unavailable rows carry no numbers
+    assert "Git commit: `abc123`" in text and "Spyx baseline venv: spyx 1" in text
+    assert "```yaml" in text and "source: shd" in text
+
+
+def test_summary_without_optional_stages():
+    empty = with_paper(summarise(per_seed(None)), {})
+    text = build_summary(CONFIG, empty, info=INFO, commit="", table2_md="| a |\n|---|\n")
+    assert "No accuracy results." in text
+    assert "Not run (config `training_cost.enabled: false`)." in text
+    assert "| a |" in text and "Git commit: `unknown`" in text
+
+
+def test_markdown_table_and_html():
+    frame = pd.DataFrame({"a": [1.5, math.nan], "b|c": ["x<y", "z"]})
+    md = markdown_table(frame)
+    assert md.splitlines()[0] == "| a | b\\|c |" and "| – | z |" in md
+    page = markdown_to_html("# T\n\n- **bold** `code`\n\n" + md + "\n```\nx < 1\n```\n")
+    assert "<h1>T</h1>" in page and "<strong>bold</strong>" in page
+    assert "<code>code</code>" in page and "<th>b|c</th>" in page
+    assert "<td>x&lt;y</td>" in page and "<pre>x &lt; 1</pre>" in page
+
+
+def test_hardware_describes_this_machine():
+    info = hardware()
+    assert info["logical_cores"] >= 1 and info["cpu"]
+    assert isinstance(info["gpus"], list)
+
+
+def test_table2_normalise_accepts_the_alternative_names():
+    alt = pd.DataFrame({"hidden_size": [512], "weight_precision": ["int8"],
+                        "device": ["Loihi 2"], "batch_size": [1], "energy_total_mJ": [0.27],
+                        "energy_dynamic_mJ": [0.15], "latency_ms": [2.37], "edp_uJs": [0.63],
+                        "source": ["paper"]})
+    frame = normalise(alt)
+    assert frame.loc[0, "latency_batch_ms"] == 2.37 and frame.loc[0, "precision"] == "int8"
+    assert frame.loc[0, "hardware"] == "Loihi 2"
+    assert len(normalise(table2())) == 3
+
+
+def test_table2_layout_groups_rows_by_hardware():
+    headings, slots = layout(normalise(table2()))
+    assert [h for h, _ in headings] == ["Loihi 2 (int8)", "CPU (test) (fp32)", "Loihi 2 (int8)"]
+    assert slots.tolist() == [1.0, 3.0, 5.0]
+
+
+def test_table2_figure(tmp_path):
+    png, pdf = tmp_path / "inference_cost.png", tmp_path / "inference_cost.pdf"
+    plot_inference_cost(table2(), png, pdf)
+    assert png.stat().st_size > 10_000 and pdf.read_bytes()[:5] == b"%PDF-"
+    with pytest.raises(ValueError):
+        plot_inference_cost(table2().iloc[3:], png)
