@@ -11,7 +11,7 @@ CORES  ?= all
 # `NEUROKWS_SKIP_LAVA=1 make test` neither builds it nor runs those tests.
 LAVA_VENV   := .venv-lava
 LAVA_STAMP  := $(LAVA_VENV)/.neurokws-lava-stamp
-LAVA_RECIPE := envs/lava/setup_lava_env.sh envs/lava/requirements.txt envs/lava/fixups.py
+LAVA_RECIPE := envs/lib/build_venv.sh envs/lava/setup_lava_env.sh envs/lava/requirements.txt envs/lava/fixups.py
 ifneq ($(NEUROKWS_SKIP_LAVA),1)
 TEST_DEPS   := $(LAVA_STAMP)
 endif
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # `NEUROKWS_SKIP_NIR_CROSSCHECK=1 make test` neither builds it nor runs those tests.
 NIR_VENV   := .venv-nir
 NIR_STAMP  := $(NIR_VENV)/.neurokws-nir-stamp
-NIR_RECIPE := envs/nir/setup_nir_env.sh envs/nir/requirements.txt
+NIR_RECIPE := envs/lib/build_venv.sh envs/nir/setup_nir_env.sh envs/nir/requirements.txt
 ifneq ($(NEUROKWS_SKIP_NIR_CROSSCHECK),1)
 TEST_DEPS  += $(NIR_STAMP)
 endif
@@ -42,7 +42,7 @@ nir-env: $(NIR_STAMP)
 # Spyx (JAX) venv for the Figure 3 BPTT baseline (envs/spyx/README.md).
 SPYX_VENV   := .venv-spyx
 SPYX_STAMP  := $(SPYX_VENV)/.neurokws-spyx-stamp
-SPYX_RECIPE := envs/spyx/setup_spyx_env.sh envs/spyx/requirements.txt
+SPYX_RECIPE := envs/lib/build_venv.sh envs/spyx/setup_spyx_env.sh envs/spyx/requirements.txt
 TEST_DEPS   += $(SPYX_STAMP)
 
 $(SPYX_STAMP): $(SPYX_RECIPE)

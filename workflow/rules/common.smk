@@ -96,7 +96,7 @@ LAVA_STAMP = f"{LAVA_VENV}/.neurokws-lava-stamp"
 LAVA_RECIPE = [
     str(Path(workflow.basedir) / "envs" / "lava" / name)
     for name in ("setup_lava_env.sh", "requirements.txt", "fixups.py")
-]
+] + [str(Path(workflow.basedir) / "envs" / "lib" / "build_venv.sh")]
 
 
 def lava_python():

@@ -9,7 +9,7 @@ SPYX_STAMP = f"{SPYX_VENV}/.neurokws-spyx-stamp"
 SPYX_RECIPE = [
     str(Path(workflow.basedir) / "envs" / "spyx" / name)
     for name in ("setup_spyx_env.sh", "requirements.txt")
-]
+] + [str(Path(workflow.basedir) / "envs" / "lib" / "build_venv.sh")]
 TABLE2_CSV = "results/tables/table2.csv"  # written by the profiling stage
 TABLE2_MD = "results/tables/table2.md"
 
