@@ -26,6 +26,12 @@ SEEDS = [int(s) for s in config["seeds"]]
 CELL = "results/{dataset}/h{hidden}/seed{seed}"
 
 
+# Jobs that need the internet run on the submit host, not on compute nodes.
+localrules:
+    download,
+    lava_env,
+
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
     hidden=r"\d+",
@@ -107,10 +113,28 @@ def lava_python():
 
 
 def lava_env_input(wildcards):
-    """The venv stamp, unless conda provides the Lava environment."""
+    """The venv stamp (its age does not matter), unless conda provides the Lava environment."""
     if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
         return []
-    return [LAVA_STAMP]
+    return [ancient(LAVA_STAMP)]
+
+
+def train_runtime(wildcards, attempt):
+    """SLURM time limit (min) of a training job, from measured throughput.
+
+    epochs x samples/epoch x ~1.1 ms x (hidden/256)^1.8 per sample at T = 1000 on 2 threads
+    (benchmarks/bench_training_throughput.py), doubled for evaluation and slower nodes,
+    +30; times the attempt (a job stopped at its limit resumes from its checkpoint).
+    """
+    ds = config["datasets"][wildcards.dataset]
+    n = {"shd": 8156, "ssc": 75466}.get(ds["source"]) or ds.get("synthetic", {}).get(
+        "n_train", 10000
+    )
+    if "blend" in ds.get("augmentations", ["shift"]):
+        n += ds.get("blend_n_new") or n
+    steps = config.get("model", {}).get("n_steps", 1000)
+    ms = 1.1 * (int(wildcards.hidden) / 256) ** 1.8 * steps / 1000
+    return attempt * int(30 + 2 * ds.get("epochs", 50) * n * ms / 60000)
 
 
 PROFILING = config.get("profiling", {})

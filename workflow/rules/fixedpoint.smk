@@ -30,6 +30,8 @@ rule eval_fixed:
     log:
         f"{CELL}/logs/eval_fixed_int{{bits}}.log",
     threads: config.get("training", {}).get("threads", 2)
+    resources:
+        mem_mb=4000,
     conda:
         "../../envs/neurokws.yaml"
     script:
@@ -68,7 +70,8 @@ rule eval_lava_chunk:
         f"{CELL}/logs/eval_lava_int{{bits}}_{{mode}}_chunk{{chunk}}.log",
     resources:
         mem_mb=3000,
-        runtime=lambda wildcards: 30 + 2 * int(LAVA.get("n_samples") or 20000) // LAVA_CHUNKS,
+        # about 12 s per sample (Lava takes 1-6 s per 1000-step sample here)
+        runtime=lambda wildcards: 30 + int(LAVA.get("n_samples") or 20400) // (5 * LAVA_CHUNKS),
     conda:
         "../../envs/lava.yaml"
     shell:

@@ -20,7 +20,7 @@ rule train:
     threads: config.get("training", {}).get("threads", 2)
     resources:
         mem_mb=lambda wildcards: 4000 + 8 * int(wildcards.hidden),
-        runtime=lambda wildcards: 60 + int(wildcards.hidden) // 4,
+        runtime=train_runtime,
     conda:
         "../../envs/neurokws.yaml"
     script:
@@ -39,6 +39,8 @@ rule evaluate_float:
     log:
         f"{CELL}/logs/evaluate_float.log",
     threads: config.get("training", {}).get("threads", 2)
+    resources:
+        mem_mb=4000,
     conda:
         "../../envs/neurokws.yaml"
     script:
