@@ -94,3 +94,17 @@ def test_snakemake_stops_before_any_job_on_unknown_key(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "unknown key 'training.batch_sze'" in proc.stdout + proc.stderr
+
+
+def test_empty_samples_are_refused_unless_allowed():
+    import numpy as np
+
+    from neurokws.data.events import EventSplit
+    from neurokws.data.prepared import check_nonempty
+    from neurokws.utils.errors import DataFormatError
+
+    split = EventSplit(times_us=np.array([5, 9]), units=np.array([1, 2]),
+                       offsets=np.array([0, 2, 2, 2]), labels=np.array([0, 1, 0]))
+    with pytest.raises(DataFormatError, match=r"x\.h5: 2 of 3 samples have no events.*\[1, 2\]"):
+        check_nonempty(split, "x.h5")
+    check_nonempty(split, "x.h5", allow_empty=True)

@@ -41,6 +41,10 @@ rule prepare:
     output:
         events="results/{dataset}/prepared/{split}.npz",
         summary="results/{dataset}/prepared/{split}.summary.json",
+    params:
+        allow_empty=lambda wildcards: config["datasets"][wildcards.dataset].get(
+            "allow_empty_samples", False
+        ),
     log:
         "results/{dataset}/logs/prepare_{split}.log",
     resources:
