@@ -63,6 +63,14 @@ def test_ease_in_reaches_target_after_about_142_batches():
     assert all(np.diff(rates) >= 0)
 
 
+def test_ease_in_counter_survives_long_runs():
+    """1.05 ** n overflows a float after ~14,500 batches (SSC at batch 32: epoch 7)."""
+    schedule = LearningRateSchedule(target_lr=1e-3, start_lr=1e-6, factor=1.05,
+                                    batches_seen=20_000)
+    assert schedule.current_lr == 1e-3
+    assert schedule.lr_for_next_batch() == 1e-3
+
+
 def test_plateau_halves_only_after_patience_and_when_fast_below_slow():
     schedule = LearningRateSchedule(target_lr=1e-3, start_lr=1e-3, patience=50)
     accuracies = [0.5 + 0.005 * e for e in range(60)] + [0.2] * 10

@@ -15,6 +15,7 @@ rule train:
             config, wildcards.dataset, int(wildcards.hidden)
         ).to_dict(),
         model=config.get("model", {}),
+        backend=config.get("training", {}).get("backend", "numba"),
     log:
         f"{CELL}/logs/train.log",
     threads: config.get("training", {}).get("threads", 2)

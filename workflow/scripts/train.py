@@ -5,10 +5,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
+from neurokws.backends import get_trainer
 from neurokws.config import network_config, train_settings
 from neurokws.data.events import load_npz
 from neurokws.model.network import save_model
-from neurokws.train.loop import train, write_train_log
+from neurokws.train.loop import write_train_log
 from neurokws.utils.provenance import file_sha256, provenance
 from neurokws.utils.rule_support import start_rule
 
@@ -20,6 +21,7 @@ valid_split = load_npz(snakemake.input.valid) if "valid" in snakemake.input.keys
 net = network_config(snakemake.config, hidden, n_out=train_split.n_classes,
                      n_in=train_split.n_channels)
 settings = train_settings(snakemake.config, dataset, hidden)
+train = get_trainer(snakemake.config.get("training", {}).get("backend", "numba"))
 result = train(net, settings, seed, train_split, Path(snakemake.params.cell_dir),
                valid_split=valid_split)
 write_train_log(Path(snakemake.output.log_csv), result.log_rows)

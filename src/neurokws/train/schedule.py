@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 
@@ -30,9 +31,16 @@ class LearningRateSchedule:
 
     def lr_for_next_batch(self) -> float:
         """Learning rate of the next batch (advances the ease-in counter)."""
-        eased = self.start_lr * self.factor ** self.batches_seen
+        eased = self._eased()
         self.batches_seen += 1
         return min(self.target_lr, eased)
+
+    def _eased(self) -> float:
+        """start_lr * factor ** batches_seen; inf once that overflows (after ~14,500 batches)."""
+        try:
+            return self.start_lr * self.factor ** self.batches_seen
+        except OverflowError:
+            return math.inf
 
     def end_epoch(self, epoch: int, train_accuracy: float) -> bool:
         """Update the EWMAs with this epoch's accuracy; return True if the lr was decayed."""
@@ -47,7 +55,7 @@ class LearningRateSchedule:
     @property
     def current_lr(self) -> float:
         """The rate the next batch would get, without advancing."""
-        return min(self.target_lr, self.start_lr * self.factor ** self.batches_seen)
+        return min(self.target_lr, self._eased())
 
     def state(self) -> dict:
         return asdict(self)
