@@ -37,10 +37,16 @@ from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
 from neurokws.model.init import init_weights
 from neurokws.model.network import NetworkConfig, Weights
-from neurokws.train.checkpoint import TrainState, resume_or_none, save_checkpoint
-from neurokws.train.loop import TrainResult, epoch_inputs, epoch_rng, resume_hash, selection_mode
+from neurokws.train.checkpoint import TrainState, resume_or_none
+from neurokws.train.loop import (
+    TrainResult,
+    epoch_inputs,
+    epoch_rng,
+    finish_epoch,
+    resume_hash,
+    selection_mode,
+)
 from neurokws.train.schedule import LearningRateSchedule
-from neurokws.utils.atomic import write_npz
 
 log = logging.getLogger(__name__)
 
@@ -239,20 +245,9 @@ def _finish_epoch(compiled: Any, gnet: Any, net: NetworkConfig, state: TrainStat
     """Plateau schedule, checkpoint selection and the resumable checkpoint, as loop.train."""
     from neurokws.backends.mlgenn_net import pull_weights
 
-    epoch = row["epoch"]
     weights = pull_weights(compiled, gnet, net)
-    schedule.end_epoch(epoch, row["train_accuracy"])
-    state.log_rows.append(row)
-    state.epoch = epoch + 1
-    metric = {"best_valid": row["valid_accuracy"], "best_train": row["train_accuracy"],
-              "last": float(epoch)}[mode]
-    if metric > state.best_metric:
-        state.best_metric, state.best_epoch = float(metric), epoch
-        write_npz(ckpt_dir / "best.npz", **weights.arrays(), epoch=np.array(epoch))
-    state.weights, state.optimizer = weights, get_adam_state(compiled, weights)
-    state.schedule = schedule.state()
-    save_checkpoint(ckpt_dir / "last.npz", state)
-    log.info("epoch %d: %s", epoch, row)
+    finish_epoch(state, row, weights, get_adam_state(compiled, weights), schedule, mode,
+                 ckpt_dir)
 
 
 __all__ = ["BackendUnavailableError", "GennInference", "available", "effective_batch_size",

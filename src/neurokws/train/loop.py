@@ -120,23 +120,30 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
         weights.w_in[:, silent] += np.float32(settings.rescue_increment)
         row["silent_neurons"] = int(silent.sum())
         row["valid_accuracy"] = accuracy(net, weights, valid) if valid is not None else np.nan
-        schedule.end_epoch(epoch, row["train_accuracy"])
-        state.log_rows.append(row)
-        state.epoch = epoch + 1
-        metric = {"best_valid": row["valid_accuracy"], "best_train": row["train_accuracy"],
-                  "last": float(epoch)}[mode]
-        if metric > state.best_metric:
-            state.best_metric, state.best_epoch = float(metric), epoch
-            write_npz(ckpt_dir / "best.npz", **weights.arrays(), epoch=np.array(epoch))
-        state.weights, state.optimizer, state.schedule = weights, optimizer.state(), \
-            schedule.state()
-        save_checkpoint(ckpt_dir / "last.npz", state)
-        log.info("epoch %d: %s", epoch, row)
+        finish_epoch(state, row, weights, optimizer.state(), schedule, mode, ckpt_dir)
 
     with np.load(ckpt_dir / "best.npz") as best:
         selected = Weights(*(np.array(best[k]) for k in Weights.NAMES))
     return TrainResult(weights=selected, selected_epoch=state.best_epoch, selection=mode,
                        log_rows=state.log_rows)
+
+
+def finish_epoch(state: TrainState, row: dict[str, Any], weights: Weights,
+                 optimizer_state: dict[str, np.ndarray], schedule: LearningRateSchedule,
+                 mode: str, ckpt_dir: Path) -> None:
+    """End of an epoch (any backend): plateau step, log row, best checkpoint, last checkpoint."""
+    epoch = row["epoch"]
+    schedule.end_epoch(epoch, row["train_accuracy"])
+    state.log_rows.append(row)
+    state.epoch = epoch + 1
+    metric = {"best_valid": row["valid_accuracy"], "best_train": row["train_accuracy"],
+              "last": float(epoch)}[mode]
+    if metric > state.best_metric:
+        state.best_metric, state.best_epoch = float(metric), epoch
+        write_npz(ckpt_dir / "best.npz", **weights.arrays(), epoch=np.array(epoch))
+    state.weights, state.optimizer, state.schedule = weights, optimizer_state, schedule.state()
+    save_checkpoint(ckpt_dir / "last.npz", state)
+    log.info("epoch %d: %s", epoch, row)
 
 
 def _run_epoch(net: NetworkConfig, settings: TrainSettings, seed: int, epoch: int,
