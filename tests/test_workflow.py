@@ -30,7 +30,8 @@ def tiny_config(tmp_path: Path) -> Path:
     config["model"]["n_steps"] = 300
     config["training"]["progress_bar"] = False
     config["training_cost"] = {"enabled": False}
-    config["profiling"].update(batch_sizes=[1, 4], idle_s=0.0, min_active_s=0.0, max_samples=8)
+    config["profiling"].update(batch_sizes=[1, 4], idle_s=0.0, min_active_s=0.0, max_samples=8,
+                               devices=["cpu", "gpu", "loihi", "mlgenn"])
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -82,6 +83,11 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert {"paper", "measured", "estimate"} <= set(table2["source"])
     cpu = table2[(table2["source"] == "measured") & (table2["backend"] == "numba-cpu")]
     assert sorted(cpu["batch_size"]) == [1, 4] and (cpu["latency_sample_ms"] > 0).all()
+    # Devices absent here (GPU, GeNN) give rows that say why instead of failing the run.
+    for backend in ("numba-cuda", "mlGeNN"):
+        rows = table2[table2["backend"] == backend]
+        assert len(rows) == 2 and (rows["status"] == "unavailable").all()
+        assert rows["notes"].str.len().min() > 20
     # A second invocation has nothing to do.
     again = snakemake("--configfile", str(config), "--cores", "2", "-n", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -39,7 +39,7 @@ wildcard_constraints:
     split="train|valid|test",
     mode="aligned|paper",
     chunk=r"\d+",
-    device="cpu|gpu|loihi",
+    device="cpu|gpu|loihi|mlgenn",
     batch=r"\d+",
     bits=r"\d+",
 

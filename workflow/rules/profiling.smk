@@ -15,7 +15,7 @@ rule profile:
         f"{CELL}/logs/profile_{{device}}_b{{batch}}.log",
     threads: config.get("training", {}).get("threads", 2)
     resources:
-        gpu=lambda wildcards: int(wildcards.device == "gpu"),
+        gpu=lambda wildcards: int(wildcards.device in ("gpu", "mlgenn")),
         # Measurements want the machine to themselves: one profiling job at a time.
         profiling_slot=1,
     conda:

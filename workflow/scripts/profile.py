@@ -10,6 +10,7 @@ from neurokws.data.events import load_npz
 from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.evaluation import split_inputs
 from neurokws.model.network import load_model
+from neurokws.profiling.mlgenn_timers import mlgenn_kernel_rows
 from neurokws.profiling.profile import (
     ProfileOptions,
     profile_float_model,
@@ -19,7 +20,8 @@ from neurokws.profiling.profile import (
 from neurokws.utils.provenance import file_sha256
 from neurokws.utils.rule_support import start_rule
 
-WORKFLOW_DEVICES = {"cpu": ("cpu",), "gpu": ("gpu",), "loihi": ("loihi_hw", "loihi_estimate")}
+WORKFLOW_DEVICES = {"cpu": ("cpu",), "gpu": ("gpu",), "loihi": ("loihi_hw", "loihi_estimate"),
+                    "mlgenn": ()}
 
 log = start_rule(snakemake)
 device, batch = snakemake.wildcards.device, int(snakemake.wildcards.batch)
@@ -38,6 +40,8 @@ if device == "loihi":
     activity = FixedPointNetwork.from_netx(snakemake.input.net).classify(inputs).activity
     rows = profile_loihi(snakemake.input.net, inputs, activity, net, options, model=model_name,
                          **extra)
+elif device == "mlgenn":
+    rows = mlgenn_kernel_rows(snakemake.input.model, test, net, batch, model=model_name)
 else:
     rows = profile_float_model(net, weights, bin_events(test, net.dt, net.n_steps), options,
                                model=model_name, **extra)

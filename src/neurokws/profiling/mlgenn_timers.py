@@ -1,0 +1,51 @@
+"""Latency from mlGeNN's GeNN kernel timers (the paper's method), as Table II rows.
+
+GeNN's CUDA backend times neuron update + presynaptic update + reset with CUDA events; its
+CPU backend times the same sections with a host clock. GeNN is not on PyPI: without it the
+rows say so (see README, "mlGeNN training backend").
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from neurokws.model.network import NetworkConfig
+from neurokws.profiling.profile import unavailable_rows
+from neurokws.profiling.records import ProfileRow
+
+METHOD = ("GeNN kernel timers: neuron update + presynaptic update + reset, summed over the "
+          "samples / number of batches (the paper's latency method); no power measured")
+
+
+def kernel_timer_row(stats: dict[str, Any], config: NetworkConfig, model: str) -> ProfileRow:
+    """A Table II row from `neurokws.backends.mlgenn.profile_kernels` output."""
+    batch = int(stats["batch_size"])
+    n_batches = -(-int(stats["n_samples"]) // batch)
+    latency_batch_ms = stats["kernel_total_s"] / max(n_batches, 1) * 1e3
+    on_gpu = stats["genn_backend"] == "cuda"
+    return ProfileRow(
+        source="measured", status="ok",
+        hardware="GPU (mlGeNN)" if on_gpu else "CPU (mlGeNN, GeNN CPU backend)",
+        backend=f"mlGeNN (GeNN {stats['genn_backend']})", batch_size=batch,
+        device=str(stats.get("device", "")), model=model, hidden_size=config.n_hidden,
+        n_classes=config.n_out, precision="fp32", n_steps=config.n_steps,
+        samples_measured=int(stats["n_samples"]), n_batches=n_batches,
+        latency_batch_ms=latency_batch_ms, latency_sample_ms=latency_batch_ms / batch,
+        latency_step_us=latency_batch_ms * 1e3 / config.n_steps, method=METHOD,
+        notes=f"timer {stats['timer']}; accuracy on the profiled samples {stats['accuracy']:.4f}")
+
+
+def mlgenn_kernel_rows(model_path: str | os.PathLike, data: Any, config: NetworkConfig,
+                       batch_size: int, model: str = "") -> list[ProfileRow]:
+    """Kernel-timer rows for one model and batch size; an 'unavailable' row without GeNN."""
+    from neurokws.backends.genn_env import BackendUnavailableError
+
+    try:
+        from neurokws.backends.mlgenn import profile_kernels
+
+        stats = profile_kernels(model_path, data, batch_size)
+    except BackendUnavailableError as exc:
+        return unavailable_rows("GPU (mlGeNN)", "mlGeNN", str(exc), config, (batch_size,),
+                                model=model)
+    return [kernel_timer_row(stats, config, model)]
