@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from workflow_helpers import ROOT, plan, snakemake
+
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile",
-                           str(ROOT / "Snakefile"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def plan(proc: subprocess.CompletedProcess) -> dict[str, int]:
-    """Job counts per rule from a dry run's summary table."""
-    counts = {}
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-    return counts
 
 
 def tiny_config(tmp_path: Path, **sections) -> Path:

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from workflow_helpers import ROOT, plan, snakemake
+
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(*args: str, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile",
-                           str(ROOT / "Snakefile"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 def tiny_config(tmp_path: Path) -> Path:
@@ -40,13 +33,7 @@ def tiny_config(tmp_path: Path) -> Path:
 def test_paper_grid_dry_run_plans_downloads_and_all_cells(tmp_path):
     proc = snakemake("-n", "--configfile", str(ROOT / "config" / "paper.yaml"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout
-    assert "download" in out
-    counts = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
+    counts = plan(proc)
     assert counts["train"] == 2 * 3 * 5
     assert counts["download"] == 5  # shd train/test, ssc train/valid/test
 
