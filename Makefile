@@ -5,16 +5,24 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test lint bench clean-venv lava-env nir-env spyx-env
+.PHONY: run test lint bench clean-venv lava-env nir-env spyx-env genn-env
 
-# Lava fixed-point simulation venv (envs/lava/README.md); the bit-exact tests need it.
-# `NEUROKWS_SKIP_LAVA=1 make test` neither builds it nor runs those tests.
-LAVA_VENV   := .venv-lava
-LAVA_STAMP  := $(LAVA_VENV)/.neurokws-lava-stamp
-LAVA_RECIPE := envs/lib/build_venv.sh envs/lava/setup_lava_env.sh envs/lava/requirements.txt envs/lava/fixups.py
+# Side venvs (Lava, Norse for the NIR cross-check, Spyx, GeNN): their paths and recipes are
+# defined once, in src/neurokws/utils/sidecar.py, which writes them as make variables here.
+SIDE_MK := .side-envs.mk
+$(SIDE_MK): src/neurokws/utils/sidecar.py src/neurokws/utils/paths.py
+	PYTHONPATH=src $(PYTHON) -m neurokws.utils.sidecar make-vars > $@.tmp && mv $@.tmp $@
+include $(SIDE_MK)
+
+# `make test` builds the Lava, NIR and Spyx venvs the cross-checks need;
+# NEUROKWS_SKIP_LAVA=1 / NEUROKWS_SKIP_NIR_CROSSCHECK=1 leave those out (and skip their tests).
 ifneq ($(NEUROKWS_SKIP_LAVA),1)
-TEST_DEPS   := $(LAVA_STAMP)
+TEST_DEPS += $(LAVA_STAMP)
 endif
+ifneq ($(NEUROKWS_SKIP_NIR_CROSSCHECK),1)
+TEST_DEPS += $(NIR_STAMP)
+endif
+TEST_DEPS += $(SPYX_STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,38 +32,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e ".[dev,gpu]"
 	touch $(STAMP)
 
-# NIR cross-check venv (envs/nir/README.md): Norse 1.1.0's NIR importer, CPU torch 2.13.0.
-# `NEUROKWS_SKIP_NIR_CROSSCHECK=1 make test` neither builds it nor runs those tests.
-NIR_VENV   := .venv-nir
-NIR_STAMP  := $(NIR_VENV)/.neurokws-nir-stamp
-NIR_RECIPE := envs/lib/build_venv.sh envs/nir/setup_nir_env.sh envs/nir/requirements.txt
-ifneq ($(NEUROKWS_SKIP_NIR_CROSSCHECK),1)
-TEST_DEPS  += $(NIR_STAMP)
-endif
-
-$(NIR_STAMP): $(NIR_RECIPE)
-	bash envs/nir/setup_nir_env.sh $(NIR_VENV)
-
-## Create .venv-nir (Norse 1.1.0 + CPU torch 2.13.0 on Python 3.11, about a minute).
-nir-env: $(NIR_STAMP)
-
-# Spyx (JAX) venv for the Figure 3 BPTT baseline (envs/spyx/README.md).
-SPYX_VENV   := .venv-spyx
-SPYX_STAMP  := $(SPYX_VENV)/.neurokws-spyx-stamp
-SPYX_RECIPE := envs/lib/build_venv.sh envs/spyx/setup_spyx_env.sh envs/spyx/requirements.txt
-TEST_DEPS   += $(SPYX_STAMP)
-
-$(SPYX_STAMP): $(SPYX_RECIPE)
-	bash envs/spyx/setup_spyx_env.sh $(SPYX_VENV)
-
-## Create .venv-spyx (Spyx 1.0 + CPU JAX: the Figure 3 BPTT baseline, about 30 s).
-spyx-env: $(SPYX_STAMP)
-
 $(LAVA_STAMP): $(LAVA_RECIPE)
-	bash envs/lava/setup_lava_env.sh $(LAVA_VENV)
+	bash $(LAVA_SETUP) $(LAVA_VENV)
+$(NIR_STAMP): $(NIR_RECIPE)
+	bash $(NIR_SETUP) $(NIR_VENV)
+$(SPYX_STAMP): $(SPYX_RECIPE)
+	bash $(SPYX_SETUP) $(SPYX_VENV)
 
 ## Create .venv-lava (Lava 0.10 / lava-dl 0.6 on Python 3.11, about a minute).
 lava-env: $(LAVA_STAMP)
+## Create .venv-nir (Norse 1.1.0 + CPU torch on Python 3.11, about a minute).
+nir-env: $(NIR_STAMP)
+## Create .venv-spyx (Spyx 1.0 + CPU JAX: the Figure 3 BPTT baseline, about 30 s).
+spyx-env: $(SPYX_STAMP)
+## Build .venv-genn from GeNN / mlGeNN source checkouts (envs/genn/README.md), e.g.
+##   make genn-env GENN_SRC=../genn ML_GENN_SRC=../ml_genn      (about 10 min on 2 cores)
+genn-env: $(STAMP)
+	GENN_SRC="$(GENN_SRC)" ML_GENN_SRC="$(ML_GENN_SRC)" bash $(GENN_SETUP) $(GENN_VENV)
 
 ## Run the workflow on the embedded default config (config/config.yaml) with all cores,
 ## then build the HTML report (results/report.html).
@@ -73,4 +66,4 @@ lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
 
 clean-venv:
-	rm -rf $(VENV) $(LAVA_VENV) $(NIR_VENV) $(SPYX_VENV)
+	rm -rf $(VENV) $(foreach env,$(SIDE_ENVS),$($(shell echo $(env) | tr a-z A-Z)_VENV)) $(SIDE_MK)

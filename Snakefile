@@ -1,7 +1,7 @@
 """neurokws: Eventprop training of recurrent SNNs on SHD/SSC and deployment to Loihi 2.
 
-Fans out datasets x hidden sizes x seeds from the config (config/config.yaml by default;
-config/paper.yaml for the paper's grid). One rule file per stage in workflow/rules/.
+Fans out datasets x hidden sizes x seeds from the config. One rule file per stage in
+workflow/rules/; the data flow from config to report is drawn in docs/architecture.md.
 """
 
 from snakemake.utils import min_version
@@ -9,10 +9,15 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default applies only when no --configfile is given: a --configfile is the
+# run's whole config (Snakemake would merge it over the default, keeping its datasets).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/envs.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/deploy.smk"

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.data.augment import PAPER_BLEND_N_NEW, augment_epoch, blend, shift
+from neurokws import paper
+from neurokws.data.augment import augment_epoch, blend, shift
 from neurokws.data.binning import bin_events
 from neurokws.data.events import load_npz, save_npz
 from neurokws.data.heidelberg import read_split, write_split
@@ -93,13 +94,14 @@ def main() -> None:
     rng = np.random.default_rng(0)
     shifted, t = _timed(lambda: shift(split, rng, 40), reps)
     _report("shift (all samples)", t, f"kept {shifted.n_events / split.n_events:.1%} events")
-    blends, t = _timed(lambda: blend(split, rng, PAPER_BLEND_N_NEW, args.n_steps, args.dt_ms),
+    blends, t = _timed(lambda: blend(split, rng, paper.BLEND_N_NEW, args.n_steps, args.dt_ms),
                        reps)
-    _report(f"blend ({PAPER_BLEND_N_NEW} new examples)", t,
+    _report(f"blend ({paper.BLEND_N_NEW} new examples)", t,
             f"{blends.n_events / len(blends):.0f} events/blend")
 
     def epoch():
-        data = augment_epoch(split, rng, ["shift", "blend"], args.n_steps, args.dt_ms)
+        data = augment_epoch(split, rng, ["shift", "blend"], args.n_steps, args.dt_ms,
+                             shift_max=40, blend_n_new=paper.BLEND_N_NEW)
         return bin_events(data, args.dt_ms, args.n_steps)
 
     ep, t = _timed(epoch, reps)

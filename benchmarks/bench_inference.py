@@ -19,6 +19,7 @@ import time
 import numba
 import numpy as np
 
+from neurokws.config import default_network
 from neurokws.model.engine import infer
 from neurokws.model.init import init_weights
 from neurokws.model.network import NetworkConfig
@@ -36,7 +37,7 @@ def _line(label: str, n: int, wall: float, cpu: float, config: NetworkConfig,
 def bench(n_hidden: int, args: argparse.Namespace) -> None:
     """Measure both batch sizes at one hidden size."""
     rng = np.random.default_rng(args.seed)
-    config = NetworkConfig(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
+    config = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
     steps, channels, offsets = random_events(rng, args.samples, config.n_in, config.n_steps,
                                              args.events)
     weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps, channels,

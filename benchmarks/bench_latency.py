@@ -20,8 +20,8 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 
+from neurokws.config import default_network
 from neurokws.model.init import init_weights
-from neurokws.model.network import NetworkConfig
 from neurokws.model.synthetic import random_events, scale_to_rate
 from neurokws.profiling.cpu import profile_cpu
 from neurokws.profiling.profile import write_rows
@@ -38,13 +38,14 @@ def _fmt(value: float, spec: str) -> str:
 def bench(n_hidden: int, args: argparse.Namespace) -> list[ProfileRow]:
     """Profile every batch size at one hidden size; batch 1 on the first --single samples."""
     rng = np.random.default_rng(args.seed)
-    config = NetworkConfig(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
+    config = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
     steps, channels, offsets = random_events(rng, args.samples, config.n_in, config.n_steps,
                                              args.events)
     weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps, channels,
                                offsets, args.rate)
     data = SimpleNamespace(steps=steps, channels=channels, offsets=offsets)
-    common = dict(model=f"random N={n_hidden}", idle_s=args.idle, min_active_s=args.min_active)
+    common = dict(model=f"random N={n_hidden}", idle_s=args.idle, rate_hz=20.0,
+                  min_active_s=args.min_active)
     rows = []
     for batch_size in args.batches:
         limit = args.single if batch_size == 1 else args.samples

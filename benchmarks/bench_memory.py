@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from neurokws.config import default_network
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -50,16 +52,15 @@ def child(n_steps: int, args: argparse.Namespace) -> dict:
     from neurokws.model import engine
     from neurokws.model.engine import RegConfig, loss_and_grad
     from neurokws.model.init import init_weights
-    from neurokws.model.network import NetworkConfig
     from neurokws.model.synthetic import random_events, scale_to_rate
 
     rng = np.random.default_rng(args.seed)
-    tiny = NetworkConfig(n_hidden=4, n_out=20, n_steps=20)  # compile/load kernels first
+    tiny = default_network(n_hidden=4, n_out=20, n_steps=20)  # compile/load kernels first
     t_steps, t_channels, t_offsets = random_events(rng, 2, tiny.n_in, 20, 50)
     loss_and_grad(tiny, init_weights(tiny, rng, np.float32), t_steps, t_channels, t_offsets,
                   np.zeros(2, np.int32), np.arange(2), RegConfig(lambda_upper=1.0,
                                                                  lambda_lower=1.0))
-    config = NetworkConfig(n_hidden=args.hidden, n_out=20, n_steps=n_steps)
+    config = default_network(n_hidden=args.hidden, n_out=20, n_steps=n_steps)
     n_samples = args.batch * args.batches
     steps, channels, offsets = random_events(rng, n_samples, config.n_in, n_steps, args.events)
     labels = rng.integers(0, config.n_out, n_samples).astype(np.int32)

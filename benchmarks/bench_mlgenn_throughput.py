@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from neurokws.backends import genn_env
+from neurokws.config import default_network
 from neurokws.data.binning import BinnedSplit
 from neurokws.model.init import init_weights
-from neurokws.model.network import NetworkConfig
 from neurokws.model.synthetic import random_events, scale_to_rate
 
 
@@ -41,7 +41,7 @@ def bench(n_hidden: int, args: argparse.Namespace, build_root: Path) -> None:
     )
 
     rng = np.random.default_rng(args.seed)
-    net = NetworkConfig(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
+    net = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
     steps, channels, offsets = random_events(rng, args.samples, net.n_in, net.n_steps, 8500)
     weights, _ = scale_to_rate(net, init_weights(net, rng), steps, channels, offsets, 14.0)
     data = BinnedSplit(steps=steps, channels=channels, offsets=offsets,

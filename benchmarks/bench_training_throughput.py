@@ -18,16 +18,16 @@ import time
 import numba
 import numpy as np
 
+from neurokws.config import default_network
 from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.init import init_weights
-from neurokws.model.network import NetworkConfig
 from neurokws.model.synthetic import random_events, scale_to_rate
 
 
 def bench(n_hidden: int, args: argparse.Namespace) -> None:
     """Time `args.batches` training batches at one hidden size and print one summary line."""
     rng = np.random.default_rng(args.seed)
-    config = NetworkConfig(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
+    config = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
     n_samples = args.batch * args.batches
     steps, channels, offsets = random_events(rng, n_samples, config.n_in, config.n_steps,
                                              args.events)

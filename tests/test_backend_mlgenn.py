@@ -1,9 +1,11 @@
 """mlGeNN backend against our engine: forward pass, Eventprop gradients, cross-evaluation,
 training with checkpoints, kernel timers.
 
-The GeNN tests run when pygenn and ml_genn import (GeNN is built from source into a separate
-venv, see README 'mlGeNN training backend'; run them with .venv-genn/bin/python -m pytest) and
-are skipped otherwise. Each test states its tolerance and the mlGeNN behaviour behind it.
+The GeNN tests run when pygenn and ml_genn import (GeNN is built from source into the side
+venv .venv-genn by `make genn-env`, envs/genn/README.md; run them with
+.venv-genn/bin/python -m pytest tests/test_backend_mlgenn.py) and are skipped otherwise; the
+workflow path (the main venv driving .venv-genn through neurokws.utils.sidecar) is tested
+wherever .venv-genn exists. Each test states its tolerance and the mlGeNN behaviour behind it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurokws.backends import genn_env, get_trainer
-from neurokws.config import network_config, train_settings
+from neurokws.backends import genn_env, train_cell
+from neurokws.config import default_config, default_network, network_config, train_settings
 from neurokws.data.binning import BinnedSplit, bin_events
+from neurokws.data.events import save_npz
 from neurokws.data.synthetic import generate_split
 from neurokws.model import kernels
 from neurokws.model.engine import RegConfig, _constants, infer, loss_and_grad
@@ -27,6 +30,7 @@ from neurokws.model.network import NetworkConfig, Weights, load_model, save_mode
 from neurokws.train.loop import LOG_COLUMNS
 from neurokws.train.loop import train as numba_train
 from neurokws.utils.errors import ConfigError
+from neurokws.utils.sidecar import side_env
 
 needs_genn = pytest.mark.skipif(
     not genn_env.available(),
@@ -35,16 +39,16 @@ needs_genn = pytest.mark.skipif(
 
 PAPER_REG = RegConfig(lambda_upper=2.5e-10, lambda_lower=2.5e-10)
 STRONG_REG = RegConfig(lambda_upper=1e-6, lambda_lower=1e-6)  # regulariser dominates
-CONFIG = {"datasets": {"tiny": {"source": "synthetic", "augmentations": ["shift", "blend"],
-                                "blend_n_new": 16, "epochs": 3, "reg_lambda": 2.5e-10}},
-          "hidden_sizes": [24], "seeds": [5], "model": {"n_steps": 250},
-          "training": {"batch_size": 16, "ease_in_start_lr": 1e-3, "progress_bar": False}}
+SECTIONS = {"datasets": {"tiny": {"source": "synthetic", "augmentations": ["shift", "blend"],
+                                  "blend_n_new": 16, "epochs": 3, "reg_lambda": 2.5e-10}},
+            "hidden_sizes": [24], "seeds": [5],
+            "training": {"batch_size": 16, "ease_in_start_lr": 1e-3, "progress_bar": False}}
 
 
 @pytest.fixture(scope="module")
 def case() -> tuple[NetworkConfig, Weights, BinnedSplit]:
     """N=64 network with the paper's init, 12 SHD-like samples (~7,000 input spikes each)."""
-    net = NetworkConfig(n_hidden=64, n_out=4)
+    net = default_network(n_hidden=64, n_out=4)
     data = bin_events(generate_split(12, 4, seed=3, difficulty=0.3), net.dt, net.n_steps)
     return net, init_weights(net, np.random.default_rng(1)), data
 
@@ -82,10 +86,10 @@ def cos_rel(got: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
     return cos, float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
 
 
-def test_get_trainer_dispatch() -> None:
-    assert get_trainer("numba") is numba_train
+def test_unknown_backend_names_the_choices(tmp_path: Path) -> None:
+    net, settings, _, _ = tiny_setup()
     with pytest.raises(ConfigError, match="mlgenn"):
-        get_trainer("torch")
+        train_cell("torch", net, settings, 5, tmp_path / "x.npz", None, tmp_path)
 
 
 def test_missing_genn_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,11 +215,11 @@ def test_last_step_spike_gets_no_backward_pass(case, build) -> None:
 
 def tiny_setup(n_steps: int = 250):
     """The loop tests' tiny config: N=24, 4 classes, 250 ms inputs, 3 epochs."""
-    config = {**CONFIG, "model": {"n_steps": n_steps}}
+    config = default_config(**SECTIONS, model={"n_steps": n_steps})
     train_split = generate_split(64, 4, seed=11, difficulty=0.3, duration_ms=250.0)
     test_split = generate_split(48, 4, seed=11, difficulty=0.3, duration_ms=250.0,
                                 speakers=(8, 9), split="test")
-    net = network_config(config, 24, n_out=4)
+    net = network_config(config, 24, n_out=4, n_in=train_split.n_channels)
     return net, train_settings(config, "tiny", 24), train_split, test_split
 
 
@@ -232,7 +236,8 @@ def test_trained_model_evaluates_identically(trainer: str, tmp_path: Path) -> No
 
     net, settings, train_split, test_split = tiny_setup()
     settings = dataclasses.replace(settings, epochs=8, batch_size=1)  # as on GeNN CPU
-    result = get_trainer(trainer)(net, settings, 5, train_split, tmp_path)
+    train = numba_train if trainer == "numba" else mlgenn.train
+    result = train(net, settings, 5, train_split, tmp_path)
     test = bin_events(test_split, net.dt, net.n_steps)
     ours, _ = infer(net, result.weights, test.steps, test.channels, test.offsets)
     theirs = mlgenn.infer(net, result.weights, test, keep_spike_trains=True,
@@ -292,3 +297,24 @@ def test_profile_kernels_reports_timers(case, tmp_path: Path) -> None:
         assert row["device"] == "cpu"
         with pytest.raises(genn_env.BackendUnavailableError, match="CUDA"):
             mlgenn.profile_kernels(tmp_path / "m.npz", data, require_gpu=True)
+
+
+@pytest.mark.skipif(not side_env("genn").ready(), reason="no .venv-genn (make genn-env)")
+def test_workflow_trains_through_the_genn_side_env(tmp_path: Path) -> None:
+    """The train rule's path: the main venv hands the cell to mlGeNN in .venv-genn and gets
+    the same result as training there directly (same seed: GeNN is deterministic on CPU)."""
+    from neurokws.backends import genn_built_backends
+
+    net, settings, train_split, _ = tiny_setup()
+    settings = dataclasses.replace(settings, epochs=2, batch_size=1)
+    save_npz(tmp_path / "train.npz", train_split)
+    result = train_cell("mlgenn", net, settings, 5, tmp_path / "train.npz", None,
+                        tmp_path / "cell")
+    assert [r["epoch"] for r in result.log_rows] == [0, 1]
+    assert result.log_rows[0]["backend"] == "mlgenn"
+    assert (tmp_path / "cell" / "checkpoints" / "last.npz").exists()
+    assert result.weights.w_in.shape == (net.n_in, net.n_hidden)
+    assert "single_threaded_cpu" in genn_built_backends()
+    again = train_cell("mlgenn", net, settings, 5, tmp_path / "train.npz", None,
+                       tmp_path / "again")
+    np.testing.assert_array_equal(again.weights.w_rec, result.weights.w_rec)

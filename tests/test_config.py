@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from neurokws import paper
 from neurokws.config import (
     check_config,
     dataset_splits,
+    default_config,
+    deployed_bits,
     network_config,
+    resolve_config,
+    schema_default,
     train_settings,
     value_for_hidden,
 )
@@ -33,19 +38,61 @@ def test_shipped_configs_are_valid(name):
 
 
 def test_paper_config_is_table_one():
-    paper = load("paper.yaml")
-    table = {("SHD", 256): 2.5e-10, ("SHD", 512): 5e-10, ("SHD", 1024): 5e-11,
-             ("SSC", 256): 2.5e-9, ("SSC", 512): 5e-10, ("SSC", 1024): 2.5e-10}
-    for (dataset, hidden), value in table.items():
-        settings = train_settings(paper, dataset, hidden)
+    config = resolve_config(load("paper.yaml"))
+    for (dataset, hidden), value in paper.TABLE_I_REG_LAMBDA.items():
+        settings = train_settings(config, dataset, hidden)
         assert settings.reg_lambda_upper == settings.reg_lambda_lower == value
-    assert train_settings(paper, "SHD", 256).epochs == 50
-    assert train_settings(paper, "SSC", 256).epochs == 100
-    assert set(train_settings(paper, "SHD", 256).augmentations) == {"shift", "blend"}
-    assert train_settings(paper, "SSC", 256).augmentations == ("shift",)
-    assert paper["seeds"] == [1234, 2345, 3456, 4567, 5678]
-    assert dataset_splits(paper, "SSC") == ["train", "valid", "test"]
-    assert dataset_splits(paper, "SHD") == ["train", "test"]
+        assert settings.epochs == paper.EPOCHS[dataset]
+        assert set(settings.augmentations) == set(paper.AUGMENTATIONS[dataset])
+    assert train_settings(config, "SHD", 256).blend_n_new == paper.BLEND_N_NEW
+    assert sorted(config["hidden_sizes"]) == list(paper.HIDDEN_SIZES)
+    assert len(config["seeds"]) == paper.SEEDS
+    assert set(config["datasets"]) == set(paper.DATASETS)
+    assert dataset_splits(config, "SSC") == ["train", "valid", "test"]
+    assert dataset_splits(config, "SHD") == ["train", "test"]
+
+
+def test_resolution_fills_every_default_from_the_schema():
+    config = resolve_config({"datasets": {"x": {"source": "synthetic"}}, "hidden_sizes": [8],
+                             "seeds": [1]})
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    training = schema["properties"]["training"]["properties"]
+    assert config["training"] == {k: v["default"] for k, v in training.items()}
+    assert config["datasets"]["x"]["shift_max"] == \
+        schema["$defs"]["dataset"]["properties"]["shift_max"]["default"]
+    assert schema_default("deploy.percentile") == config["deploy"]["percentile"]
+    assert default_config()["model"] == config["model"]
+    with pytest.raises(KeyError, match=r"no default for 'deploy\.nope'"):
+        schema_default("deploy.nope")
+    with pytest.raises(ConfigError, match="no config given"):
+        resolve_config({})
+
+
+def test_command_line_strings_are_coerced_to_the_schema_types():
+    # Snakemake hands nested --config values over as text: training='{batch_size: 1}'.
+    config = resolve_config({
+        "datasets": {"x": {"reg_lambda": {"8": "1e-9"},
+                           "blend_n_new": "null", "synthetic": {"n_train": "64"},
+                           "files": {"train": "123", "test": "t.h5"}, "source": "files"}},
+        "hidden_sizes": ["8"], "seeds": ["3"],
+        "training": {"batch_size": "1", "lr": "1e-3", "progress_bar": "false"},
+        "deploy": {"bits": ["8", "4"]}, "lava": {"n_samples": "null"}})
+    assert config["training"]["batch_size"] == 1 and config["training"]["lr"] == 1e-3
+    assert config["training"]["progress_bar"] is False
+    assert config["hidden_sizes"] == [8] and config["seeds"] == [3]
+    assert config["deploy"]["bits"] == [8, 4] and config["lava"]["n_samples"] is None
+    assert config["datasets"]["x"]["reg_lambda"] == {"8": 1e-9}
+    assert config["datasets"]["x"]["synthetic"]["n_train"] == 64
+    assert config["datasets"]["x"]["blend_n_new"] is None
+    assert config["datasets"]["x"]["files"]["train"] == "123"   # a string stays a string
+    with pytest.raises(ConfigError, match=r"'training.batch_size': 'one' is not of type "
+                                          r"'integer' \(values given with --config"):
+        resolve_config({**load("config.yaml"), "training": {"batch_size": "one"}})
+
+
+def test_deployed_bits_is_the_papers_eight_when_swept():
+    assert deployed_bits({"deploy": {"bits": [4, 8, 6]}}) == paper.WEIGHT_BITS == 8
+    assert deployed_bits({"deploy": {"bits": [4, 6]}}) == 6
 
 
 @pytest.mark.parametrize("mutate, expected", [
@@ -77,7 +124,7 @@ def test_value_for_hidden_map_and_scalar():
 
 
 def test_network_config_from_model_section():
-    net = network_config(load("config.yaml"), 128, n_out=10)
+    net = network_config(resolve_config(load("config.yaml")), 128, n_out=10, n_in=700)
     assert (net.n_in, net.n_hidden, net.n_out, net.n_steps) == (700, 128, 10, 1000)
     assert net.alpha == pytest.approx(0.951229, abs=1e-6)
     assert net.beta == pytest.approx(0.818731, abs=1e-6)

@@ -64,9 +64,9 @@ def test_shift_extreme_drops_everything_outside():
 
 
 def test_shift_reproducible_and_seed_dependent(data):
-    a = shift(data, np.random.default_rng(7))
-    b = shift(data, np.random.default_rng(7))
-    c = shift(data, np.random.default_rng(8))
+    a = shift(data, np.random.default_rng(7), 40)
+    b = shift(data, np.random.default_rng(7), 40)
+    c = shift(data, np.random.default_rng(8), 40)
     assert _same(a, b) and not _same(a, c)
 
 
@@ -158,13 +158,15 @@ def test_blend_of_identical_partners_keeps_about_half():
 
 def test_augment_epoch_sizes(data):
     rng = np.random.default_rng(0)
-    ep = augment_epoch(data, rng, ["shift", "blend"], N_STEPS, DT_MS, blend_n_new=30)
+    ep = augment_epoch(data, rng, ["shift", "blend"], N_STEPS, DT_MS, shift_max=40,
+                       blend_n_new=30)
     assert len(ep) == len(data) + 30
-    assert len(augment_epoch(data, rng, ["blend"], N_STEPS, DT_MS, blend_n_new=None)) == 120
-    same = augment_epoch(data, rng, [], N_STEPS, DT_MS)
+    assert len(augment_epoch(data, rng, ["blend"], N_STEPS, DT_MS, shift_max=40,
+                             blend_n_new=None)) == 120
+    same = augment_epoch(data, rng, [], N_STEPS, DT_MS, shift_max=40, blend_n_new=None)
     assert same is data
     with pytest.raises(ValueError, match="unknown"):
-        augment_epoch(data, rng, ["mixup"], N_STEPS, DT_MS)
+        augment_epoch(data, rng, ["mixup"], N_STEPS, DT_MS, shift_max=40, blend_n_new=None)
 
 
 def test_blend_with_partner_empty_before_T_does_not_move():

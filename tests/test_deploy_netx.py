@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
+from neurokws.config import default_network
 from neurokws.deploy import netx
 from neurokws.deploy.netx import read_netx, read_provenance, sidecar_path, write_netx
 from neurokws.deploy.quantize import QuantizedModel, quantize
@@ -21,7 +22,7 @@ from neurokws.model.network import NetworkConfig, Weights
 from neurokws.utils.errors import ModelFormatError
 from neurokws.utils.provenance import file_sha256
 
-CONFIG = NetworkConfig(n_hidden=24, n_out=5, n_in=40)
+CONFIG = default_network(n_hidden=24, n_out=5, n_in=40)
 PROV = {"run": "test", "seed": 7, "nested": {"a": [1, 2]}}
 
 
@@ -34,7 +35,7 @@ def random_weights(config: NetworkConfig = CONFIG, seed: int = 0) -> Weights:
 
 @pytest.fixture
 def qmodel() -> QuantizedModel:
-    return quantize(CONFIG, random_weights())
+    return quantize(CONFIG, random_weights(), bits=8, percentile=99.0)
 
 
 @pytest.fixture
@@ -206,9 +207,9 @@ def test_reader_rejects_non_hdf5(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("expected", "message"), [
-    (NetworkConfig(n_hidden=32, n_out=5, n_in=40), "sizes"),
-    (NetworkConfig(n_hidden=24, n_out=5, n_in=40, tau_mem=30.0), "iDecay, vDecay"),
-    (NetworkConfig(n_hidden=24, n_out=5, n_in=40, n_steps=500), "exported for"),
+    (default_network(n_hidden=32, n_out=5, n_in=40), "sizes"),
+    (default_network(n_hidden=24, n_out=5, n_in=40, tau_mem=30.0), "iDecay, vDecay"),
+    (default_network(n_hidden=24, n_out=5, n_in=40, n_steps=500), "exported for"),
 ])
 def test_reader_rejects_other_model(net_file: Path, expected: NetworkConfig, message: str):
     with pytest.raises(ModelFormatError, match=message) as info:
@@ -217,13 +218,13 @@ def test_reader_rejects_other_model(net_file: Path, expected: NetworkConfig, mes
 
 
 def test_writer_refuses_undeployable(tmp_path: Path, qmodel: QuantizedModel):
-    wide = quantize(CONFIG, random_weights(), bits=10)        # integers up to 511
+    wide = quantize(CONFIG, random_weights(), bits=10, percentile=99.0)        # integers up to 511
     with pytest.raises(ModelFormatError, match=r"outside \[-128, 127\]"):
         write_netx(tmp_path / "wide.net", wide, PROV)
     tiny = random_weights()
     tiny = Weights(tiny.w_in * 1e-6, tiny.w_rec * 1e-6, tiny.w_out)
     with pytest.raises(ModelFormatError, match="vThMant"):
-        write_netx(tmp_path / "tiny.net", quantize(CONFIG, tiny), PROV)
+        write_netx(tmp_path / "tiny.net", quantize(CONFIG, tiny, bits=8, percentile=99.0), PROV)
     assert not any(tmp_path.iterdir())
 
 
@@ -243,7 +244,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path, qmodel: QuantizedMo
     before = target.read_bytes()
     monkeypatch.setattr(netx, "_write_metadata", boom)
     with pytest.raises(RuntimeError):
-        write_netx(target, quantize(CONFIG, random_weights(seed=1)), PROV)
+        write_netx(target, quantize(CONFIG, random_weights(seed=1), bits=8, percentile=99.0), PROV)
     assert target.read_bytes() == before                       # old file untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.net", "model.net.json"]
 
@@ -252,12 +253,13 @@ KILLED_WRITER = """
 import pathlib, sys, time
 import numpy as np
 from neurokws.deploy import netx, quantize
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.config import default_network
+from neurokws.model.network import Weights
 target, marker = sys.argv[1], pathlib.Path(sys.argv[2])
 rng = np.random.default_rng(0)
-config = NetworkConfig(n_hidden=8, n_out=3, n_in=10)
+config = default_network(n_hidden=8, n_out=3, n_in=10)
 q = quantize(config, Weights(rng.normal(size=(10, 8)), rng.normal(size=(8, 8)),
-                             rng.normal(size=(8, 3))))
+                             rng.normal(size=(8, 3))), bits=8, percentile=99.0)
 def stall(*args, **kwargs):
     marker.write_text("writing")
     time.sleep(120)

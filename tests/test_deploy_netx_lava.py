@@ -2,7 +2,7 @@
 
 Files are written by neurokws.deploy (quantize + write_netx) for N = 64, C = 5, with and
 without the input layer, and loaded in .venv-lava (``bash envs/lava/setup_lava_env.sh``) by
-``neurokws.deploy.netx_lava_inspect`` in one subprocess, as the Lava runs load them
+``neurokws.deploy.netx_lava_inspect`` in one Lava process, as the Lava runs load them
 (reset_interval = T, input_message_bits = 0). Without the venv these tests FAIL, unless
 NEUROKWS_SKIP_LAVA=1. Expected weights are what ``neurokws.fixedpoint.weights`` (the
 emulator's model of netx's bit optimisation) predicts.
@@ -10,18 +10,17 @@ emulator's model of netx's bit optimisation) predicts.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
+from neurokws.config import default_network
 from neurokws.deploy import QuantizedModel, quantize, write_netx
-from neurokws.fixedpoint.lava_bridge import SRC_DIR, LavaUnavailableError, lava_python
 from neurokws.fixedpoint.weights import dense_layer, dense_rec_layer, netx_optimize
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
+from neurokws.utils.sidecar import SidecarUnavailableError, run_module, side_env
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +46,12 @@ def _weights(rng: np.random.Generator, out_mean: float = 0.0) -> Weights:
 def _cases() -> dict[str, Case]:
     """Mixed-sign model with and without input layer; one with an all-positive readout."""
     rng = np.random.default_rng(20250101)
-    config = NetworkConfig(n_hidden=N_HIDDEN, n_out=N_OUT, n_in=N_IN, n_steps=1000)
-    mixed = quantize(config, _weights(rng))
-    short = NetworkConfig(n_hidden=N_HIDDEN, n_out=N_OUT, n_in=N_IN, n_steps=250)
+    config = default_network(n_hidden=N_HIDDEN, n_out=N_OUT, n_in=N_IN, n_steps=1000)
+    mixed = quantize(config, _weights(rng), bits=8, percentile=99.0)
+    short = default_network(n_hidden=N_HIDDEN, n_out=N_OUT, n_in=N_IN, n_steps=250)
     positive = _weights(rng, out_mean=0.4)
     positive.w_out[:] = np.abs(positive.w_out)
-    excitatory = quantize(short, positive)
+    excitatory = quantize(short, positive, bits=8, percentile=99.0)
     assert excitatory.w_out.min() >= 0 and mixed.w_out.min() < 0 < mixed.w_out.max()
     return {"mixed_with_input_layer": Case(mixed, True, 1000),
             "mixed_without_input_layer": Case(mixed, False, 1000),
@@ -65,8 +64,8 @@ def loaded(tmp_path_factory):
     if os.environ.get("NEUROKWS_SKIP_LAVA") == "1":
         pytest.skip("NEUROKWS_SKIP_LAVA=1")
     try:
-        python = lava_python()
-    except LavaUnavailableError as exc:
+        side_env("lava").require()
+    except SidecarUnavailableError as exc:
         pytest.fail(f"{exc} (or set NEUROKWS_SKIP_LAVA=1 to skip the Lava tests)")
     tmp = tmp_path_factory.mktemp("netx")
     cases = _cases()
@@ -76,13 +75,9 @@ def loaded(tmp_path_factory):
     reports = {}
     for n_steps in sorted({case.n_steps for case in cases.values()}):   # one run per T
         nets = [str(paths[k]) for k, case in cases.items() if case.n_steps == n_steps]
-        out = tmp / f"report_T{n_steps}.json"
-        proc = subprocess.run([str(python), "-m", "neurokws.deploy.netx_lava_inspect",
-                               "--reset-interval", str(n_steps), "--out", str(out), *nets],
-                              env=dict(os.environ, PYTHONPATH=str(SRC_DIR)),
-                              capture_output=True, text=True, timeout=300, check=False)
-        assert proc.returncode == 0, proc.stderr[-4000:]
-        reports.update(json.loads(out.read_text()))
+        reports.update(run_module("lava", "neurokws.deploy.netx_lava_inspect",
+                                  {"nets": nets, "reset_interval": n_steps,
+                                   "input_message_bits": 0}, timeout=300).data)
     return {name: (case, reports[str(paths[name])]) for name, case in cases.items()}
 
 

@@ -9,13 +9,14 @@ import nir
 import numpy as np
 import pytest
 
+from neurokws.config import default_network
 from neurokws.deploy import nir_export
 from neurokws.deploy.nir_export import export_nir, graph_to_model, load_nir
 from neurokws.deploy.nir_reference import StepCoefficients, readout_scores, simulate_nir
 from neurokws.model.network import NetworkConfig, Weights
 from neurokws.utils.errors import ModelFormatError
 
-CONFIG = NetworkConfig(n_hidden=32, n_out=6, n_in=50, n_steps=120)
+CONFIG = default_network(n_hidden=32, n_out=6, n_in=50, n_steps=120)
 PROV = {"run": "nir-test", "seed": 3}
 
 
@@ -132,7 +133,7 @@ def test_continuous_time_meaning_of_parameters(tmp_path: Path):
     V(t) = W tau_syn / (tau_mem - tau_syn) (exp(-t/tau_mem) - exp(-t/tau_syn)).
     Our discrete model gives the same shape at the grid times, 0.083 % larger.
     """
-    config = NetworkConfig(n_hidden=1, n_out=1, n_in=1, n_steps=100)
+    config = default_network(n_hidden=1, n_out=1, n_in=1, n_steps=100)
     weight = 0.5                                                    # stays sub-threshold
     weights = Weights(np.full((1, 1), weight, np.float32), np.zeros((1, 1), np.float32),
                       np.zeros((1, 1), np.float32))

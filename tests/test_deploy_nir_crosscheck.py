@@ -2,7 +2,7 @@
 
 Data like the default config: synthetic, 10 classes, ~8,500 events per 1 s sample, T = 1000,
 N = 128; a quick stand-in for a trained model (``demo_model``: ~14 hidden spikes per neuron
-per sample, ridge-fitted readout). Norse runs in .venv-nir (``bash envs/nir/setup_nir_env.sh``);
+per sample, ridge-fitted readout). Norse runs in the "nir" side environment (``make nir-env``);
 without it these tests FAIL, unless NEUROKWS_SKIP_NIR_CROSSCHECK=1 (then they are skipped).
 The graph-rewriting test at the end needs only ``nir`` and runs everywhere.
 """
@@ -15,18 +15,15 @@ import nir
 import numpy as np
 import pytest
 
+from neurokws.config import default_network
 from neurokws.data.binning import bin_events
 from neurokws.data.synthetic import generate_split
-from neurokws.deploy.nir_crosscheck import (
-    NirFrameworkUnavailableError,
-    crosscheck,
-    demo_model,
-    nir_python,
-)
+from neurokws.deploy.nir_crosscheck import crosscheck, demo_model
 from neurokws.deploy.nir_export import build_nir_graph
 from neurokws.deploy.nir_norse import norse_graph
 from neurokws.deploy.nir_reference import StepCoefficients
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
+from neurokws.utils.sidecar import SidecarUnavailableError, side_env
 
 N_HIDDEN, N_CLASSES, N_TEST = 128, 10, 48
 runs_norse = pytest.mark.slow   # the tests that run Norse (~12 s together)
@@ -36,8 +33,8 @@ runs_norse = pytest.mark.slow   # the tests that run Norse (~12 s together)
 def agreement():
     """Run all three Norse modes once on the held-out samples; mode -> Agreement."""
     try:
-        nir_python()
-    except NirFrameworkUnavailableError as exc:
+        side_env("nir").require()
+    except SidecarUnavailableError as exc:
         if os.environ.get("NEUROKWS_SKIP_NIR_CROSSCHECK") == "1":
             pytest.skip(f"NEUROKWS_SKIP_NIR_CROSSCHECK=1 and {exc}")
         pytest.fail(f"{exc} (or set NEUROKWS_SKIP_NIR_CROSSCHECK=1 to skip the Norse check)")
@@ -96,7 +93,7 @@ def test_importer_as_is_leaves_hidden_layer_silent(agreement):
 
 
 def test_norse_graph_encodes_exact_step_coefficients():
-    config = NetworkConfig(n_hidden=4, n_out=3, n_in=5, n_steps=10)
+    config = default_network(n_hidden=4, n_out=3, n_in=5, n_steps=10)
     rng = np.random.default_rng(0)
     weights = Weights(*(rng.normal(0, 0.1, s).astype(np.float32)
                         for s in ((5, 4), (4, 4), (4, 3))))

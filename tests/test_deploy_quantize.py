@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from neurokws.config import default_network
 from neurokws.deploy.quantize import (
     OUTPUT_VTH_MANT,
     decay_mantissa,
@@ -16,10 +17,10 @@ from neurokws.deploy.quantize import (
     scale_exponent,
     weight_fold_factor,
 )
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
 from neurokws.utils.errors import ModelFormatError
 
-CONFIG = NetworkConfig(n_hidden=2, n_out=2, n_in=3)
+CONFIG = default_network(n_hidden=2, n_out=2, n_in=3)
 C = weight_fold_factor(CONFIG)
 
 # Folded (already multiplied by c) weights, (pre, post) layout.
@@ -78,7 +79,7 @@ def test_clipping_and_clipped_fraction():
 
 
 def test_quantize_hand_computed_8bit():
-    q = quantize(CONFIG, unfolded())
+    q = quantize(CONFIG, unfolded(), bits=8, percentile=99.0)
     # hidden pool: positives [.005 .01 .02 .04 .05] -> p99 0.0496; |neg| [.01 .03] -> 0.0298
     assert (q.hidden_exponent, q.hidden_scale) == (-11, 2.0 ** -11)
     assert q.w_in.tolist() == [[102, -61, 10], [41, 20, -20]]      # (targets, sources)
@@ -93,7 +94,8 @@ def test_quantize_hand_computed_8bit():
 
 
 def test_large_recurrent_weight_changes_input_scale():
-    q = quantize(CONFIG, unfolded(w_rec_f=np.array([[0.2, 0.0], [0.0, 0.0]])))
+    q = quantize(CONFIG, unfolded(w_rec_f=np.array([[0.2, 0.0], [0.0, 0.0]])), bits=8,
+                 percentile=99.0)
     # positives [.005 .01 .02 .05 .2] -> p99 0.194 -> h = -3 -> s = 2^-9 for w_in too
     assert q.hidden_exponent == -9
     assert q.w_in.tolist() == [[26, -15, 3], [10, 5, -5]]
@@ -103,13 +105,13 @@ def test_large_recurrent_weight_changes_input_scale():
 
 
 def test_quantize_6_and_4_bits():
-    q6 = quantize(CONFIG, unfolded(), bits=6)
+    q6 = quantize(CONFIG, unfolded(), bits=6, percentile=99.0)
     assert q6.hidden_exponent == -9 and q6.output_exponent == -6
     assert q6.w_in.tolist() == [[26, -15, 3], [10, 5, -5]]
     assert q6.w_rec.tolist() == [[20, 0], [0, 0]]
     assert q6.w_out.tolist() == [[6, 19], [-13, 3]]    # 0.1*64=6.4, 0.3*64=19.2, ...
     assert q6.v_th_mant == 512
-    q4 = quantize(CONFIG, unfolded(), bits=4)
+    q4 = quantize(CONFIG, unfolded(), bits=4, percentile=99.0)
     assert q4.hidden_exponent == -7
     assert q4.w_in.tolist() == [[6, -4, 1], [3, 1, -1]]
     assert q4.w_rec.tolist() == [[5, 0], [0, 0]]
@@ -120,13 +122,13 @@ def test_quantize_6_and_4_bits():
 
 
 def test_outlier_is_clipped_and_counted():
-    config = NetworkConfig(n_hidden=10, n_out=2, n_in=10)
+    config = default_network(n_hidden=10, n_out=2, n_in=10)
     w_in_f = np.full((10, 10), 0.01)
     w_in_f[3, 7] = 1.0
     w_rec_f = np.full((10, 10), -0.005)
     weights = Weights(*(np.asarray(w / weight_fold_factor(config), dtype=np.float32)
                         for w in (w_in_f, w_rec_f, np.tile(W_OUT_F, (5, 1)))))
-    q = quantize(config, weights)
+    q = quantize(config, weights, bits=8, percentile=99.0)
     # positives: 99 x 0.01 and one 1.0 -> p99 = 0.01 + 0.99 * 0.01 = 0.0199 -> h = -6 -> 2^-12
     assert q.hidden_exponent == -12
     assert q.w_in[7, 3] == 127 and q.w_in[0, 0] == 41 and q.w_rec[0, 0] == -20
@@ -137,11 +139,11 @@ def test_outlier_is_clipped_and_counted():
 
 def test_layouts_and_dequantize():
     rng = np.random.default_rng(3)
-    config = NetworkConfig(n_hidden=16, n_out=4, n_in=12)
+    config = default_network(n_hidden=16, n_out=4, n_in=12)
     weights = Weights(rng.normal(0, 1, (12, 16)).astype(np.float32),
                       rng.normal(0, 0.5, (16, 16)).astype(np.float32),
                       rng.normal(0, 1, (16, 4)).astype(np.float32))
-    q = quantize(config, weights)
+    q = quantize(config, weights, bits=8, percentile=99.0)
     assert q.w_in.shape == (16, 12) and q.w_rec.shape == (16, 16) and q.w_out.shape == (4, 16)
     pre_post = q.to_pre_post()
     assert pre_post.w_in.shape == (12, 16) and pre_post.w_in.dtype == np.float32
@@ -160,36 +162,36 @@ def test_errors_name_the_source():
     bad = base.copy()
     bad.w_rec[0, 1] = np.nan
     with pytest.raises(ModelFormatError, match=r"ckpt\.npz.*w_rec.*NaN"):
-        quantize(CONFIG, bad, source="ckpt.npz")
+        quantize(CONFIG, bad, source="ckpt.npz", bits=8, percentile=99.0)
     bad = base.copy()
     bad.w_out[1, 1] = np.inf
     with pytest.raises(ModelFormatError, match=r"ckpt\.npz: w_out.*NaN/inf"):
-        quantize(CONFIG, bad, source="ckpt.npz")
+        quantize(CONFIG, bad, source="ckpt.npz", bits=8, percentile=99.0)
     zero_hidden = Weights(np.zeros((3, 2), np.float32), np.zeros((2, 2), np.float32), base.w_out)
     with pytest.raises(ModelFormatError, match=r"ckpt\.npz: hidden layer.*no non-zero"):
-        quantize(CONFIG, zero_hidden, source="ckpt.npz")
+        quantize(CONFIG, zero_hidden, source="ckpt.npz", bits=8, percentile=99.0)
     zero_out = Weights(base.w_in, base.w_rec, np.zeros((2, 2), np.float32))
     with pytest.raises(ModelFormatError, match="output layer"):
-        quantize(CONFIG, zero_out, source="ckpt.npz")
+        quantize(CONFIG, zero_out, source="ckpt.npz", bits=8, percentile=99.0)
     wrong = Weights(base.w_in.T.copy(), base.w_rec, base.w_out)
     with pytest.raises(ModelFormatError, match=r"ckpt\.npz: w_in has shape \(2, 3\)"):
-        quantize(CONFIG, wrong, source="ckpt.npz")
+        quantize(CONFIG, wrong, source="ckpt.npz", bits=8, percentile=99.0)
 
 
 @pytest.mark.parametrize("bits", [1, 17, 8.5])
 def test_rejects_bad_bits(bits):
     with pytest.raises(ValueError, match="bits"):
-        quantize(CONFIG, unfolded(), bits=bits)
+        quantize(CONFIG, unfolded(), bits=bits, percentile=99.0)
 
 
 @pytest.mark.parametrize("percentile", [0.0, -1.0, 100.5])
 def test_rejects_bad_percentile(percentile):
     with pytest.raises(ValueError, match="percentile"):
-        quantize(CONFIG, unfolded(), percentile=percentile)
+        quantize(CONFIG, unfolded(), percentile=percentile, bits=8)
 
 
 def test_percentile_100_uses_the_maximum():
-    q = quantize(CONFIG, unfolded(), percentile=100.0)
+    q = quantize(CONFIG, unfolded(), percentile=100.0, bits=8)
     assert q.hidden_exponent == math.floor(math.log2(0.05)) - 6
 
 
@@ -208,11 +210,11 @@ def _ml_genn_netx(matrices: list[np.ndarray], fold: float, bits: int = 8, p: flo
 @pytest.mark.parametrize("bits", [8, 6, 4])
 def test_matches_the_papers_converter(bits):
     rng = np.random.default_rng(11)
-    config = NetworkConfig(n_hidden=64, n_out=20, n_in=100)
+    config = default_network(n_hidden=64, n_out=20, n_in=100)
     weights = Weights(rng.normal(0.3, 0.4, (100, 64)).astype(np.float32),
                       rng.normal(0.0, 0.6, (64, 64)).astype(np.float32),
                       rng.normal(0.0, 5.0, (64, 20)).astype(np.float32))
-    q = quantize(config, weights, bits=bits)
+    q = quantize(config, weights, bits=bits, percentile=99.0)
     scale, (rec, ff) = _ml_genn_netx([weights.w_rec, weights.w_in], C, bits)
     out_scale, (out,) = _ml_genn_netx([weights.w_out], C, bits)
     assert (q.hidden_scale, q.output_scale) == (scale, out_scale)

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 
 from engine_helpers import cosine, random_weights, raster_events
+from neurokws.config import default_network
 from neurokws.model import engine
 from neurokws.model.engine import RegConfig, loss_and_grad
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
 
 
 def _case():
     rng = np.random.default_rng(11)
-    config = NetworkConfig(n_hidden=48, n_out=5, n_in=40, n_steps=150)
+    config = default_network(n_hidden=48, n_out=5, n_in=40, n_steps=150)
     steps, channels, offsets = raster_events(rng, 12, 40, 150, 0.05)
     weights = random_weights(rng, config, 0.12, 0.05, 0.05, 0.3, dtype=np.float32)
     labels = rng.integers(0, 5, 12).astype(np.int32)

@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from engine_helpers import bin_times, cosine, cross_entropy, poisson_times, random_weights
+from neurokws.config import default_network
 from neurokws.model import engine, kernels
 from neurokws.model.engine import infer, loss_and_grad
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
 
 DT = 0.0025
 DURATION = 30.0
@@ -39,7 +40,7 @@ def test_gradient_matches_finite_differences(seed: int, adjoint: str) -> None:
     n_hid, n_out, n_in, n_batch = 8, 3, 10, 2
     times = poisson_times(rng, n_batch, n_in, DURATION, 600.0)
     labels = rng.integers(0, n_out, n_batch).astype(np.int32)
-    config = NetworkConfig(n_hidden=n_hid, n_out=n_out, n_in=n_in,
+    config = default_network(n_hidden=n_hid, n_out=n_out, n_in=n_in,
                            n_steps=round(DURATION / DT), dt=DT)
     weights = random_weights(rng, config, 0.3, 0.15, 0.3, 1.0)
     steps, channels, offsets = bin_times(times, DT)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurokws.config import default_network
 from neurokws.model.init import init_weights
-from neurokws.model.network import NetworkConfig
 
 
 def test_init_weights_moments_and_reproducibility() -> None:
-    config = NetworkConfig(n_hidden=256, n_out=20)
+    config = default_network(n_hidden=256, n_out=20)
     w = init_weights(config, np.random.default_rng(3))
     w.check(config)
     assert w.w_in.dtype == np.float32

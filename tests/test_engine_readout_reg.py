@@ -24,15 +24,16 @@ import numpy as np
 import pytest
 
 from engine_helpers import random_weights, raster_events, rel_err
+from neurokws.config import default_network
 from neurokws.model import reference
 from neurokws.model.engine import RegConfig, loss_and_grad
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
 
 
 @pytest.mark.parametrize(("adjoint", "tol"), [("discrete", 1e-10), ("mlgenn", 0.02)])
 def test_output_weight_gradient_is_exact(adjoint: str, tol: float) -> None:
     rng = np.random.default_rng(5)
-    config = NetworkConfig(n_hidden=12, n_out=4, n_in=16, n_steps=120)
+    config = default_network(n_hidden=12, n_out=4, n_in=16, n_steps=120)
     steps, channels, offsets = raster_events(rng, 4, 16, 120, 0.12)
     weights = random_weights(rng, config, 0.25, 0.15, 0.3, 1.0)
     labels = rng.integers(0, 4, 4).astype(np.int32)
@@ -62,7 +63,7 @@ def test_output_weight_gradient_is_exact(adjoint: str, tol: float) -> None:
 def _reg_case():
     """No recurrence, a short input burst: every hidden neuron fires at most once."""
     rng = np.random.default_rng(2)
-    config = NetworkConfig(n_hidden=10, n_out=3, n_in=12, n_steps=60)
+    config = default_network(n_hidden=10, n_out=3, n_in=12, n_steps=60)
     steps, channels, offsets = raster_events(rng, 3, 12, 15, 0.3)
     weights = random_weights(rng, config, 0.12, 0.08, 0.0, 1.0)
     weights.w_rec[:] = 0.0

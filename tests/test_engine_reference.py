@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from engine_helpers import random_weights, raster_events, rel_err
+from neurokws.config import default_network
 from neurokws.model import engine, kernels, reference
 from neurokws.model.engine import RegConfig, infer, loss_and_grad
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
 
 CASES = [  # seed, n_hidden, n_in, n_steps
     (0, 8, 10, 50),
@@ -25,7 +26,7 @@ TOL = 1e-10
 def _case(seed: int, n_hidden: int, n_in: int, n_steps: int):
     """Random network + 5 samples; strong enough input that hidden neurons fire repeatedly."""
     rng = np.random.default_rng(seed)
-    config = NetworkConfig(n_hidden=n_hidden, n_out=3, n_in=n_in, n_steps=n_steps)
+    config = default_network(n_hidden=n_hidden, n_out=3, n_in=n_in, n_steps=n_steps)
     steps, channels, offsets = raster_events(rng, 5, n_in, n_steps, 8.0 / n_in / 5.0)
     weights = random_weights(rng, config, 0.25, 0.15, 0.3, 1.0)
     labels = rng.integers(0, 3, 5).astype(np.int32)
@@ -116,7 +117,7 @@ def test_rejects_bad_events() -> None:
 
 def test_event_timing() -> None:
     """Input bin k moves hidden V at step k + 1; that spike moves output V at step k + 2."""
-    config = NetworkConfig(n_hidden=1, n_out=1, n_in=1, n_steps=6)
+    config = default_network(n_hidden=1, n_out=1, n_in=1, n_steps=6)
     k_in = (1.0 - config.alpha) * config.current_scale
     weights = Weights(np.array([[1.1 / k_in]]), np.zeros((1, 1)), np.array([[2.0]]))
     steps, channels = np.array([3], np.int32), np.array([0], np.int32)
@@ -129,5 +130,5 @@ def test_event_timing() -> None:
     readout, _ = infer(config, weights, steps, channels, offsets)
     expected = np.exp(-5 / config.n_steps) * k_in * 2.0 / config.n_steps  # V_out[5] only
     assert readout[0, 0] == pytest.approx(expected, rel=1e-12)
-    short = NetworkConfig(n_hidden=1, n_out=1, n_in=1, n_steps=5)
+    short = default_network(n_hidden=1, n_out=1, n_in=1, n_steps=5)
     assert infer(short, weights, steps, channels, offsets)[0][0, 0] == 0.0

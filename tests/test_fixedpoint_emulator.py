@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 
 from fixedpoint_helpers import random_inputs, random_weights, reference_run, write_test_netx
-from neurokws.fixedpoint import lava_runner
 from neurokws.fixedpoint.emulator import FixedPointNetwork, stream_bounds
 from neurokws.fixedpoint.inputs import StepInputs, aligned_inputs, paper_inputs, tonic_frames
-from neurokws.fixedpoint.lava_bridge import LavaUnavailableError, lava_python
 from neurokws.fixedpoint.netx_file import NeuronParams
 from neurokws.fixedpoint.readout import predict, readout_weights
 from neurokws.fixedpoint.weights import dense_layer, dense_rec_layer, netx_optimize
@@ -260,17 +258,3 @@ def test_from_netx_matches_from_arrays(tmp_path):
     b = FixedPointNetwork(*w, NeuronParams(742, 200, 700), NeuronParams(742, 200, 1 << 16))
     inputs = random_inputs(rng, 2, 10, 12, 0.3)
     np.testing.assert_array_equal(a.run(inputs).out_v, b.run(inputs).out_v)
-
-
-def test_missing_lava_venv_names_the_setup_script(tmp_path, monkeypatch):
-    monkeypatch.setenv("NEUROKWS_LAVA_VENV", str(tmp_path / "nope"))
-    with pytest.raises(LavaUnavailableError, match=r"setup_lava_env\.sh"):
-        lava_python()
-
-
-def test_runner_index_selection():
-    assert lava_runner.parse_indices("2:5", None, 10).tolist() == [2, 3, 4]
-    assert lava_runner.parse_indices(None, "1/3", 10).tolist() == [4, 5, 6]
-    assert lava_runner.parse_indices(None, None, 3).tolist() == [0, 1, 2]
-    with pytest.raises(ValueError):
-        lava_runner.parse_indices("1:2", "0/2", 10)

@@ -1,7 +1,7 @@
 """Bit-exact: the emulator equals Lava's Loihi2SimCfg("fixed_pt") on u, v and spikes, every step.
 
-Lava runs in .venv-lava (``bash envs/lava/setup_lava_env.sh``; ``make test`` creates it),
-all cases in one subprocess. Without the venv these tests FAIL, unless NEUROKWS_SKIP_LAVA=1.
+Lava runs in the "lava" side environment (``make lava-env``; ``make test`` creates it), all
+cases in one process. Without the venv these tests FAIL, unless NEUROKWS_SKIP_LAVA=1.
 Each case also asserts that the corner case it is named for really happened.
 """
 
@@ -14,14 +14,11 @@ import numpy as np
 import pytest
 
 from fixedpoint_helpers import random_inputs, random_weights, reference_run, write_test_netx
+from neurokws.config import default_network
 from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.inputs import StepInputs, aligned_inputs, paper_inputs
-from neurokws.fixedpoint.lava_bridge import (
-    LavaJob,
-    LavaUnavailableError,
-    lava_python,
-    run_lava_jobs,
-)
+from neurokws.fixedpoint.lava_bridge import LavaJob, run_lava_jobs
+from neurokws.utils.sidecar import SidecarUnavailableError, side_env
 
 pytestmark = pytest.mark.slow
 
@@ -41,13 +38,14 @@ class Case:
 def _deploy_case(tmp, rng) -> Case:
     """A file written by neurokws.deploy (quantize + write_netx), aligned binary input."""
     from neurokws.deploy import quantize, write_netx
-    from neurokws.model.network import NetworkConfig, Weights
+    from neurokws.model.network import Weights
 
-    config = NetworkConfig(n_hidden=32, n_out=5, n_in=700, n_steps=80)
+    config = default_network(n_hidden=32, n_out=5, n_in=700, n_steps=80)
     weights = Weights(rng.normal(0.09, 0.03, (700, 32)).astype(np.float32),
                       rng.normal(0.0, 0.06, (32, 32)).astype(np.float32),
                       rng.normal(0.0, 0.09, (32, 5)).astype(np.float32))
-    path = write_netx(tmp / "deploy.net", quantize(config, weights), provenance={"test": 1})
+    path = write_netx(tmp / "deploy.net", quantize(config, weights, bits=8, percentile=99.0),
+                      provenance={"test": 1})
     steps = rng.integers(0, 90, 3000)
     inputs = aligned_inputs(steps, rng.integers(0, 700, 3000), np.array([0, 1500, 3000]),
                             n_steps=80)
@@ -58,20 +56,21 @@ def _trained_case(tmp, rng) -> Case:
     """A model trained by our Eventprop trainer on synthetic data, deployed, aligned input."""
     import dataclasses
 
-    from neurokws.config import network_config, train_settings
+    from neurokws.config import default_config, network_config, train_settings
     from neurokws.data.binning import bin_events
     from neurokws.data.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
     from neurokws.train.loop import train
 
-    config = {"datasets": {"s": {"source": "synthetic", "epochs": 4}}, "hidden_sizes": [32],
-              "seeds": [1], "model": {"n_steps": 100},
-              "training": {"ease_in_start_lr": 1e-3, "progress_bar": False}}
+    config = default_config(datasets={"s": {"source": "synthetic", "epochs": 4}},
+                            hidden_sizes=[32], seeds=[1], model={"n_steps": 100},
+                            training={"ease_in_start_lr": 1e-3, "progress_bar": False})
     split = generate_split(48, 3, seed=2, duration_ms=100.0)
-    net = network_config(config, 32, n_out=split.n_classes)
+    net = network_config(config, 32, n_out=split.n_classes, n_in=split.n_channels)
     settings = dataclasses.replace(train_settings(config, "s", 32), batch_size=16)
     weights = train(net, settings, 1, split, tmp / "trained").weights
-    path = write_netx(tmp / "trained.net", quantize(net, weights), provenance={"test": 2})
+    path = write_netx(tmp / "trained.net", quantize(net, weights, bits=8, percentile=99.0),
+                      provenance={"test": 2})
     binned = bin_events(split.subset(np.arange(3)), net.dt, net.n_steps)
     inputs = aligned_inputs(binned.steps, binned.channels, binned.offsets, n_steps=100)
     return Case(path, inputs, 1, ("hidden_spikes",))
@@ -133,6 +132,11 @@ def _build_cases(tmp) -> dict[str, Case]:
     add("short_T_many_resets", random_weights(rng, 40, 16, 4), 600,
         random_inputs(rng, 7, 3, 40, 0.4), vth_out=300,
         expect=("hidden_spikes", "output_spikes", "leak"))
+    # The deployed output threshold (2^16, i.e. 2^22 after the shift) is reachable: v
+    # saturates at 2^23 - 1 (docs/fixedpoint.md#output-threshold).
+    add("output_threshold_2_16_reached", random_weights(
+        rng, 40, 16, 4, ff_range=(100, 127), rec_range=(0, 10), out_range=(100, 127)),
+        200, random_inputs(rng, 2, 60, 40, 0.5), expect=("hidden_spikes", "output_spikes"))
     cases["paper_N256_graded"] = _paper_case(tmp, rng)
     cases["deploy_write_netx"] = _deploy_case(tmp, rng)
     cases["trained_eventprop_model"] = _trained_case(tmp, rng)
@@ -145,8 +149,8 @@ def lava_runs(tmp_path_factory):
     if os.environ.get("NEUROKWS_SKIP_LAVA") == "1":
         pytest.skip("NEUROKWS_SKIP_LAVA=1")
     try:
-        lava_python()
-    except LavaUnavailableError as exc:
+        side_env("lava").require()
+    except SidecarUnavailableError as exc:
         pytest.fail(f"{exc} (or set NEUROKWS_SKIP_LAVA=1 to skip the Lava comparison)")
     cases = _build_cases(tmp_path_factory.mktemp("lava"))
     jobs = [LavaJob(c.net, c.inputs, stream_len=c.stream_len, record_all=True)
@@ -159,7 +163,8 @@ def lava_runs(tmp_path_factory):
 CASE_NAMES = ["mixed_one_stream_leak", "mixed_fresh_network_every_2", "wrap_saturate_binary",
               "wrap_both_ways_graded", "saturate_negative", "signs_excitatory_inhibitory",
               "excitatory_layer_zero_max_output", "netx_clip_and_truncate",
-              "single_signed_out_of_range_zeroed", "short_T_many_resets", "paper_N256_graded",
+              "single_signed_out_of_range_zeroed", "short_T_many_resets",
+              "output_threshold_2_16_reached", "paper_N256_graded",
               "deploy_write_netx", "trained_eventprop_model"]
 
 
@@ -176,6 +181,18 @@ def test_emulator_equals_lava_every_step(lava_runs, name):
     _, counts = reference_run(net, case.inputs, case.stream_len)
     missing = [what for what in case.expect if counts[what] == 0]
     assert not missing, f"case {name} did not exercise {missing}: {counts}"
+
+
+def test_output_layer_spikes_are_counted_as_lava_counts_them(lava_runs):
+    spiking = set()
+    for name, (case, lava) in lava_runs.items():
+        net = FixedPointNetwork.from_netx(case.net)
+        mine = net.classify(case.inputs, stream_len=case.stream_len).activity.output_spikes
+        np.testing.assert_array_equal(mine, lava["output_spikes"], err_msg=name)
+        if lava["output_spikes"].sum():
+            spiking.add(name)
+    assert "output_threshold_2_16_reached" in spiking
+    assert "deploy_write_netx" not in spiking
 
 
 def test_cases_cover_every_sign_mode(lava_runs):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurokws.config import default_network
 from neurokws.model.init import init_weights
-from neurokws.model.network import NetworkConfig, load_model, save_model
+from neurokws.model.network import load_model, save_model
 from neurokws.utils.errors import ModelFormatError
 
-CONFIG = NetworkConfig(n_hidden=16, n_out=4, n_steps=200)
+CONFIG = default_network(n_hidden=16, n_out=4, n_steps=200)
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def test_round_trip_keeps_weights_config_and_provenance(model_file):
 
 def test_model_from_a_different_config_names_the_file(model_file):
     path, _ = model_file
-    other = NetworkConfig(n_hidden=16, n_out=4, n_steps=1000)
+    other = default_network(n_hidden=16, n_out=4, n_steps=1000)
     with pytest.raises(ModelFormatError, match=r"model\.npz.*different config"):
         load_model(path, expected=other)
 

@@ -9,24 +9,35 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from neurokws.config import default_config, default_network
 from neurokws.model.engine import infer
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
 from neurokws.model.synthetic import random_events
 from neurokws.profiling import cpu as cpu_module
 from neurokws.profiling.cpu import profile_cpu
 from neurokws.profiling.power import CallableSource
-from neurokws.profiling.profile import ProfileOptions, profile_float_model
+from neurokws.profiling.profile import (
+    PROFILERS,
+    ProfileJob,
+    ProfileOptions,
+    device_batch_sizes,
+    profile,
+)
 from neurokws.profiling.records import COLUMNS, rows_to_frame
 from neurokws.utils.errors import ConfigError
 
 IDLE_W, BUSY_EXTRA_W = 10.0, 5.0
 
 
+DEFAULTS = default_config()
+NO_WINDOW = {"idle_s": 0.0, "rate_hz": 20.0, "min_active_s": 0.0}
+
+
 @pytest.fixture(scope="module")
 def tiny():
     """A 40 -> 32 -> 5 network, 100 steps, 7 samples with 300 events each."""
     rng = np.random.default_rng(3)
-    config = NetworkConfig(n_hidden=32, n_out=5, n_in=40, n_steps=100)
+    config = default_network(n_hidden=32, n_out=5, n_in=40, n_steps=100)
     steps, channels, offsets = random_events(rng, 7, config.n_in, config.n_steps, 300)
     weights = Weights(rng.normal(0.15, 0.1, (40, 32)).astype(np.float32),
                       rng.normal(0.0, 0.1, (32, 32)).astype(np.float32),
@@ -99,8 +110,9 @@ def test_cpu_profile_complete_row_with_fake_meter(tiny, monkeypatch):
 
 def test_cpu_profile_without_rapl_records_reason(tiny, tmp_path):
     config, weights, data = tiny
-    rows = profile_cpu(config, weights, data, [2], power="auto", idle_s=5.0,
-                       powercap_root=tmp_path / "no-powercap", max_samples=3)
+    rows = profile_cpu(config, weights, data, [2], power="auto", idle_s=5.0, rate_hz=20.0,
+                       min_active_s=0.0, powercap_root=tmp_path / "no-powercap",
+                       max_samples=3)
     (row,) = rows
     assert "RAPL unavailable" in row.notes and "does not exist" in row.notes
     assert math.isfinite(row.latency_batch_ms) and row.latency_batch_ms > 0
@@ -114,35 +126,52 @@ def test_cpu_profile_without_rapl_records_reason(tiny, tmp_path):
 
 def test_cpu_profile_disabled_power_and_threads(tiny):
     config, weights, data = tiny
-    (row,) = profile_cpu(config, weights, data, [1], power=None, threads=1, max_samples=2)
+    (row,) = profile_cpu(config, weights, data, [1], power=None, threads=1, max_samples=2,
+                         **NO_WINDOW)
     assert row.notes == "power measurement disabled"
     assert "1 threads" in row.hardware
     with pytest.raises(ValueError, match="power must be"):
-        profile_cpu(config, weights, data, [1], power="rapl")
+        profile_cpu(config, weights, data, [1], power="rapl", **NO_WINDOW)
 
 
-def test_profile_float_model_reports_unavailable_gpu(tiny):
+def test_gpu_device_without_a_gpu_gives_reason_rows(tmp_path):
     from neurokws.profiling.gpu import cuda_status
     if cuda_status()[0]:
         pytest.skip("a CUDA device is available here")
-    config, weights, data = tiny
-    options = ProfileOptions.from_dict({"batch_sizes": [1, 2], "devices": ["cpu", "gpu"],
-                                        "idle_s": 0.0, "min_active_s": 0.0, "max_samples": 2})
-    rows = profile_float_model(config, weights, data, options, model="tiny")
-    cpu_rows = [r for r in rows if r.backend == "numba-cpu"]
-    gpu_rows = [r for r in rows if r.backend == "numba-cuda"]
-    assert len(cpu_rows) == 2 and len(gpu_rows) == 2
-    assert all(r.status == "unavailable" and "GPU unavailable" in r.notes for r in gpu_rows)
-    assert all(math.isnan(r.latency_batch_ms) for r in gpu_rows)
+    job = _job(tmp_path)
+    options = ProfileOptions.from_dict({**DEFAULTS["profiling"], "idle_s": 0.0,
+                                        "min_active_s": 0.0, "max_samples": 2})
+    (cpu_row,) = profile("cpu", job, 2, options)
+    (gpu_row,) = profile("gpu", job, 2, options)
+    assert cpu_row.backend == "numba-cpu" and cpu_row.status == "ok"
+    assert cpu_row.samples_measured >= 2 and cpu_row.dataset == "tiny"
+    assert gpu_row.status == "unavailable" and "GPU unavailable" in gpu_row.notes
+    assert math.isnan(gpu_row.latency_batch_ms) and gpu_row.batch_size == 2
+    assert gpu_row.paper_dataset == "SHD" and gpu_row.n_steps == 100
 
 
 def test_profile_options_validation():
-    assert ProfileOptions.from_dict(None).batch_sizes == (1, 32, 64, 128, 256)
-    with pytest.raises(ConfigError, match="unknown keys"):
-        ProfileOptions.from_dict({"batchsizes": [1]})
+    options = ProfileOptions.from_dict(DEFAULTS["profiling"])
+    assert options.batch_sizes == tuple(DEFAULTS["profiling"]["batch_sizes"])
+    with pytest.raises(ConfigError, match=r"missing \['batch_sizes'\], unknown \['batchsizes'\]"):
+        ProfileOptions.from_dict({**{k: v for k, v in DEFAULTS["profiling"].items()
+                                     if k != "batch_sizes"}, "batchsizes": [1]})
     with pytest.raises(ConfigError, match="devices"):
-        ProfileOptions.from_dict({"devices": ["tpu"]})
-    with pytest.raises(ConfigError, match="rate_hz"):
-        ProfileOptions.from_dict({"rate_hz": 1})
-    with pytest.raises(ConfigError, match="batch_sizes"):
-        ProfileOptions.from_dict({"batch_sizes": [0]})
+        ProfileOptions.from_dict({**DEFAULTS["profiling"], "devices": ["tpu"]})
+    assert device_batch_sizes("loihi", [1, 32]) == [1]
+    assert device_batch_sizes("cpu", [1, 32]) == [1, 32]
+    assert set(PROFILERS) == set(DEFAULTS["profiling"]["devices"]) | {"mlgenn"}
+
+
+def _job(tmp_path):
+    """A ProfileJob on a tiny random model saved to disk (as the workflow's profile rule)."""
+    from neurokws.data.synthetic import generate_split
+    from neurokws.model.init import init_weights
+    from neurokws.model.network import save_model
+
+    split = generate_split(6, 3, seed=1, duration_ms=100.0)
+    config = default_network(n_hidden=16, n_out=3, n_steps=100)
+    save_model(tmp_path / "model.npz", config,
+               init_weights(config, np.random.default_rng(0)), {})
+    return ProfileJob(model_path=tmp_path / "model.npz", net_path=tmp_path / "none.net",
+                      test=split, model_name="tiny", dataset="tiny", paper_dataset="SHD")

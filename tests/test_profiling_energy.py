@@ -6,9 +6,9 @@ import math
 from decimal import Decimal
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from neurokws import paper
 from neurokws.profiling.energy import (
     PowerTrace,
     cumulative_energy,
@@ -18,7 +18,6 @@ from neurokws.profiling.energy import (
     trapezoid_energy,
     unwrap_counter,
 )
-from neurokws.profiling.loihi_estimate import PAPER_CSV
 from neurokws.profiling.records import (
     COLUMNS,
     ProfileRow,
@@ -109,7 +108,7 @@ def test_edp_matches_every_paper_row_within_its_rounding():
     # must lie in the product's interval given the half-unit rounding of both factors
     # (widened by the EDP's own rounding).
     assert edp_uJs(82.3, 25.5) == pytest.approx(2098.65)
-    raw = pd.read_csv(PAPER_CSV, dtype=str)
+    raw = paper.table_ii(as_printed=True)
     for rec in raw.itertuples(index=False):
         energy, latency, edp = (float(rec.energy_total_mJ), float(rec.latency_ms),
                                 float(rec.edp_uJs))

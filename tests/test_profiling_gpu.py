@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.config import default_network
+from neurokws.model.network import Weights
 from neurokws.profiling.errors import GpuUnavailableError
 from neurokws.profiling.gpu_kernels import MAX_THREADS, launch_shape
 
@@ -29,8 +30,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 SIM_CHECK = r"""
 import json, sys
 import numpy as np
+from neurokws.config import default_network
 from neurokws.model.engine import infer
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Weights
 from neurokws.model.synthetic import random_events
 from neurokws.profiling.gpu import cuda_status, infer_gpu, profile_gpu, simulator_active
 from neurokws.profiling.power import CallableSource
@@ -41,7 +43,7 @@ rng = np.random.default_rng(11)
 for n_hid, n_out, t_len, threads, dtype in ((70, 40, 30, 32, np.float64),
                                              (20, 3, 30, 256, np.float64),
                                              (45, 4, 30, 32, np.float32)):
-    cfg = NetworkConfig(n_hidden=n_hid, n_out=n_out, n_in=30, n_steps=t_len)
+    cfg = default_network(n_hidden=n_hid, n_out=n_out, n_in=30, n_steps=t_len)
     steps, channels, offsets = random_events(rng, 2, 30, t_len, 120)
     w = Weights(rng.normal(0.15, 0.1, (30, n_hid)).astype(dtype),
                 rng.normal(0.0, 0.1, (n_hid, n_hid)).astype(dtype),
@@ -59,7 +61,7 @@ class Data:
 data = Data()
 data.steps, data.channels, data.offsets = steps, channels, offsets
 row = profile_gpu(cfg, w, data, [2], model="tiny", power=CallableSource(lambda: 7.0),
-                  idle_s=0.05, rate_hz=20.0, max_samples=2)[0]
+                  idle_s=0.05, rate_hz=20.0, min_active_s=0.0, max_samples=2)[0]
 out["row"] = {k: v for k, v in row.to_dict().items() if k != "provenance"}
 print("RESULT " + json.dumps(out))
 """
@@ -160,7 +162,7 @@ def test_no_gpu_is_a_clear_error():
     if ok:
         pytest.skip("a CUDA device is available here")
     assert reason.startswith("GPU unavailable")
-    config = NetworkConfig(n_hidden=4, n_out=2, n_in=3, n_steps=5)
+    config = default_network(n_hidden=4, n_out=2, n_in=3, n_steps=5)
     weights = Weights(np.zeros((3, 4), np.float32), np.zeros((4, 4), np.float32),
                       np.zeros((4, 2), np.float32))
     data = type("D", (), {"steps": np.zeros(0, np.int32), "channels": np.zeros(0, np.int32),
@@ -169,7 +171,7 @@ def test_no_gpu_is_a_clear_error():
         GpuForward(config, weights, data)
     assert info.value.reason == reason
     with pytest.raises(GpuUnavailableError):
-        profile_gpu(config, weights, data, [1])
+        profile_gpu(config, weights, data, [1], idle_s=0.0, rate_hz=20.0, min_active_s=0.0)
 
 
 def test_gpu_power_resolution_without_meters(monkeypatch):

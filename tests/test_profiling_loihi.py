@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from neurokws.config import default_network
 from neurokws.fixedpoint.emulator import FixedPointNetwork
+from neurokws.fixedpoint.evaluation import split_inputs
 from neurokws.fixedpoint.inputs import StepInputs
 from neurokws.fixedpoint.netx_file import NeuronParams
-from neurokws.model.network import NetworkConfig
 from neurokws.profiling.errors import LoihiUnavailableError
-from neurokws.profiling.loihi import profile_loihi_hardware
+from neurokws.profiling.loihi import hardware_location, profile_loihi_hardware
 from neurokws.profiling.loihi_estimate import (
     QUANTITIES,
     CalibrationPoint,
@@ -25,7 +25,8 @@ from neurokws.profiling.loihi_estimate import (
     paper_calibration,
 )
 from neurokws.profiling.loihi_hw import loihi_status, require_loihi
-from neurokws.profiling.profile import ProfileOptions, profile_loihi
+from neurokws.profiling.profile import ProfileJob, ProfileOptions, profile
+from neurokws.utils.sidecar import side_env
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = {256: (2.33, 0.19, 0.11), 512: (2.37, 0.27, 0.15), 1024: (2.56, 0.50, 0.31)}
@@ -125,7 +126,7 @@ def test_estimate_from_fixed_point_emulator_activity():
     assert row.estimate and row.model == "emulated"
 
 
-def test_hardware_absent_is_a_clear_error():
+def test_hardware_absent_is_a_clear_error(tmp_path, monkeypatch):
     ok, reason = loihi_status()
     if ok:
         pytest.skip("lava-loihi is installed here")
@@ -133,32 +134,47 @@ def test_hardware_absent_is_a_clear_error():
     with pytest.raises(LoihiUnavailableError, match="Loihi 2 hardware unavailable") as info:
         require_loihi()
     assert info.value.reason == reason
-    with pytest.raises(LoihiUnavailableError, match="lava-loihi"):  # here, then .venv-lava
-        profile_loihi_hardware("model.net", None, hidden_size=16, n_classes=3)
-    with pytest.raises(LoihiUnavailableError, match="cannot query"):
-        profile_loihi_hardware("model.net", None, hidden_size=16, n_classes=3,
-                               python=REPO / "missing-venv" / "bin" / "python")
+    monkeypatch.setenv("NEUROKWS_LAVA_VENV", str(tmp_path / "no-venv"))
+    with pytest.raises(LoihiUnavailableError, match="make lava-env"):  # here, then the venv
+        profile_loihi_hardware("model.net", None, hidden_size=16, n_classes=3, repeats=1)
 
 
 def test_lava_venv_without_lava_loihi_names_what_is_missing():
-    python = REPO / ".venv-lava" / "bin" / "python"
-    if not python.exists():
-        pytest.skip("no .venv-lava here (created by envs/lava/setup_lava_env.sh)")
-    ok, reason = loihi_status(python)
-    if ok:
-        pytest.skip("the Lava venv has lava-loihi")
-    assert "lava.utils.loihi2_profiler [lava-loihi" in reason and str(python) in reason
-    assert "lava.lib.dl.netx" not in reason  # lava-dl is there; only the Intel parts miss
-
-
-def test_profile_loihi_gives_reason_row_and_estimate():
+    if not side_env("lava").ready():
+        pytest.skip("no Lava venv here (make lava-env)")
     if loihi_status()[0]:
         pytest.skip("lava-loihi is installed here")
-    config = NetworkConfig(n_hidden=256, n_out=20)
-    activity = SimpleNamespace(input_events=np.full(3, 8500), hidden_spikes=np.full(3, 3550))
-    options = ProfileOptions(devices=("loihi_hw", "loihi_estimate"))
-    rows = profile_loihi("model.net", None, activity, config, options, model="m")
-    hw, est = rows
+    with pytest.raises(LoihiUnavailableError) as info:
+        hardware_location()
+    reason = info.value.reason
+    assert "lava.utils.loihi2_profiler [lava-loihi" in reason
+    assert str(side_env("lava").path) in reason
+    assert reason.count("lava.lib.dl.netx") == 1  # lava-dl is in the venv: only Intel's parts
+
+
+def test_loihi_device_gives_reason_row_and_estimate_from_the_emulator(tmp_path):
+    if loihi_status()[0]:
+        pytest.skip("lava-loihi is installed here")
+    from neurokws.config import default_config
+    from neurokws.data.synthetic import generate_split
+    from neurokws.deploy import quantize, write_netx
+    from neurokws.model.init import init_weights
+    from neurokws.model.network import save_model
+
+    config = default_network(n_hidden=16, n_out=3, n_steps=100)
+    weights = init_weights(config, np.random.default_rng(0))
+    save_model(tmp_path / "model.npz", config, weights, {})
+    write_netx(tmp_path / "model.net", quantize(config, weights, bits=8, percentile=99.0),
+               provenance={})
+    job = ProfileJob(model_path=tmp_path / "model.npz", net_path=tmp_path / "model.net",
+                     test=generate_split(4, 3, seed=1, duration_ms=100.0), model_name="m",
+                     dataset="synth")
+    options = ProfileOptions.from_dict(default_config()["profiling"])
+    hw, est = profile("loihi", job, 1, options)
     assert hw.status == "unavailable" and hw.hardware == "Loihi 2"
     assert "lava-loihi" in hw.notes and hw.backend == "lava-loihi"
-    assert est.source == "estimate" and est.status == "ok"
+    assert est.source == "estimate" and est.status == "ok" and est.n_steps == 100
+    assert est.dataset == "synth" and est.samples_measured == 4
+    activity = FixedPointNetwork.from_netx(tmp_path / "model.net").classify(
+        split_inputs(job.test, "aligned", 100, 1.0)).activity
+    assert est.sop_per_sample == pytest.approx(float(activity.synaptic_ops.mean()), rel=0.05)

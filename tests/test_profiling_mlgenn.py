@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
-from neurokws.backends.genn_env import available
+from neurokws.config import default_network
+from neurokws.data.synthetic import generate_split
 from neurokws.model.init import init_weights
-from neurokws.model.network import NetworkConfig, save_model
+from neurokws.model.network import save_model
 from neurokws.profiling.mlgenn_timers import kernel_timer_row, mlgenn_kernel_rows
 
-CONFIG = NetworkConfig(n_hidden=256, n_out=20)
+CONFIG = default_network(n_hidden=256, n_out=20)
 
 
 def test_kernel_timer_row_arithmetic_matches_the_papers_method():
@@ -30,11 +30,11 @@ def test_kernel_timer_row_arithmetic_matches_the_papers_method():
     assert math.isclose(batched.latency_sample_ms, batched.latency_batch_ms / 128)
 
 
-def test_without_genn_the_row_says_how_to_get_it(tmp_path):
-    if available():
-        pytest.skip("GeNN is installed here: tests/test_backend_mlgenn.py runs the real path")
+def test_without_genn_the_row_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROKWS_GENN_VENV", str(tmp_path / "no-genn"))
     path = tmp_path / "model.npz"
     save_model(path, CONFIG, init_weights(CONFIG, np.random.default_rng(0)), {})
-    rows = mlgenn_kernel_rows(path, None, CONFIG, 1, model="m")
+    test = generate_split(2, 3, seed=0, duration_ms=100.0)
+    rows = mlgenn_kernel_rows(path, test, CONFIG, 1, model="m")
     assert [r.status for r in rows] == ["unavailable"]
-    assert "GeNN" in rows[0].notes
+    assert "make genn-env GENN_SRC=... ML_GENN_SRC=..." in rows[0].notes

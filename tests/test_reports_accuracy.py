@@ -8,18 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from neurokws.paper import accuracy as paper_accuracy
+from neurokws.paper import paper_dataset
 from neurokws.reports.accuracy import (
     comparison_table,
     format_mean_sd,
     from_csv_frame,
     per_seed,
-    pick_bits,
     summarise,
     to_csv_frame,
     with_paper,
 )
 from neurokws.reports.figures import _series, plot_accuracy
-from neurokws.reports.published import paper_accuracy, paper_dataset
 
 
 def float_table(dataset: str = "SHD", hidden=(256,), seeds=(1, 2, 3)) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def fixed_table(floats: pd.DataFrame, lava: bool = True, bits=(8,)) -> pd.DataFr
 
 def test_mean_sd_over_seeds_in_percent():
     floats = float_table()
-    summary = summarise(per_seed(floats, fixed_table(floats)))
+    summary = summarise(per_seed(floats, fixed_table(floats), bits=8))
     test = summary[summary["stage"] == "float_test"].iloc[0]
     assert test["mean"] == pytest.approx(81.0)
     assert test["sd"] == pytest.approx(1.0)  # sample sd of 80, 81, 82
@@ -66,26 +66,26 @@ def test_mean_sd_over_seeds_in_percent():
 
 
 def test_one_seed_has_nan_sd():
-    summary = summarise(per_seed(float_table(seeds=(7,))))
+    summary = summarise(per_seed(float_table(seeds=(7,)), None, bits=8))
     assert summary["n"].tolist() == [1, 1]
     assert summary["sd"].isna().all()
 
 
 def test_skipped_stages_are_absent_not_zero():
     floats = float_table()
-    no_fixed = per_seed(floats, None)
+    no_fixed = per_seed(floats, None, bits=8)
     assert set(no_fixed["stage"]) == {"train", "float_test"}
-    no_lava = per_seed(floats, fixed_table(floats, lava=False))
+    no_lava = per_seed(floats, fixed_table(floats, lava=False), bits=8)
     assert "lava_aligned" not in set(no_lava["stage"])
     assert set(no_lava["stage"]) >= {"emulator_aligned", "emulator_paper"}
-    assert per_seed(None, None).empty and summarise(per_seed(None, None)).empty
+    assert per_seed(None, None, bits=8).empty and summarise(per_seed(None, None, bits=8)).empty
 
 
 def test_lava_missing_for_one_seed_counts_only_the_others():
     floats = float_table()
     fixed = fixed_table(floats)
     fixed.loc[fixed["seed"] == 3, "lava_aligned_accuracy"] = np.nan
-    summary = summarise(per_seed(floats, fixed))
+    summary = summarise(per_seed(floats, fixed, bits=8))
     lava = summary[summary["stage"] == "lava_aligned"].iloc[0]
     assert lava["n"] == 2
 
@@ -93,8 +93,6 @@ def test_lava_missing_for_one_seed_counts_only_the_others():
 def test_bit_width_selection():
     floats = float_table(seeds=(1,))
     fixed = fixed_table(floats, bits=(4, 6, 8))
-    assert pick_bits(fixed, 8) == 8
-    assert pick_bits(fixed[fixed["bits"] < 8], 8) == 6
     long = per_seed(floats, fixed, bits=6)
     emulator = long[long["stage"] == "emulator_aligned"]
     assert len(emulator) == 1
@@ -104,7 +102,7 @@ def test_bit_width_selection():
 def test_paper_rows_join_by_source_and_hidden_size():
     floats = pd.concat([float_table("mySHD", hidden=(256, 128)),
                         float_table("synth", hidden=(256,))])
-    summary = summarise(per_seed(floats))
+    summary = summarise(per_seed(floats, None, bits=8))
     full = with_paper(summary, {"mySHD": paper_dataset("mySHD", "shd"),
                                 "synth": paper_dataset("synth", "synthetic")})
     paper = full[full["source"] == "paper"]
@@ -133,7 +131,7 @@ def test_paper_dataset_mapping():
 
 def test_comparison_table_and_formatting():
     floats = float_table()
-    full = with_paper(summarise(per_seed(floats, fixed_table(floats))), {"SHD": "SHD"})
+    full = with_paper(summarise(per_seed(floats, fixed_table(floats), bits=8)), {"SHD": "SHD"})
     table = comparison_table(full)
     assert table.loc[0, "Test, float32"] == "81.00 ± 1.00 (n=3)"
     assert table.loc[0, "Paper: test, Lava"] == "82.12 ± 1.40 (n=5)"
@@ -143,18 +141,18 @@ def test_comparison_table_and_formatting():
 
 def test_figure_series_put_paper_bars_after_their_counterparts():
     floats = float_table()
-    full = with_paper(summarise(per_seed(floats, fixed_table(floats))), {"SHD": "SHD"})
+    full = with_paper(summarise(per_seed(floats, fixed_table(floats), bits=8)), {"SHD": "SHD"})
     assert _series(full) == [
         ("ours", "train"), ("ours", "float_test"), ("paper", "float_test"),
         ("ours", "emulator_aligned"), ("ours", "emulator_paper"), ("ours", "lava_aligned"),
         ("paper", "lava"), ("paper", "loihi2")]
-    only_float = with_paper(summarise(per_seed(floats)), {"SHD": "SHD"})
+    only_float = with_paper(summarise(per_seed(floats, None, bits=8)), {"SHD": "SHD"})
     assert _series(only_float)[-2:] == [("paper", "lava"), ("paper", "loihi2")]
 
 
 def test_accuracy_figure_png_and_pdf(tmp_path):
     floats = pd.concat([float_table("SHD", hidden=(256, 512)), float_table("synth")])
-    full = with_paper(summarise(per_seed(floats, fixed_table(floats))),
+    full = with_paper(summarise(per_seed(floats, fixed_table(floats), bits=8)),
                       {"SHD": "SHD", "synth": None})
     png, pdf = tmp_path / "fig" / "accuracy.png", tmp_path / "fig" / "accuracy.pdf"
     plot_accuracy(full, png, pdf)
@@ -168,7 +166,7 @@ def test_accuracy_figure_png_and_pdf(tmp_path):
 def test_loihi2_column_becomes_a_stage_next_to_the_papers():
     floats = float_table(seeds=(1,))
     fixed = fixed_table(floats).assign(loihi2_accuracy=0.83)
-    full = with_paper(summarise(per_seed(floats, fixed)), {"SHD": "SHD"})
+    full = with_paper(summarise(per_seed(floats, fixed, bits=8)), {"SHD": "SHD"})
     ours = full[(full["source"] == "ours") & (full["stage"] == "loihi2")]
     assert ours["mean"].tolist() == [pytest.approx(83.0)]
     assert _series(full)[-2:] == [("ours", "loihi2"), ("paper", "loihi2")]
@@ -176,7 +174,7 @@ def test_loihi2_column_becomes_a_stage_next_to_the_papers():
 
 def test_csv_columns_carry_units_and_round_trip(tmp_path):
     floats = float_table()
-    full = with_paper(summarise(per_seed(floats)), {"SHD": "SHD"})
+    full = with_paper(summarise(per_seed(floats, None, bits=8)), {"SHD": "SHD"})
     path = tmp_path / "accuracy_summary.csv"
     to_csv_frame(full).to_csv(path, index=False)
     written = pd.read_csv(path)

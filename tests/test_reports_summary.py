@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from neurokws.config import default_config
+from neurokws.profiling.training_cost import cost_table
 from neurokws.reports.accuracy import per_seed, summarise, with_paper
 from neurokws.reports.inference_cost import layout, normalise, plot_inference_cost
 from neurokws.reports.markdown import markdown_table, markdown_to_html
 from neurokws.reports.summary import build_summary, hardware
-from neurokws.reports.training_cost import cost_table
 
-CONFIG = {"datasets": {"SHD": {"source": "shd", "epochs": 50,
-                               "augmentations": ["shift", "blend"]}},
-          "hidden_sizes": [256], "seeds": [1, 2], "model": {"n_steps": 1000}}
+CONFIG = default_config(datasets={"SHD": {"source": "shd", "epochs": 50,
+                                          "augmentations": ["shift", "blend"]}},
+                        hidden_sizes=[256], seeds=[1, 2], model={"n_steps": 1000})
 INFO = {"cpu": "Test CPU", "logical_cores": 2, "usable_cores": 2, "memory_gib": 8.0,
         "gpus": [], "platform": "Linux", "python": "3.11"}
 
@@ -26,7 +27,7 @@ def accuracy() -> pd.DataFrame:
     floats = pd.DataFrame({"dataset": "SHD", "hidden": 256, "seed": [1, 2],
                            "train_accuracy": [0.95, 0.97], "test_accuracy": [0.84, 0.86],
                            "n_test": 2264})
-    return with_paper(summarise(per_seed(floats)), {"SHD": "SHD"})
+    return with_paper(summarise(per_seed(floats, None, bits=8)), {"SHD": "SHD"})
 
 
 def table2() -> pd.DataFrame:
@@ -58,10 +59,21 @@ def test_summary_names_hardware_numbers_paper_and_provenance():
     assert "NVIDIA GPU" not in text                # unavailable rows carry no numbers
     assert "Git commit: `abc123`" in text and "Spyx baseline venv: spyx 1" in text
     assert "```yaml" in text and "source: shd" in text
+    assert "Warning" not in text
+
+
+def test_summary_warns_about_output_layer_spikes():
+    fixed = pd.DataFrame({"dataset": ["SHD", "SHD"], "hidden": [256, 256], "seed": [1, 2],
+                          "bits": [8, 8], "emulator_aligned_output_spikes": [0, 17]})
+    text = build_summary(CONFIG, accuracy(), info=INFO, commit="", fixed=fixed)
+    warnings = [line for line in text.splitlines() if "Warning" in line]
+    assert warnings == ["- **Warning**: SHD N=256 seed 2 int8: 17 output-layer spikes "
+                        "(emulator_aligned); the readout of those samples was reset "
+                        "(docs/fixedpoint.md#output-threshold)."]
 
 
 def test_summary_without_optional_stages():
-    empty = with_paper(summarise(per_seed(None)), {})
+    empty = with_paper(summarise(per_seed(None, None, bits=8)), {})
     text = build_summary(CONFIG, empty, info=INFO, commit="", table2_md="| a |\n|---|\n")
     assert "No accuracy results." in text
     assert "Not run (config `training_cost.enabled: false`)." in text

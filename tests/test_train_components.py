@@ -5,10 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurokws.config import default_config, train_settings
 from neurokws.model.network import Weights
 from neurokws.train.checkpoint import TrainState, load_checkpoint, resume_or_none, save_checkpoint
 from neurokws.train.optimizer import Adam
 from neurokws.train.schedule import LearningRateSchedule
+
+ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}   # Kingma & Ba's values, used below
+SCHEDULE = LearningRateSchedule.from_settings(
+    train_settings(default_config(), "default", 1)).state()
 
 
 def small_weights(value: float = 0.0) -> Weights:
@@ -20,7 +25,7 @@ def test_adam_matches_textbook_update():
     weights, grads = small_weights(1.0), small_weights(0.0)
     grads.w_in[0, 0] = 2.0
     grads.w_rec[1, 1] = -0.5
-    adam = Adam()
+    adam = Adam(**ADAM)
     adam.step(weights, grads, lr=0.1)
     # First step of bias-corrected Adam moves every non-zero-gradient weight by lr * sign(g).
     assert weights.w_in[0, 0] == pytest.approx(0.9, abs=1e-6)
@@ -38,12 +43,12 @@ def test_adam_matches_textbook_update():
 def test_adam_state_round_trip_continues_identically():
     rng = np.random.default_rng(0)
     a, b = small_weights(0.5), small_weights(0.5)
-    adam_a = Adam()
+    adam_a = Adam(**ADAM)
     grads = [Weights(*(rng.normal(size=x.shape).astype(np.float32)
                        for x in small_weights().arrays().values())) for _ in range(4)]
     for g in grads[:2]:
         adam_a.step(a, g, 1e-2)
-    adam_b = Adam()
+    adam_b = Adam(**ADAM)
     adam_b.load_state(adam_a.state())
     b = a.copy()
     for g in grads[2:]:
@@ -54,7 +59,7 @@ def test_adam_state_round_trip_continues_identically():
 
 
 def test_ease_in_reaches_target_after_about_142_batches():
-    schedule = LearningRateSchedule(target_lr=1e-3, start_lr=1e-6, factor=1.05)
+    schedule = LearningRateSchedule(**SCHEDULE)   # the schema's defaults = the paper's
     rates = [schedule.lr_for_next_batch() for _ in range(200)]
     assert rates[0] == pytest.approx(1e-6)
     assert rates[1] == pytest.approx(1.05e-6)
@@ -65,14 +70,13 @@ def test_ease_in_reaches_target_after_about_142_batches():
 
 def test_ease_in_counter_survives_long_runs():
     """1.05 ** n overflows a float after ~14,500 batches (SSC at batch 32: epoch 7)."""
-    schedule = LearningRateSchedule(target_lr=1e-3, start_lr=1e-6, factor=1.05,
-                                    batches_seen=20_000)
+    schedule = LearningRateSchedule(**{**SCHEDULE, "batches_seen": 20_000})
     assert schedule.current_lr == 1e-3
     assert schedule.lr_for_next_batch() == 1e-3
 
 
 def test_plateau_halves_only_after_patience_and_when_fast_below_slow():
-    schedule = LearningRateSchedule(target_lr=1e-3, start_lr=1e-3, patience=50)
+    schedule = LearningRateSchedule(**{**SCHEDULE, "start_lr": 1e-3})
     accuracies = [0.5 + 0.005 * e for e in range(60)] + [0.2] * 10
     changes = [e for e, acc in enumerate(accuracies) if schedule.end_epoch(e, acc)]
     # Rising accuracy keeps fast above slow; the drop at epoch 60 triggers one halving
@@ -82,17 +86,17 @@ def test_plateau_halves_only_after_patience_and_when_fast_below_slow():
 
 
 def test_plateau_ewma_formula():
-    schedule = LearningRateSchedule()
+    schedule = LearningRateSchedule(**SCHEDULE)
     schedule.end_epoch(0, 1.0)
     assert (schedule.fast, schedule.slow) == pytest.approx((0.2, 0.15))
 
 
 def test_checkpoint_round_trip_and_stale_checkpoint_is_kept(tmp_path):
-    adam = Adam()
+    adam = Adam(**ADAM)
     weights = small_weights(0.25)
     adam.step(weights, small_weights(1.0), 1e-3)
     state = TrainState(epoch=3, weights=weights, optimizer=adam.state(),
-                       schedule=LearningRateSchedule().state(),
+                       schedule=LearningRateSchedule(**SCHEDULE).state(),
                        log_rows=[{"epoch": 0, "loss": 1.5}], best_metric=0.5, best_epoch=2,
                        run_hash="abc")
     path = tmp_path / "last.npz"

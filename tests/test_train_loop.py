@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurokws.config import network_config, train_settings
+from neurokws.config import default_config, network_config, train_settings
 from neurokws.data.events import save_npz
 from neurokws.data.synthetic import generate_split
 from neurokws.train.checkpoint import load_checkpoint
 from neurokws.train.loop import train
 
-CONFIG = {"datasets": {"tiny": {"source": "synthetic", "augmentations": ["shift", "blend"],
-                                "blend_n_new": 16, "epochs": 3, "reg_lambda": 2.5e-10}},
-          "hidden_sizes": [24], "seeds": [5],
-          "model": {"n_steps": 250},
-          "training": {"batch_size": 16, "ease_in_start_lr": 1e-3, "progress_bar": False}}
+CONFIG = default_config(
+    datasets={"tiny": {"source": "synthetic", "augmentations": ["shift", "blend"],
+                       "blend_n_new": 16, "epochs": 3, "reg_lambda": 2.5e-10}},
+    hidden_sizes=[24], seeds=[5], model={"n_steps": 250},
+    training={"batch_size": 16, "ease_in_start_lr": 1e-3, "progress_bar": False})
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def tiny_split():
 
 
 def run(tmp: Path, split, epochs: int = 3, seed: int = 5):
-    net = network_config(CONFIG, 24, n_out=split.n_classes)
+    net = network_config(CONFIG, 24, n_out=split.n_classes, n_in=split.n_channels)
     settings = dataclasses.replace(train_settings(CONFIG, "tiny", 24), epochs=epochs)
     return train(net, settings, seed, split, tmp)
 
@@ -77,7 +77,7 @@ from neurokws.train.loop import train
 sys.path.insert(0, {tests!r})
 from test_train_loop import CONFIG
 split = load_npz({data!r})
-net = network_config(CONFIG, 24, n_out=split.n_classes)
+net = network_config(CONFIG, 24, n_out=split.n_classes, n_in=split.n_channels)
 settings = dataclasses.replace(train_settings(CONFIG, "tiny", 24), epochs=8)
 result = train(net, settings, 5, split, Path({out!r}))
 save_model(Path({out!r}) / "model.npz", net, result.weights, {{}})

@@ -1,15 +1,39 @@
-"""Resolve the validated workflow config into per-cell settings (dataset x hidden x seed)."""
+"""The workflow config: one schema holds every key, its default and its check.
+
+`config/schema.yaml` is the only place a default is written. `resolve_config` turns what a
+user gave (a YAML file, `--config` overrides) into the config every rule reads: command-line
+strings coerced to the types the schema asks for, every violation reported by its dotted
+key, then the schema's defaults filled in (Snakemake's `validate(set_default=True)`).
+Downstream code reads the resolved config with plain indexing and never supplies a default
+of its own; `default_config()` gives the defaults to code that runs outside a workflow.
+
+Per-cell values (one dataset x hidden size x seed) are derived here too: `network_config`
+(the `model` section) and `train_settings` (dataset + `training` sections + Table I value).
+"""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+from neurokws import paper
+from neurokws.data.events import N_CHANNELS
 from neurokws.model.network import NetworkConfig
 from neurokws.utils.errors import ConfigError
+from neurokws.utils.paths import REPO_ROOT
 
+SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
+DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "config.yaml"
 DOWNLOAD_SOURCES = {"shd": "SHD", "ssc": "SSC"}
 SPLITS_WITH_VALID = {"ssc"}
+_MINIMAL = {"datasets": {"default": {"source": "synthetic"}}, "hidden_sizes": [1], "seeds": [0]}
 
 
 @dataclass(frozen=True)
@@ -36,92 +60,171 @@ class TrainSettings:
     shift_max: int
     blend_n_new: int | None
     select_checkpoint: str
-    progress_bar: bool = True
+    progress_bar: bool
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["augmentations"] = list(self.augmentations)
         return data
 
-
-def value_for_hidden(value: float | dict, hidden: int, key: str) -> float:
-    """Pick a per-hidden-size value: a plain number, or a map hidden size -> number."""
-    if isinstance(value, dict):
-        table = {int(k): float(v) for k, v in value.items()}
-        if hidden not in table:
-            raise ConfigError(
-                f"config key '{key}' has no entry for hidden size {hidden} "
-                f"(has {sorted(table)}); add '{hidden}: <value>' or give one number.")
-        return table[hidden]
-    return float(value)
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainSettings:
+        """Inverse of to_dict (e.g. a rule's `params.settings`)."""
+        return cls(**{**data, "augmentations": tuple(data["augmentations"])})
 
 
-def network_config(config: dict, n_hidden: int, n_out: int, n_in: int = 700) -> NetworkConfig:
-    """The NetworkConfig of one cell from the `model` section."""
-    model = config.get("model", {})
-    return NetworkConfig(n_hidden=int(n_hidden), n_out=int(n_out), n_in=int(n_in),
-                         n_steps=int(model.get("n_steps", 1000)),
-                         dt=float(model.get("dt_ms", 1.0)),
-                         tau_mem=float(model.get("tau_mem_ms", 20.0)),
-                         tau_syn=float(model.get("tau_syn_ms", 5.0)),
-                         v_th=float(model.get("v_th", 1.0)))
+@functools.cache
+def _schema_text(path: str) -> str:
+    return Path(path).read_text()
 
 
-def train_settings(config: dict, dataset: str, hidden: int) -> TrainSettings:
-    """The TrainSettings of one cell: dataset section + training section + Table I value."""
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """The JSON schema (a fresh copy: validation may write defaults into subschemas)."""
+    return yaml.safe_load(_schema_text(str(path)))
+
+
+def resolve_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH
+                   ) -> dict[str, Any]:
+    """Coerce, check and complete `config` in place (and return it); ConfigError if bad."""
+    if not config:
+        raise ConfigError(
+            "no config given: run with `--configfile config/config.yaml` (the embedded "
+            "default), `--configfile config/paper.yaml` (the paper's grid) or your own file.")
+    schema = load_schema(schema_path)
+    coerce_strings(config, schema, schema)
+    check_config(config, schema_path)
+    from snakemake.utils import validate
+
+    validate(config, str(schema_path), set_default=True)
+    return config
+
+
+def default_config(**sections: Any) -> dict[str, Any]:
+    """A resolved config for code outside the workflow: the schema's defaults for every
+    section not given; `sections` (top-level keys: datasets=..., model=..., ...) as given.
+    Without datasets/hidden_sizes/seeds, one synthetic dataset 'default' x [1] x [0]."""
+    return resolve_config(copy.deepcopy({**_MINIMAL, **sections}))
+
+
+@functools.cache
+def _default_model() -> dict[str, Any]:
+    return default_config()["model"]
+
+
+def default_network(n_hidden: int, n_out: int, n_in: int = N_CHANNELS,
+                    **fields: Any) -> NetworkConfig:
+    """A NetworkConfig with the schema's `model` defaults; `fields` (NetworkConfig names,
+    e.g. n_steps=250, dt=0.5) override them. For tests, benchmarks and notebooks."""
+    net = network_config({"model": _default_model()}, n_hidden, n_out, n_in)
+    return dataclasses.replace(net, **fields)
+
+
+def schema_default(dotted: str) -> Any:
+    """The schema's default of one key, e.g. 'deploy.percentile' or 'model' (a section);
+    dataset keys under the minimal config's dataset: 'datasets.default.shift_max'."""
+    value: Any = default_config()
+    for part in dotted.split("."):
+        try:
+            value = value[part]
+        except (KeyError, TypeError) as exc:
+            raise KeyError(f"config/schema.yaml has no default for '{dotted}'") from exc
+    return copy.deepcopy(value)
+
+
+# ---- command-line strings -> schema types --------------------------------------------------
+
+def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local '$ref' ('#/$defs/name'), merging the referring schema's other keys."""
+    while isinstance(schema, dict) and "$ref" in schema:
+        target: Any = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _alternatives(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = _deref(schema, root)
+    options = schema.get("oneOf") or schema.get("anyOf")
+    if not options:
+        return [schema]
+    return [alt for option in options for alt in _alternatives(option, root)]
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    kind = schema.get("type")
+    if kind is None:
+        return {"string"} if any(isinstance(v, str) for v in schema.get("enum", [])) else set()
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _coerce_scalar(text: str, options: list[dict[str, Any]]) -> Any:
+    types = set().union(*(_types(o) for o in options))
+    if "string" in types or not types:
+        return text
     try:
-        ds = config["datasets"][dataset]
-    except KeyError as exc:
-        raise ConfigError(f"dataset '{dataset}' is not in config 'datasets'") from exc
-    tr = config.get("training", {})
-    reg = ds.get("reg_lambda", 2.5e-10)
-    upper = value_for_hidden(reg, hidden, f"datasets.{dataset}.reg_lambda")
-    lower_value = ds.get("reg_lambda_lower")
-    lower = (upper if lower_value is None else
-             value_for_hidden(lower_value, hidden, f"datasets.{dataset}.reg_lambda_lower"))
-    return TrainSettings(
-        epochs=int(ds.get("epochs", 50)), batch_size=int(tr.get("batch_size", 32)),
-        lr=float(tr.get("lr", 1e-3)), adam_beta1=float(tr.get("adam_beta1", 0.9)),
-        adam_beta2=float(tr.get("adam_beta2", 0.999)), adam_eps=float(tr.get("adam_eps", 1e-8)),
-        ease_in_start_lr=float(tr.get("ease_in_start_lr", 1e-6)),
-        ease_in_factor=float(tr.get("ease_in_factor", 1.05)),
-        plateau_fast=float(tr.get("plateau_fast", 0.8)),
-        plateau_slow=float(tr.get("plateau_slow", 0.85)),
-        plateau_patience=int(tr.get("plateau_patience", 50)),
-        plateau_factor=float(tr.get("plateau_factor", 0.5)),
-        nu_upper=float(tr.get("nu_upper", 14.0)),
-        reg_lambda_upper=upper, reg_lambda_lower=lower,
-        rescue_increment=float(tr.get("rescue_increment", 0.002)),
-        augmentations=tuple(ds.get("augmentations", ["shift"])),
-        shift_max=int(ds.get("shift_max", 40)),
-        blend_n_new=ds.get("blend_n_new"),
-        select_checkpoint=str(tr.get("select_checkpoint", "auto")),
-        progress_bar=bool(tr.get("progress_bar", True)))
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str) and "number" in types:  # YAML 1.1 reads '1e-3' as text
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+    if isinstance(value, bool):
+        return value if "boolean" in types else text
+    if isinstance(value, int) and types & {"integer", "number"}:
+        return value
+    if isinstance(value, float) and "number" in types:
+        return value
+    if value is None and "null" in types:
+        return None
+    return text
 
 
-def dataset_splits(config: dict, dataset: str) -> list[str]:
-    """Splits a dataset provides: train and test, plus valid where the source has one."""
-    ds = config["datasets"][dataset]
-    has_valid = (ds["source"] in SPLITS_WITH_VALID
-                 or (ds["source"] == "files" and "valid" in ds.get("files", {})))
-    return ["train", "valid", "test"] if has_valid else ["train", "test"]
+def coerce_strings(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
+    """Convert strings where the schema expects a number, boolean or null (in place).
 
+    Snakemake parses nested `--config key='{a: 1}'` values with YAML's BaseLoader, so every
+    leaf arrives as a string; a string stays a string wherever the schema allows one.
+    """
+    options = _alternatives(schema, root)
+    if isinstance(value, str):
+        return _coerce_scalar(value, options)
+    if isinstance(value, dict):
+        for key in list(value):
+            for option in options:
+                sub = option.get("properties", {}).get(key)
+                extra = option.get("additionalProperties")
+                if sub is None and isinstance(extra, dict):
+                    sub = extra
+                if sub is not None:
+                    value[key] = coerce_strings(value[key], sub, root)
+                    break
+    elif isinstance(value, list):
+        for option in options:
+            items = option.get("items")
+            if isinstance(items, dict):
+                value[:] = [coerce_strings(v, items, root) for v in value]
+                break
+    return value
+
+
+# ---- checks ----------------------------------------------------------------------------------
 
 def _key_path(parts) -> str:
     return ".".join(str(p) for p in parts) or "<top level>"
 
 
-def check_config(config: dict, schema_path: str) -> None:
+def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> None:
     """Raise ConfigError listing every schema violation by its dotted key, plus grid checks.
 
-    Runs before snakemake.utils.validate (which fills defaults) so that users see short,
-    key-named messages instead of schema dumps.
+    Runs before the default-filling validation so that users see short, key-named messages
+    instead of schema dumps.
     """
     import jsonschema
-    import yaml
 
-    with open(schema_path) as handle:
-        schema = yaml.safe_load(handle)
+    schema = load_schema(schema_path)
     validator_cls = jsonschema.validators.validator_for(schema)
     problems = []
     for error in sorted(validator_cls(schema).iter_errors(config), key=lambda e: list(e.path)):
@@ -131,7 +234,11 @@ def check_config(config: dict, schema_path: str) -> None:
             for key in unknown:
                 problems.append(f"unknown key '{_key_path([*error.absolute_path, key])}'")
             continue
-        problems.append(f"'{where}': {error.message}")
+        message = error.message
+        if isinstance(error.instance, str) and error.validator == "type":
+            message += (" (values given with --config arrive as text; use a YAML file with "
+                        "--configfile for nested settings)")
+        problems.append(f"'{where}': {message}")
     if not problems:
         problems = _grid_problems(config)
     if problems:
@@ -153,3 +260,66 @@ def _grid_problems(config: dict) -> list[str]:
         if ds["source"] == "files" and "files" not in ds:
             problems.append(f"'datasets.{name}.files' is required when source is 'files'")
     return problems
+
+
+# ---- per-cell values -------------------------------------------------------------------------
+
+def value_for_hidden(value: float | dict, hidden: int, key: str) -> float:
+    """Pick a per-hidden-size value: a plain number, or a map hidden size -> number."""
+    if isinstance(value, dict):
+        table = {int(k): float(v) for k, v in value.items()}
+        if hidden not in table:
+            raise ConfigError(
+                f"config key '{key}' has no entry for hidden size {hidden} "
+                f"(has {sorted(table)}); add '{hidden}: <value>' or give one number.")
+        return table[hidden]
+    return float(value)
+
+
+def network_config(config: dict, n_hidden: int, n_out: int, n_in: int) -> NetworkConfig:
+    """The NetworkConfig of one cell from a resolved config's `model` section."""
+    model = config["model"]
+    return NetworkConfig(n_hidden=int(n_hidden), n_out=int(n_out), n_in=int(n_in),
+                         n_steps=int(model["n_steps"]), dt=float(model["dt_ms"]),
+                         tau_mem=float(model["tau_mem_ms"]), tau_syn=float(model["tau_syn_ms"]),
+                         v_th=float(model["v_th"]))
+
+
+def train_settings(config: dict, dataset: str, hidden: int) -> TrainSettings:
+    """The TrainSettings of one cell of a resolved config: dataset + training sections."""
+    try:
+        ds = config["datasets"][dataset]
+    except KeyError as exc:
+        raise ConfigError(f"dataset '{dataset}' is not in config 'datasets'") from exc
+    tr = config["training"]
+    upper = value_for_hidden(ds["reg_lambda"], hidden, f"datasets.{dataset}.reg_lambda")
+    lower_value = ds.get("reg_lambda_lower")  # optional key: absent means "as reg_lambda"
+    lower = (upper if lower_value is None else
+             value_for_hidden(lower_value, hidden, f"datasets.{dataset}.reg_lambda_lower"))
+    return TrainSettings(
+        epochs=int(ds["epochs"]), batch_size=int(tr["batch_size"]), lr=float(tr["lr"]),
+        adam_beta1=float(tr["adam_beta1"]), adam_beta2=float(tr["adam_beta2"]),
+        adam_eps=float(tr["adam_eps"]), ease_in_start_lr=float(tr["ease_in_start_lr"]),
+        ease_in_factor=float(tr["ease_in_factor"]), plateau_fast=float(tr["plateau_fast"]),
+        plateau_slow=float(tr["plateau_slow"]), plateau_patience=int(tr["plateau_patience"]),
+        plateau_factor=float(tr["plateau_factor"]), nu_upper=float(tr["nu_upper"]),
+        reg_lambda_upper=upper, reg_lambda_lower=lower,
+        rescue_increment=float(tr["rescue_increment"]),
+        augmentations=tuple(ds["augmentations"]), shift_max=int(ds["shift_max"]),
+        blend_n_new=ds["blend_n_new"], select_checkpoint=str(tr["select_checkpoint"]),
+        progress_bar=bool(tr["progress_bar"]))
+
+
+def dataset_splits(config: dict, dataset: str) -> list[str]:
+    """Splits a dataset provides: train and test, plus valid where the source has one."""
+    ds = config["datasets"][dataset]
+    has_valid = (ds["source"] in SPLITS_WITH_VALID
+                 or (ds["source"] == "files" and "valid" in ds["files"]))
+    return ["train", "valid", "test"] if has_valid else ["train", "test"]
+
+
+def deployed_bits(config: dict) -> int:
+    """The weight bit width whose deployment Table II profiles and Figure 4 shows: the
+    paper's 8 bits when `deploy.bits` has it, else the widest configured."""
+    bits = [int(b) for b in config["deploy"]["bits"]]
+    return paper.WEIGHT_BITS if paper.WEIGHT_BITS in bits else max(bits)

@@ -1,35 +1,47 @@
-"""Shared helpers: config validation, the experiment grid and path builders."""
+"""Shared helpers: the resolved config, the experiment grid, path builders and side venvs.
 
-import os
+The config is resolved once here (neurokws.config.resolve_config: command-line strings
+coerced, every key checked, the schema's defaults filled in); rules read it by plain
+indexing and hand every value a script needs to it through `params`.
+"""
+
 import sys
 from pathlib import Path
 
-from snakemake.settings.types import DeploymentMethod
-from snakemake.utils import validate
-
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from neurokws import paper  # noqa: E402
+from neurokws.backends import training_gpus  # noqa: E402
 from neurokws.config import (  # noqa: E402
     DOWNLOAD_SOURCES,
-    check_config,
     dataset_splits,
+    deployed_bits,
+    resolve_config,
     train_settings,
 )
+from neurokws.profiling.profile import PROFILERS, device_batch_sizes, device_gpus  # noqa: E402
+from neurokws.utils.sidecar import ENVS  # noqa: E402
 
-
-check_config(config, str(Path(workflow.basedir) / "config" / "schema.yaml"))
-validate(config, schema="../../config/schema.yaml")
+resolve_config(config)
 
 DATASETS = list(config["datasets"])
 HIDDEN = [int(h) for h in config["hidden_sizes"]]
 SEEDS = [int(s) for s in config["seeds"]]
 CELL = "results/{dataset}/h{hidden}/seed{seed}"
+THREADS = config["training"]["threads"]
+BITS = [int(b) for b in config["deploy"]["bits"]]
+DEPLOYED_BITS = deployed_bits(config)
+LAVA = config["lava"]
+LAVA_MODES = LAVA["input_modes"]
+LAVA_CHUNKS = int(LAVA["chunks"])
+PROFILING = config["profiling"]
+TRAINING_COST = config["training_cost"]
 
 
 # Jobs that need the internet run on the submit host, not on compute nodes.
 localrules:
     download,
-    lava_env,
+    side_env,
 
 
 wildcard_constraints:
@@ -39,9 +51,10 @@ wildcard_constraints:
     split="train|valid|test",
     mode="aligned|paper",
     chunk=r"\d+",
-    device="cpu|gpu|loihi|mlgenn",
+    device="|".join(PROFILERS),
     batch=r"\d+",
     bits=r"\d+",
+    env="|".join(ENVS),
 
 
 def source_of(dataset):
@@ -85,38 +98,22 @@ def cell_paths(name):
     return [f"{CELL}/{name}".format(**cell) for cell in cells()]
 
 
-def bit_widths():
-    return [int(b) for b in config.get("deploy", {}).get("bits", [8])]
-
-
 def fixed_paths(name):
     """`name` inside each model's int<bits>/ folder, for every cell and bit width."""
-    return [p for b in bit_widths() for p in cell_paths(f"int{b}/{name}")]
+    return [p for b in BITS for p in cell_paths(f"int{b}/{name}")]
 
 
-LAVA = config.get("lava", {})
-LAVA_MODES = LAVA.get("input_modes", ["aligned"])
-LAVA_CHUNKS = int(LAVA.get("chunks", 1))
-LAVA_VENV = str(Path(workflow.basedir) / ".venv-lava")  # shared by all runs of this checkout
-LAVA_STAMP = f"{LAVA_VENV}/.neurokws-lava-stamp"
-LAVA_RECIPE = [
-    str(Path(workflow.basedir) / "envs" / "lava" / name)
-    for name in ("setup_lava_env.sh", "requirements.txt", "fixups.py")
-] + [str(Path(workflow.basedir) / "envs" / "lib" / "build_venv.sh")]
+def train_inputs(wildcards):
+    """Prepared splits, plus the GeNN side venv when mlGeNN trains."""
+    inputs = prepared_train_inputs(wildcards)
+    if config["training"]["backend"] == "mlgenn":
+        inputs["genn"] = side_env_stamp("genn")
+    return inputs
 
 
-def lava_python():
-    """Lava's interpreter: the conda env's python with --sdm conda, else .venv-lava's."""
-    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-        return "python"
-    return f"{LAVA_VENV}/bin/python"
-
-
-def lava_env_input(wildcards):
-    """The venv stamp (its age does not matter), unless conda provides the Lava environment."""
-    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-        return []
-    return [ancient(LAVA_STAMP)]
+def side_env_stamp(name):
+    """The stamp of side venv `name` (its age does not matter: the recipe rebuilds it)."""
+    return ancient(str(ENVS[name].stamp))
 
 
 def train_runtime(wildcards, attempt):
@@ -127,29 +124,30 @@ def train_runtime(wildcards, attempt):
     +30; times the attempt (a job stopped at its limit resumes from its checkpoint).
     """
     ds = config["datasets"][wildcards.dataset]
-    n = {"shd": 8156, "ssc": 75466}.get(ds["source"]) or ds.get("synthetic", {}).get(
-        "n_train", 10000
-    )
-    if "blend" in ds.get("augmentations", ["shift"]):
-        n += ds.get("blend_n_new") or n
-    steps = config.get("model", {}).get("n_steps", 1000)
+    corpus = DOWNLOAD_SOURCES.get(ds["source"])
+    n = paper.TRAIN_SAMPLES[corpus] if corpus else ds["synthetic"]["n_train"]
+    if "blend" in ds["augmentations"]:
+        n += ds["blend_n_new"] or n
+    steps = config["model"]["n_steps"]
     ms = 1.1 * (int(wildcards.hidden) / 256) ** 1.8 * steps / 1000
-    return attempt * int(30 + 2 * ds.get("epochs", 50) * n * ms / 60000)
+    return attempt * int(30 + 2 * ds["epochs"] * n * ms / 60000)
 
 
-PROFILING = config.get("profiling", {})
+def lava_runtime(wildcards):
+    """SLURM time limit (min) of one Lava chunk: about 12 s per sample (1-6 s measured)."""
+    n = LAVA["n_samples"] or max(paper.TEST_SAMPLES.values())
+    return 30 + int(n) // (5 * LAVA_CHUNKS)
 
 
 def profile_paths():
     """Profile CSVs: the first seed of every (dataset, hidden), each device and batch size."""
-    paths = []
-    for device in PROFILING.get("devices", ["cpu", "gpu", "loihi"]):
-        batches = [1] if device == "loihi" else PROFILING.get("batch_sizes", [1, 32])
-        cells_ = [{"dataset": d, "hidden": h, "seed": SEEDS[0]} for d in DATASETS for h in HIDDEN]
-        paths += [
-            f"{CELL}/profile/{device}_b{b}.csv".format(**cell) for cell in cells_ for b in batches
-        ]
-    return paths
+    cells_ = [{"dataset": d, "hidden": h, "seed": SEEDS[0]} for d in DATASETS for h in HIDDEN]
+    return [
+        f"{CELL}/profile/{device}_b{b}.csv".format(**cell)
+        for device in PROFILING["devices"]
+        for b in device_batch_sizes(device, PROFILING["batch_sizes"])
+        for cell in cells_
+    ]
 
 
 def all_targets():
@@ -160,6 +158,6 @@ def all_targets():
     targets += ["results/tables/accuracy_float.csv"]
     targets += cell_paths("model.nir")
     targets += ["results/tables/accuracy_fixed.csv"]
-    if PROFILING.get("devices", ["cpu", "gpu", "loihi"]):
+    if PROFILING["devices"]:
         targets += ["results/tables/table2.csv"]
     return targets

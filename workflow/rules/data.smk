@@ -7,7 +7,7 @@ rule generate_synthetic:
         train="results/{dataset}/data/train.h5",
         test="results/{dataset}/data/test.h5",
     params:
-        settings=lambda wildcards: config["datasets"][wildcards.dataset].get("synthetic", {}),
+        settings=lambda wildcards: config["datasets"][wildcards.dataset]["synthetic"],
     log:
         "results/{dataset}/logs/generate_synthetic.log",
     conda:
@@ -42,9 +42,9 @@ rule prepare:
         events="results/{dataset}/prepared/{split}.npz",
         summary="results/{dataset}/prepared/{split}.summary.json",
     params:
-        allow_empty=lambda wildcards: config["datasets"][wildcards.dataset].get(
-            "allow_empty_samples", False
-        ),
+        allow_empty=lambda wildcards: config["datasets"][wildcards.dataset][
+            "allow_empty_samples"
+        ],
     log:
         "results/{dataset}/logs/prepare_{split}.log",
     resources:
@@ -68,7 +68,7 @@ rule rasters:
         ),
         pdf="results/{dataset}/figures/rasters.pdf",
     params:
-        n_examples=config.get("rasters", {}).get("n_examples", 4),
+        n_examples=config["rasters"]["n_examples"],
     log:
         "results/{dataset}/logs/rasters.log",
     conda:

@@ -9,7 +9,8 @@ rule quantize:
         quantized=f"{CELL}/int{{bits}}/quantized.npz",
         summary=f"{CELL}/int{{bits}}/quantization.json",
     params:
-        percentile=config.get("deploy", {}).get("percentile", 99.0),
+        percentile=config["deploy"]["percentile"],
+        model=config["model"],
     log:
         f"{CELL}/logs/quantize_int{{bits}}.log",
     conda:

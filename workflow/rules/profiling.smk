@@ -5,17 +5,21 @@ rule profile:
     """One tidy CSV of measurements for (model, device, batch size); unavailable -> reason."""
     input:
         model=f"{CELL}/model.npz",
-        net=f"{CELL}/int8/model.net",
+        net=f"{CELL}/int{DEPLOYED_BITS}/model.net",
         test="results/{dataset}/prepared/test.npz",
     output:
         f"{CELL}/profile/{{device}}_b{{batch}}.csv",
     params:
-        options=config.get("profiling", {}),
+        options=PROFILING,
+        paper_dataset=lambda wildcards: paper.paper_dataset(
+            wildcards.dataset, source_of(wildcards.dataset)
+        )
+        or "",
     log:
         f"{CELL}/logs/profile_{{device}}_b{{batch}}.log",
-    threads: config.get("training", {}).get("threads", 2)
+    threads: THREADS
     resources:
-        gpu=lambda wildcards: int(wildcards.device in ("gpu", "mlgenn")),
+        gpu=lambda wildcards: device_gpus(wildcards.device),
         # Measurements want the machine to themselves: one profiling job at a time.
         profiling_slot=1,
     conda:

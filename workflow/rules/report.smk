@@ -36,27 +36,10 @@ rule figure_accuracy:
     conda:
         "../../envs/neurokws.yaml"
     params:
-        paper_names={d: paper_dataset(d, source_of(d)) for d in DATASETS},
-        bits=report_bits(),
+        paper_names={d: paper.paper_dataset(d, source_of(d)) for d in DATASETS},
+        bits=DEPLOYED_BITS,
     script:
         "../scripts/report_accuracy.py"
-
-
-rule spyx_env:
-    """Build .venv-spyx once (spyx 1.0.0, CPU JAX 0.10.2, Python 3.11) for the BPTT baseline."""
-    input:
-        script=SPYX_RECIPE[0],
-        recipe=SPYX_RECIPE[1:],
-    output:
-        stamp=SPYX_STAMP,
-    log:
-        "results/logs/spyx_env.log",
-    conda:
-        "../../envs/neurokws.yaml"
-    params:
-        venv=lambda wildcards, output: os.path.dirname(output.stamp),
-    shell:
-        "bash {input.script} {params.venv} > {log} 2>&1"
 
 
 rule training_cost:
@@ -77,7 +60,8 @@ rule training_cost:
     threads: workflow.cores
     params:
         settings=TRAINING_COST,
-        spyx_python=f"{SPYX_VENV}/bin/python",
+        model=config["model"],
+        training=config["training"],
     script:
         "../scripts/report_training_cost.py"
 

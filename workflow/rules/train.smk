@@ -4,24 +4,25 @@
 rule train:
     """Train one (dataset, hidden, seed) cell with Eventprop; resumes from its checkpoint."""
     input:
-        unpack(prepared_train_inputs),
+        unpack(train_inputs),
     output:
         model=f"{CELL}/model.npz",
         log_csv=f"{CELL}/train_log.csv",
     params:
         cell_dir=CELL,
-        # Declared so that changing any of them reruns training (Snakemake's params trigger).
+        # Every value training uses; changing one reruns exactly these jobs.
         settings=lambda wildcards: train_settings(
             config, wildcards.dataset, int(wildcards.hidden)
         ).to_dict(),
-        model=config.get("model", {}),
-        backend=config.get("training", {}).get("backend", "numba"),
+        model=config["model"],
+        backend=config["training"]["backend"],
     log:
         f"{CELL}/logs/train.log",
-    threads: config.get("training", {}).get("threads", 2)
+    threads: THREADS
     resources:
         mem_mb=lambda wildcards: 4000 + 8 * int(wildcards.hidden),
         runtime=train_runtime,
+        gpu=training_gpus(config["training"]["backend"]),
     conda:
         "../../envs/neurokws.yaml"
     script:
@@ -39,7 +40,7 @@ rule evaluate_float:
         confusion=f"{CELL}/confusion_float.csv",
     log:
         f"{CELL}/logs/evaluate_float.log",
-    threads: config.get("training", {}).get("threads", 2)
+    threads: THREADS
     resources:
         mem_mb=4000,
     conda:

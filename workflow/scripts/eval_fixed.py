@@ -9,8 +9,7 @@ from neurokws.data.events import load_npz
 from neurokws.deploy.netx import read_netx
 from neurokws.fixedpoint.evaluation import emulate
 from neurokws.utils.atomic import write_csv, write_json
-from neurokws.utils.provenance import file_sha256, provenance
-from neurokws.utils.rule_support import start_rule
+from neurokws.utils.rule_support import rule_provenance, start_rule
 
 log = start_rule(snakemake)
 qmodel = read_netx(snakemake.input.net)
@@ -22,6 +21,5 @@ write_json(snakemake.output.summary, {
     **summary, "dataset": snakemake.wildcards.dataset,
     "hidden": int(snakemake.wildcards.hidden), "seed": int(snakemake.wildcards.seed),
     "bits": int(snakemake.wildcards.bits),
-    "provenance": provenance(config=snakemake.config, seed=int(snakemake.wildcards.seed),
-                             netx_sha256=file_sha256(snakemake.input.net))})
+    "provenance": rule_provenance(snakemake)})
 log.info("emulator accuracy %s", {m: s["accuracy"] for m, s in summary["modes"].items()})

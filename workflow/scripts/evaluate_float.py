@@ -10,8 +10,7 @@ from neurokws.data.events import load_npz
 from neurokws.model.network import load_model
 from neurokws.train.evaluate import confusion_frame, evaluate
 from neurokws.utils.atomic import write_csv, write_json
-from neurokws.utils.provenance import file_sha256, provenance
-from neurokws.utils.rule_support import start_rule
+from neurokws.utils.rule_support import rule_provenance, start_rule
 
 log = start_rule(snakemake)
 net, weights, model_prov = load_model(snakemake.input.model)
@@ -20,18 +19,17 @@ data = bin_events(test, net.dt, net.n_steps)
 result = evaluate(net, weights, data)
 write_csv(snakemake.output.predictions, result.predictions_frame())
 write_csv(snakemake.output.confusion, confusion_frame(result.confusion(net.n_out)), index=True)
-selected = model_prov.get("selected_row", {})
+selected = model_prov["selected_row"]
 write_json(snakemake.output.metrics, {
     "dataset": snakemake.wildcards.dataset, "hidden": int(snakemake.wildcards.hidden),
     "seed": int(snakemake.wildcards.seed), "test_accuracy": result.accuracy,
     "n_test": len(result.labels),
     "train_accuracy": selected.get("train_accuracy"),
     "valid_accuracy": selected.get("valid_accuracy"),
-    "selected_epoch": model_prov.get("selected_epoch"),
-    "selection": model_prov.get("selection"),
+    "selected_epoch": model_prov["selected_epoch"],
+    "selection": model_prov["selection"],
     "hidden_spikes_per_neuron_per_sample":
         float(result.hidden_spikes_per_sample.mean()) / net.n_hidden,
-    "provenance": provenance(config=snakemake.config, seed=int(snakemake.wildcards.seed),
-                             model_sha256=file_sha256(snakemake.input.model)),
+    "provenance": rule_provenance(snakemake),
 })
 log.info("test accuracy %.4f on %d samples", result.accuracy, len(result.labels))

@@ -7,11 +7,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from neurokws.deploy.nir_export import export_nir
 from neurokws.model.network import load_model
-from neurokws.utils.provenance import file_sha256, provenance
-from neurokws.utils.rule_support import start_rule
+from neurokws.utils.rule_support import rule_provenance, start_rule
 
 start_rule(snakemake)
 net, weights, _ = load_model(snakemake.input.model)
-export_nir(snakemake.output[0], net, weights,
-           provenance=provenance(config=snakemake.config, seed=int(snakemake.wildcards.seed),
-                                 source_model_sha256=file_sha256(snakemake.input.model)))
+export_nir(snakemake.output[0], net, weights, provenance=rule_provenance(snakemake))

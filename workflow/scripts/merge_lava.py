@@ -8,21 +8,17 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 import numpy as np
 import pandas as pd
 
-from neurokws.fixedpoint.evaluation import merge_lava_chunks
+from neurokws.fixedpoint.evaluation import OUTPUT_SPIKE_WARNING, merge_lava_chunks
 from neurokws.utils.atomic import write_json
-from neurokws.utils.provenance import provenance
-from neurokws.utils.rule_support import start_rule
+from neurokws.utils.rule_support import rule_provenance, start_rule
 
 log = start_rule(snakemake)
 mode = snakemake.wildcards.mode
-with np.load(snakemake.input.inputs) as archive:
-    sample_indices = archive["sample_indices"]
 chunks = []
-for path in snakemake.input.chunks:
+for path in snakemake.input.chunks:   # indices are test-set indices (eval_lava_chunk)
     with np.load(path) as archive:
-        chunk = {k: archive[k] for k in ("indices", "pred", "labels", "wall_s")}
-    chunk["indices"] = sample_indices[chunk["indices"]]   # subset position -> test index
-    chunks.append(chunk)
+        chunks.append({k: archive[k] for k in ("indices", "pred", "labels", "wall_s",
+                                               "output_spikes")})
 emulator = pd.read_csv(snakemake.input.emulator)
 result = merge_lava_chunks(chunks, emulator[f"pred_{mode}"].to_numpy()
                            if f"pred_{mode}" in emulator else None)
@@ -30,6 +26,9 @@ write_json(snakemake.output[0], {
     **result, "input_mode": mode, "dataset": snakemake.wildcards.dataset,
     "hidden": int(snakemake.wildcards.hidden), "seed": int(snakemake.wildcards.seed),
     "bits": int(snakemake.wildcards.bits),
-    "provenance": provenance(config=snakemake.config, seed=int(snakemake.wildcards.seed))})
+    "provenance": rule_provenance(snakemake)})
 log.info("Lava accuracy %.4f on %d samples, agreement %s", result["accuracy"],
          result["n_samples"], result.get("agreement_with_emulator"))
+if result["output_spikes"]:
+    log.warning(OUTPUT_SPIKE_WARNING, snakemake.input.emulator, result["output_spikes"],
+                result["samples_with_output_spikes"], result["n_samples"], mode)

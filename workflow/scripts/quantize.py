@@ -10,20 +10,17 @@ from neurokws.deploy.quantize import quantize
 from neurokws.deploy.store import save_quantized
 from neurokws.model.network import load_model
 from neurokws.utils.atomic import write_json
-from neurokws.utils.provenance import file_sha256, provenance
-from neurokws.utils.rule_support import start_rule
+from neurokws.utils.rule_support import rule_provenance, start_rule
 
 log = start_rule(snakemake)
 net, weights, _ = load_model(snakemake.input.model)
 # Refuse a model trained under a different `model` section (e.g. another T or tau).
-expected = network_config(snakemake.config, int(snakemake.wildcards.hidden), n_out=net.n_out,
-                          n_in=net.n_in)
+expected = network_config({"model": snakemake.params.model}, int(snakemake.wildcards.hidden),
+                          n_out=net.n_out, n_in=net.n_in)
 load_model(snakemake.input.model, expected=expected)
 qmodel = quantize(net, weights, bits=int(snakemake.wildcards.bits),
                   percentile=float(snakemake.params.percentile), source=snakemake.input.model)
-record = provenance(config=snakemake.config, seed=int(snakemake.wildcards.seed),
-                    source_model=snakemake.input.model,
-                    source_model_sha256=file_sha256(snakemake.input.model))
+record = rule_provenance(snakemake, source_model=snakemake.input.model)
 save_quantized(snakemake.output.quantized, qmodel, record)
 write_json(snakemake.output.summary, {"quantization": qmodel.summary(), "provenance": record})
 log.info("hidden scale 2^%d, output scale 2^%d, clipped %s", qmodel.hidden_exponent,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from neurokws.profiling.table2 import read_rows, write_table2
+from neurokws.reports.table2 import read_rows, write_table2
 from neurokws.utils.rule_support import start_rule
 
 start_rule(snakemake)

@@ -1,28 +1,62 @@
 """Training backends: our numba Eventprop engine (default) and mlGeNN (optional).
 
-Selected by the config key `training.backend`. The mlGeNN backend imports pygenn/ml_genn only
-when it is used, so the package and the numba backend work without GeNN installed.
+Selected by the config key `training.backend`. Both run the same loop
+(neurokws.train.loop.train) and differ only in how an epoch is run. mlGeNN runs in the
+"genn" side environment (GeNN is built from source there, `make genn-env`); the package and
+the numba backend work without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import json
+import os
+from pathlib import Path
 
+import numpy as np
+
+from neurokws.config import TrainSettings
+from neurokws.data.events import load_npz
+from neurokws.model.network import NetworkConfig, Weights
+from neurokws.train.loop import TrainResult
 from neurokws.utils.errors import ConfigError
+from neurokws.utils.sidecar import run_module, side_env
 
 BACKENDS = ("numba", "mlgenn")
+GENN_BACKENDS_FILE = "genn-backends.json"   # written by envs/genn/setup_genn_env.sh
 
 
-def get_trainer(name: str) -> Callable[..., Any]:
-    """The train() function of a backend; each mirrors neurokws.train.loop.train."""
-    if name == "numba":
+def train_cell(backend: str, net: NetworkConfig, settings: TrainSettings, seed: int,
+               train_path: str | os.PathLike, valid_path: str | os.PathLike | None,
+               cell_dir: str | os.PathLike) -> TrainResult:
+    """Train one cell from prepared splits with `backend`; checkpoints in cell_dir."""
+    if backend == "numba":
         from neurokws.train.loop import train
-        return train
-    if name == "mlgenn":
-        from neurokws.backends.mlgenn import train
-        return train
-    raise ConfigError(f"unknown training backend {name!r}; use one of {BACKENDS}")
+
+        valid = load_npz(valid_path) if valid_path else None
+        return train(net, settings, seed, load_npz(train_path), Path(cell_dir), valid)
+    if backend == "mlgenn":
+        reply = run_module("genn", "neurokws.backends.mlgenn", {
+            "op": "train", "net": net.to_dict(), "settings": settings.to_dict(),
+            "seed": int(seed), "train": os.fspath(Path(train_path).resolve()),
+            "valid": os.fspath(Path(valid_path).resolve()) if valid_path else None,
+            "cell_dir": os.fspath(Path(cell_dir).resolve())})
+        weights = Weights(*(np.asarray(reply.arrays[k], np.float32) for k in Weights.NAMES))
+        return TrainResult(weights=weights, selected_epoch=int(reply.data["selected_epoch"]),
+                           selection=reply.data["selection"], log_rows=reply.data["log_rows"])
+    raise ConfigError(f"unknown training backend {backend!r}; use one of {BACKENDS}")
 
 
-__all__ = ["BACKENDS", "get_trainer"]
+def genn_built_backends() -> list[str]:
+    """GeNN backends of the "genn" side env as its recipe recorded them ([] without it)."""
+    record = side_env("genn").path / GENN_BACKENDS_FILE
+    if not record.is_file():
+        return []
+    return list(json.loads(record.read_text()).get("backends", []))
+
+
+def training_gpus(backend: str) -> int:
+    """GPUs a training job of `backend` asks the cluster for: 1 for mlGeNN built with CUDA."""
+    return int(backend == "mlgenn" and "cuda" in genn_built_backends())
+
+
+__all__ = ["BACKENDS", "genn_built_backends", "train_cell", "training_gpus"]

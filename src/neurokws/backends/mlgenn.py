@@ -1,19 +1,25 @@
 """mlGeNN training backend: the paper's network, compiler settings and schedules on GeNN.
 
-Mirrors neurokws.train.loop.train (same seeded init, augmentation, shuffling, schedules,
-silent-neuron rescue, checkpoints and TrainResult), but the forward and backward passes are
-mlGeNN's EventPropCompiler, with its pipelining: the backward pass of batch b - 1 runs during
-the forward pass of batch b, so the last batch of each epoch contributes no gradient, and the
-training accuracy is online. GeNN's CUDA backend is used when built, else its single-threaded
-CPU backend, which only supports batch size 1 (training then uses batch size 1).
-pygenn/ml_genn are imported lazily; without them every entry point raises
-BackendUnavailableError naming how to install GeNN.
+`MlgennBackend` supplies epochs to the shared training loop (neurokws.train.loop.train: the
+same seeded init, augmentation, shuffling, schedules, checkpoints and TrainResult as our
+engine); the forward and backward passes are mlGeNN's EventPropCompiler, with its
+pipelining: the backward pass of batch b - 1 runs during the forward pass of batch b, so the
+last batch of each epoch contributes no gradient, and the training accuracy is online.
+GeNN's CUDA backend is used when built, else its single-threaded CPU backend, which only
+supports batch size 1 (training then uses batch size 1).
+
+GeNN is built from source into the side environment "genn" (`make genn-env`, see
+envs/genn/README.md); the workflow reaches it through `sidecar_main` below. pygenn/ml_genn
+are imported lazily; without them every entry point raises BackendUnavailableError naming
+how to install GeNN.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,7 @@ from neurokws.backends.genn_env import (
     BackendUnavailableError,
     available,
     choose_backend,
+    genn_backends,
     require,
     versions,
 )
@@ -33,19 +40,11 @@ from neurokws.backends.mlgenn_infer import (
     profile_kernels,
 )
 from neurokws.config import TrainSettings
-from neurokws.data.binning import BinnedSplit, bin_events
-from neurokws.data.events import EventSplit
-from neurokws.model.init import init_weights
+from neurokws.data.binning import BinnedSplit
+from neurokws.data.events import EventSplit, load_npz
 from neurokws.model.network import NetworkConfig, Weights
-from neurokws.train.checkpoint import TrainState, resume_or_none
-from neurokws.train.loop import (
-    TrainResult,
-    epoch_inputs,
-    epoch_rng,
-    finish_epoch,
-    resume_hash,
-    selection_mode,
-)
+from neurokws.train import loop
+from neurokws.train.checkpoint import TrainState
 from neurokws.train.schedule import LearningRateSchedule
 
 log = logging.getLogger(__name__)
@@ -131,124 +130,123 @@ def input_spike_bound(train_split: EventSplit, settings: TrainSettings,
     return max(bound, 1)
 
 
+class MlgennBackend:
+    """Epochs on mlGeNN's EventPropCompiler (the loop in neurokws.train.loop owns the rest)."""
+
+    def __init__(self, net: NetworkConfig, settings: TrainSettings, seed: int, out_dir: Path,
+                 *, genn_backend: str | None = None, optimize_code: bool = True):
+        require()
+        self.net, self.settings, self.seed = net, settings, int(seed)
+        self.out_dir = Path(out_dir)
+        self.genn_backend = choose_backend(genn_backend)
+        self.batch = effective_batch_size(settings.batch_size, self.genn_backend)
+        self.optimize_code = optimize_code
+        self.versions = ", ".join(f"{k} {v}" for k, v in versions().items())
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "mlgenn", "genn_backend": self.genn_backend,
+                "batch_size": self.batch, "versions": versions()}
+
+    @contextlib.contextmanager
+    def session(self, state: TrainState, train_split: EventSplit,
+                valid: BinnedSplit | None) -> Iterator[_MlgennSession]:
+        """Compile the network from `state` (weights and Adam moments) once for all epochs."""
+        from neurokws.backends.mlgenn_net import (
+            build_model,
+            build_network,
+            patch_batch1_labels,
+            to_spikes,
+        )
+
+        patch_batch1_labels()
+        gnet = build_network(self.net, state.weights,
+                             self.batch * input_spike_bound(train_split, self.settings, valid))
+        compiled = make_compiler(self.net, self.settings, self.seed, self.batch,
+                                 self.genn_backend, self.optimize_code).compile(
+            gnet.network, name=MODEL_NAME)
+        build_model(compiled, self.out_dir / "genn")
+        valid_x = to_spikes(valid) if valid is not None else None
+        with compiled:
+            set_adam_state(compiled, state.optimizer)
+            yield _MlgennSession(self, compiled, gnet, valid, valid_x)
+
+
+class _MlgennSession:
+    def __init__(self, backend: MlgennBackend, compiled: Any, gnet: Any,
+                 valid: BinnedSplit | None, valid_x: Any):
+        self.b, self.compiled, self.gnet = backend, compiled, gnet
+        self.valid, self.valid_x = valid, valid_x
+
+    def run_epoch(self, epoch: int, data: BinnedSplit, order: np.ndarray,
+                  schedule: LearningRateSchedule) -> loop.EpochOutcome:
+        """One mlGeNN epoch on the loop's augmented, shuffled data (+ validation if any)."""
+        from ml_genn.callbacks import BatchProgressBar
+
+        from neurokws.backends.mlgenn_callbacks import EpochStats, ScheduleLR, SilentRescue
+        from neurokws.backends.mlgenn_net import pull_weights, to_spikes
+
+        b, gnet, valid = self.b, self.gnet, self.valid
+        net, settings, batch = b.net, b.settings, b.batch
+        start, cpu_start = time.perf_counter(), time.process_time()
+        labels = data.labels[order].astype(np.int64)
+        stats = EpochStats(gnet, labels, batch, net.n_hidden)
+        lr = ScheduleLR(schedule)
+        rescue = SilentRescue(gnet, stats, settings.rescue_increment)
+        callbacks = [lr, stats, rescue] + ([BatchProgressBar()] if settings.progress_bar else [])
+        extra = {} if valid is None else {
+            "validation_x": {gnet.input: self.valid_x},
+            "validation_y": {gnet.output: valid.labels}, "validation_callbacks": []}
+        result = self.compiled.train({gnet.input: to_spikes(data, order)},
+                                     {gnet.output: labels}, num_epochs=1, start_epoch=epoch,
+                                     shuffle=False, callbacks=callbacks, **extra)
+        n, tally = len(labels), stats.tally
+        row = {"epoch": epoch, "loss": tally.loss_sum / n, "train_accuracy": tally.correct / n,
+               "valid_accuracy": (float(result[1][gnet.output].result) if valid is not None
+                                  else np.nan),
+               "lr": lr.tally.last_lr,
+               "mean_hidden_spikes": float(tally.spikes.sum()) / (n * net.n_hidden),
+               "max_hidden_spikes": float(tally.spikes.max()) / n,
+               "silent_neurons": rescue.tally.n_silent, "n_samples": n,
+               "wall_time_s": time.perf_counter() - start,
+               "cpu_time_s": time.process_time() - cpu_start, "backend": "mlgenn",
+               "genn_backend": b.genn_backend, "genn_versions": b.versions, "batch_size": batch,
+               "gradient_updates": max(0, -(-n // batch) - 1)}
+        weights = pull_weights(self.compiled, gnet, net)
+        return loop.EpochOutcome(row, weights, get_adam_state(self.compiled, weights))
+
+
 def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
-          out_dir: Path, valid_split: EventSplit | None = None,
-          run_config: dict[str, Any] | None = None, *, genn_backend: str | None = None,
-          optimize_code: bool = True) -> TrainResult:
+          out_dir: Path, valid_split: EventSplit | None = None, *,
+          genn_backend: str | None = None, optimize_code: bool = True) -> loop.TrainResult:
     """Train one cell with mlGeNN; checkpoint every epoch into out_dir/checkpoints, resume."""
-    require()
-    backend = choose_backend(genn_backend)
-    batch = effective_batch_size(settings.batch_size, backend)
-    out_dir = Path(out_dir)
-    ckpt_dir = out_dir / "checkpoints"
-    identity = {**(run_config or {}), "backend": "mlgenn", "genn_backend": backend,
-                "batch_size": batch, "versions": versions()}
-    run_hash = resume_hash(net, settings, seed, train_split, identity)
-    mode = selection_mode(settings, valid_split is not None)
-    valid = bin_events(valid_split, net.dt, net.n_steps) if valid_split is not None else None
-    state = resume_or_none(ckpt_dir / "last.npz", run_hash)
-    if state is None:
-        state = _fresh_state(net, settings, seed, run_hash)
-    else:
-        log.info("resuming %s after epoch %d", out_dir, state.epoch)
-    if state.epoch < settings.epochs:
-        context = {"net": net, "settings": settings, "seed": seed, "batch": batch,
-                   "backend": backend, "valid": valid, "optimize_code": optimize_code,
-                   "versions": ", ".join(f"{k} {v}" for k, v in versions().items())}
-        _train_epochs(context, state, train_split, out_dir, mode)
-    with np.load(ckpt_dir / "best.npz") as best:
-        selected = Weights(*(np.array(best[k]) for k in Weights.NAMES))
-    return TrainResult(weights=selected, selected_epoch=state.best_epoch, selection=mode,
-                       log_rows=state.log_rows)
+    backend = MlgennBackend(net, settings, seed, out_dir, genn_backend=genn_backend,
+                            optimize_code=optimize_code)
+    return loop.train(net, settings, seed, train_split, out_dir, valid_split, backend=backend)
 
 
-def _fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
-                 run_hash: str) -> TrainState:
-    """Epoch 0: the paper's init from `seed` (as our engine) and a new schedule."""
-    schedule = LearningRateSchedule(
-        target_lr=settings.lr, start_lr=settings.ease_in_start_lr,
-        factor=settings.ease_in_factor, fast_alpha=settings.plateau_fast,
-        slow_alpha=settings.plateau_slow, patience=settings.plateau_patience,
-        decay=settings.plateau_factor)
-    return TrainState(epoch=0, weights=init_weights(net, np.random.default_rng(int(seed))),
-                      optimizer={}, schedule=schedule.state(), run_hash=run_hash)
+def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> tuple[dict, dict]:
+    """Entry point in the "genn" side environment (neurokws.utils.sidecar).
+
+    op "train": {net, settings, seed, cell_dir, train, valid} (prepared .npz paths) -> the
+    TrainResult (weights as arrays); op "profile_kernels": {model, test, batch_size} ->
+    profile_kernels' record; op "backends": the GeNN backends this pygenn was built with.
+    """
+    op = request["op"]
+    if op == "backends":
+        return {"backends": genn_backends(), "versions": versions()}, {}
+    if op == "profile_kernels":
+        return profile_kernels(request["model"], load_npz(request["test"]),
+                               int(request["batch_size"])), {}
+    if op != "train":
+        raise ValueError(f"unknown op {op!r}")
+    valid = load_npz(request["valid"]) if request.get("valid") else None
+    result = train(NetworkConfig.from_dict(request["net"]),
+                   TrainSettings.from_dict(request["settings"]), int(request["seed"]),
+                   load_npz(request["train"]), Path(request["cell_dir"]), valid)
+    return ({"selected_epoch": result.selected_epoch, "selection": result.selection,
+             "log_rows": result.log_rows}, result.weights.arrays())
 
 
-def _train_epochs(ctx: dict[str, Any], state: TrainState, train_split: EventSplit,
-                  out_dir: Path, mode: str) -> None:
-    """Compile the network from `state`, then run the remaining epochs, checkpointing each."""
-    from neurokws.backends.mlgenn_net import (
-        build_model,
-        build_network,
-        patch_batch1_labels,
-        to_spikes,
-    )
-
-    patch_batch1_labels()
-    net, settings, batch, valid = ctx["net"], ctx["settings"], ctx["batch"], ctx["valid"]
-    schedule = LearningRateSchedule.from_state(state.schedule)
-    gnet = build_network(net, state.weights,
-                         batch * input_spike_bound(train_split, settings, valid))
-    compiled = make_compiler(net, settings, ctx["seed"], batch, ctx["backend"],
-                             ctx["optimize_code"]).compile(gnet.network, name=MODEL_NAME)
-    build_model(compiled, out_dir / "genn")
-    ctx["valid_x"] = to_spikes(valid) if valid is not None else None
-    with compiled:
-        set_adam_state(compiled, state.optimizer)
-        for epoch in range(state.epoch, settings.epochs):
-            row = _run_epoch(compiled, gnet, ctx, epoch, train_split, schedule)
-            _finish_epoch(compiled, gnet, net, state, schedule, row, mode,
-                          out_dir / "checkpoints")
-
-
-def _run_epoch(compiled: Any, gnet: Any, ctx: dict[str, Any], epoch: int,
-               train_split: EventSplit, schedule: LearningRateSchedule) -> dict[str, Any]:
-    """One mlGeNN epoch on our seeded augmented, shuffled data (+ validation if any)."""
-    from ml_genn.callbacks import BatchProgressBar
-
-    from neurokws.backends.mlgenn_callbacks import EpochStats, ScheduleLR, SilentRescue
-    from neurokws.backends.mlgenn_net import to_spikes
-
-    net, settings, batch, valid = ctx["net"], ctx["settings"], ctx["batch"], ctx["valid"]
-    start, cpu_start = time.perf_counter(), time.process_time()
-    rng = epoch_rng(ctx["seed"], epoch)
-    data = epoch_inputs(train_split, settings, net, rng)
-    order = rng.permutation(len(data.labels)).astype(np.int64)
-    labels = data.labels[order].astype(np.int64)
-    stats = EpochStats(gnet, labels, batch, net.n_hidden)
-    lr = ScheduleLR(schedule)
-    rescue = SilentRescue(gnet, stats, settings.rescue_increment)
-    callbacks = [lr, stats, rescue] + ([BatchProgressBar()] if settings.progress_bar else [])
-    extra = {} if valid is None else {
-        "validation_x": {gnet.input: ctx["valid_x"]}, "validation_y": {gnet.output: valid.labels},
-        "validation_callbacks": []}
-    result = compiled.train({gnet.input: to_spikes(data, order)}, {gnet.output: labels},
-                            num_epochs=1, start_epoch=epoch, shuffle=False,
-                            callbacks=callbacks, **extra)
-    n, tally = len(labels), stats.tally
-    return {"epoch": epoch, "loss": tally.loss_sum / n, "train_accuracy": tally.correct / n,
-            "valid_accuracy": (float(result[1][gnet.output].result) if valid is not None
-                               else np.nan),
-            "lr": lr.tally.last_lr,
-            "mean_hidden_spikes": float(tally.spikes.sum()) / (n * net.n_hidden),
-            "max_hidden_spikes": float(tally.spikes.max()) / n,
-            "silent_neurons": rescue.tally.n_silent, "n_samples": n,
-            "wall_time_s": time.perf_counter() - start,
-            "cpu_time_s": time.process_time() - cpu_start, "backend": "mlgenn",
-            "genn_backend": ctx["backend"], "genn_versions": ctx["versions"], "batch_size": batch,
-            "gradient_updates": max(0, -(-n // batch) - 1)}
-
-
-def _finish_epoch(compiled: Any, gnet: Any, net: NetworkConfig, state: TrainState,
-                  schedule: LearningRateSchedule, row: dict[str, Any], mode: str,
-                  ckpt_dir: Path) -> None:
-    """Plateau schedule, checkpoint selection and the resumable checkpoint, as loop.train."""
-    from neurokws.backends.mlgenn_net import pull_weights
-
-    weights = pull_weights(compiled, gnet, net)
-    finish_epoch(state, row, weights, get_adam_state(compiled, weights), schedule, mode,
-                 ckpt_dir)
-
-
-__all__ = ["BackendUnavailableError", "GennInference", "available", "effective_batch_size",
-           "eventprop_gradients", "infer", "profile_kernels", "train"]
+__all__ = ["BackendUnavailableError", "GennInference", "MlgennBackend", "available",
+           "effective_batch_size", "eventprop_gradients", "infer", "profile_kernels",
+           "sidecar_main", "train"]

@@ -16,10 +16,8 @@ import numpy as np
 
 from neurokws.data.events import EventSplit, concatenate
 
-PAPER_BLEND_N_NEW = 7644  # blends added per SHD epoch in the paper's code
 
-
-def draw_shifts(rng: np.random.Generator, n: int, max_shift: int = 40,
+def draw_shifts(rng: np.random.Generator, n: int, max_shift: int,
                 include_max: bool = True) -> np.ndarray:
     """n integer channel shifts, uniform on [-max_shift, max_shift] (int32).
 
@@ -48,7 +46,7 @@ def apply_shift(split: EventSplit, shifts: np.ndarray) -> EventSplit:
     return split.with_events(times, units, offsets)
 
 
-def shift(split: EventSplit, rng: np.random.Generator, max_shift: int = 40,
+def shift(split: EventSplit, rng: np.random.Generator, max_shift: int,
           include_max: bool = True) -> EventSplit:
     """Paper's Shift: one integer per example, uniform in [-max_shift, max_shift], applied to
     all channels together; events leaving [0, n_channels) are dropped. Times are untouched."""
@@ -237,8 +235,7 @@ def _blend_pass(times, units, offsets, first, second, half_ch, half_t, key, p_fi
 
 
 def augment_epoch(split: EventSplit, rng: np.random.Generator, augmentations: Sequence[str],
-                  n_steps: int, dt_ms: float, shift_max: int = 40,
-                  blend_n_new: int | None = PAPER_BLEND_N_NEW,
+                  n_steps: int, dt_ms: float, shift_max: int, blend_n_new: int | None,
                   include_max: bool = True) -> EventSplit:
     """One epoch's training set as in the paper: originals + blends (if 'blend'), then every
     example shifted (if 'shift'). blend_n_new=None means as many blends as originals."""

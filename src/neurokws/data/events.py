@@ -16,6 +16,7 @@ from neurokws.utils.atomic import write_npz
 from neurokws.utils.errors import DataFormatError
 
 NPZ_FORMAT_VERSION = 1
+N_CHANNELS = 700  # channels of the Heidelberg cochlea model behind SHD/SSC (Cramer et al. 2020)
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +33,7 @@ class EventSplit:
     units: np.ndarray
     offsets: np.ndarray
     labels: np.ndarray
-    n_channels: int = 700
+    n_channels: int = N_CHANNELS
     n_classes: int | None = None
     keys: tuple[str, ...] | None = None
     speakers: np.ndarray | None = None

@@ -158,7 +158,7 @@ def read_netx(path: str | os.PathLike, expected: NetworkConfig | None = None) ->
         out_neuron = _read_neuron(output, source)
         meta = _read_metadata(handle, source)
         shapes = _check_shapes(hidden, output, w_in, w_rec, w_out, n_in, source)
-    config = _config(meta, shapes, source)
+    config = _config(meta, shapes, source, expected)
     if hid_neuron[:2] != out_neuron[:2]:
         raise ModelFormatError(f"{source}: hidden and output layers have different decays "
                                f"{hid_neuron[:2]} vs {out_neuron[:2]}; not a neurokws export.")
@@ -328,11 +328,19 @@ def _check_shapes(hidden: h5py.Group, output: h5py.Group, w_in: np.ndarray, w_re
     return w_in.shape[1], n_hidden, n_out
 
 
-def _config(meta: dict | None, shapes: tuple[int, int, int], source: str) -> NetworkConfig:
-    """The stored NetworkConfig (checked against the arrays) or one inferred from the shapes."""
-    n_in, n_hidden, n_out = shapes
+def _config(meta: dict | None, shapes: tuple[int, int, int], source: str,
+            expected: NetworkConfig | None) -> NetworkConfig:
+    """The stored NetworkConfig (checked against the arrays); for a file written by another
+    tool (no neurokws metadata) the caller's `expected` one, whose sizes and decays are then
+    checked against the file (a NetX file does not record the trial length or dt)."""
     if not meta or "network_config" not in meta:
-        return NetworkConfig(n_hidden=n_hidden, n_out=n_out, n_in=n_in)
+        if expected is None:
+            raise ModelFormatError(
+                f"{source}: no neurokws metadata (a NetX file from another tool), so its trial "
+                "length, dt and time constants are unknown; pass the model they belong to "
+                "(read_netx(path, expected=NetworkConfig(...)), or --n-steps/--dt-ms on the "
+                "command line).")
+        return expected
     try:
         config = NetworkConfig.from_dict(meta["network_config"])
     except (TypeError, ValueError) as exc:

@@ -13,9 +13,6 @@ Nothing is run. Imports lava and numpy only.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from typing import Any
 
 import numpy as np
@@ -63,19 +60,7 @@ def inspect(path: str, reset_interval: int, input_message_bits: int = 0) -> dict
             "layers": [_layer(b) for b in net.layers]}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: describe every file; one JSON object {path: description} to --out."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("nets", nargs="+")
-    parser.add_argument("--reset-interval", type=int, required=True)
-    parser.add_argument("--input-message-bits", type=int, default=0)
-    parser.add_argument("--out", required=True, help="JSON report path")
-    args = parser.parse_args(argv)
-    report = {p: inspect(p, args.reset_interval, args.input_message_bits) for p in args.nets}
-    with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump(report, handle)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """Side-environment entry: {path: description} for every file in request["nets"]."""
+    return {p: inspect(p, int(request["reset_interval"]), int(request["input_message_bits"]))
+            for p in request["nets"]}

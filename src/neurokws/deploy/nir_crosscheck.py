@@ -1,7 +1,7 @@
 """Cross-framework check of the NIR export: Norse's NIR importer vs our float engine.
 
-Our graph (``nir_export``) is run by Norse 1.1.0 (``norse.torch.from_nir``) in .venv-nir,
-created by ``bash envs/nir/setup_nir_env.sh`` (``$NEUROKWS_NIR_VENV`` overrides the path), in
+Our graph (``nir_export``) is run by Norse 1.1.0 (``norse.torch.from_nir``) in the side
+environment "nir" (``neurokws.utils.sidecar``; ``make nir-env`` creates .venv-nir), in
 the three modes of ``nir_norse`` (importer as is, unit-area spikes with Norse's forward Euler,
 and exact), and compared with ``engine.infer`` on the same binned data: prediction agreement,
 readout differences and hidden spike-count agreement, against our engine in float32 (what
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,37 +29,13 @@ from typing import Any
 
 import numpy as np
 
-import neurokws
+from neurokws.config import default_network
 from neurokws.data.binning import BinnedSplit
 from neurokws.deploy.nir_export import export_nir
+from neurokws.deploy.nir_norse import MODES
 from neurokws.model.engine import infer
 from neurokws.model.network import NetworkConfig, Weights
-
-MODES = ("importer", "euler", "exact")
-SRC_DIR = Path(neurokws.__file__).resolve().parents[1]
-REPO_ROOT = SRC_DIR.parent
-STAMP_NAME = ".neurokws-nir-stamp"
-SETUP_HINT = "bash envs/nir/setup_nir_env.sh"
-
-
-class NirFrameworkUnavailableError(RuntimeError):
-    """The NIR cross-check venv (.venv-nir) is missing or incomplete."""
-
-
-def nir_venv() -> Path:
-    """The cross-check venv directory ($NEUROKWS_NIR_VENV or <repo>/.venv-nir)."""
-    return Path(os.environ.get("NEUROKWS_NIR_VENV", REPO_ROOT / ".venv-nir"))
-
-
-def nir_python() -> Path:
-    """The venv's interpreter; raise NirFrameworkUnavailableError if the venv is not complete."""
-    venv = nir_venv()
-    python = venv / "bin" / "python"
-    if not (python.exists() and (venv / STAMP_NAME).is_file()):
-        raise NirFrameworkUnavailableError(
-            f"no complete NIR cross-check venv (Norse) at {venv}: create it with "
-            f"`{SETUP_HINT}` (about a minute) or set NEUROKWS_NIR_VENV.")
-    return python
+from neurokws.utils.sidecar import run_module
 
 
 @dataclass(frozen=True)
@@ -113,24 +88,13 @@ def compare(mode: str, ours: tuple[np.ndarray, np.ndarray], norse: tuple[np.ndar
 
 def run_norse(graph_path: str | os.PathLike, data: BinnedSplit, modes: tuple[str, ...] = MODES,
               timeout: float | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Run the NIR file on `data` in .venv-nir (nir_norse); mode -> (readout, hidden counts)."""
-    python = nir_python()
-    with tempfile.TemporaryDirectory(prefix="neurokws-nir-") as tmp:
-        inputs, out = Path(tmp, "inputs.npz"), Path(tmp, "out.npz")
-        np.savez(inputs, steps=data.steps, channels=data.channels, offsets=data.offsets,
-                 n_steps=data.n_steps, n_in=data.n_channels)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(SRC_DIR)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH")
-                              else [])))
-        proc = subprocess.run([str(python), "-m", "neurokws.deploy.nir_norse", "--graph",
-                               str(graph_path), "--inputs", str(inputs), "--out", str(out),
-                               "--modes", *modes], env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"nir_norse failed (exit {proc.returncode}):\n"
-                               f"{proc.stderr[-4000:]}")
-        with np.load(out) as res:
-            return {m: (res[f"{m}_readout"], res[f"{m}_counts"]) for m in modes}
+    """Run the NIR file on `data` in the "nir" side env; mode -> (readout, hidden counts)."""
+    result = run_module("nir", "neurokws.deploy.nir_norse",
+                        {"graph": os.fspath(Path(graph_path).resolve()), "modes": list(modes),
+                         "n_steps": data.n_steps, "n_in": data.n_channels},
+                        {"steps": data.steps, "channels": data.channels,
+                         "offsets": data.offsets}, timeout=timeout)
+    return {m: (result.arrays[f"{m}_readout"], result.arrays[f"{m}_counts"]) for m in modes}
 
 
 def crosscheck(config: NetworkConfig, weights: Weights, data: BinnedSplit,
@@ -166,7 +130,7 @@ def demo_model(train: BinnedSplit, n_hidden: int, n_out: int, seed: int = 0,
     rng = np.random.default_rng(seed)
     base = rng.normal(0.0, 0.08, (train.n_channels, n_hidden))
     w_rec = rng.normal(0.0, 0.05, (n_hidden, n_hidden)).astype(np.float32)
-    eye = NetworkConfig(n_hidden=n_hidden, n_out=n_hidden, n_in=train.n_channels,
+    eye = default_network(n_hidden=n_hidden, n_out=n_hidden, n_in=train.n_channels,
                         n_steps=train.n_steps, dt=train.dt_ms)
 
     def features(mu: float, data: BinnedSplit) -> tuple[np.ndarray, np.ndarray]:

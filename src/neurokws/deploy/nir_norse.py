@@ -1,7 +1,7 @@
 r"""Run an exported NIR graph through Norse's own NIR importer (runs inside .venv-nir).
 
-    PYTHONPATH=src .venv-nir/bin/python -m neurokws.deploy.nir_norse \
-        --graph model.nir --inputs spikes.npz --out result.npz [--modes importer euler exact]
+    neurokws.utils.sidecar.run_module("nir", "neurokws.deploy.nir_norse",
+                                      {"graph": "model.nir", "modes": [...]}, spikes)
 
 Imports numpy, nir, torch and norse only (plus numpy/h5py-only neurokws modules). The caller
 is ``neurokws.deploy.nir_crosscheck`` (main venv), which compares the result with our engine.
@@ -33,10 +33,7 @@ layer at step k), so hidden step k is our step k + 1 and readout step k our step
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import sys
 import warnings
 from dataclasses import dataclass
 
@@ -166,30 +163,20 @@ def versions() -> dict[str, str]:
     return {p: md.version(p) for p in ("norse", "nirtorch", "nir", "torch", "numpy")}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: read the graph and sparse inputs, run the modes, write one npz; print versions."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--graph", required=True)
-    parser.add_argument("--inputs", required=True, help="npz with steps, channels, offsets")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
-    args = parser.parse_args(argv)
+def sidecar_main(request: dict, arrays: dict) -> tuple[dict, dict]:
+    """Side-environment entry: request {graph, modes, n_steps, n_in}, arrays {steps,
+    channels, offsets}; returns versions and "<mode>_readout" / "<mode>_counts" arrays."""
     import torch
 
     torch.set_num_threads(1)   # per-step ops are tiny: threads only add overhead
     logging.getLogger().setLevel(logging.ERROR)
-    graph = nir.read(args.graph)
-    with np.load(args.inputs) as data:
-        spikes = SparseSpikes(data["steps"], data["channels"], data["offsets"],
-                              int(data["n_steps"]), int(data["n_in"]))
-    arrays = {}
-    for mode in args.modes:
+    graph = nir.read(request["graph"])
+    spikes = SparseSpikes(arrays["steps"], arrays["channels"], arrays["offsets"],
+                          int(request["n_steps"]), int(request["n_in"]))
+    out = {}
+    for mode in request["modes"]:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {MODES}")
         for key, value in run_mode(graph, spikes, mode).items():
-            arrays[f"{mode}_{key}"] = value
-    np.savez(args.out, **arrays)
-    print(json.dumps({"versions": versions(), "modes": args.modes}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            out[f"{mode}_{key}"] = value
+    return {"versions": versions(), "modes": list(request["modes"])}, out

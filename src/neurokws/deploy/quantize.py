@@ -149,9 +149,10 @@ class QuantizedModel:
                 "network_config": self.config.to_dict()}
 
 
-def quantize(config: NetworkConfig, weights: Weights, bits: int = 8, percentile: float = 99.0,
+def quantize(config: NetworkConfig, weights: Weights, *, bits: int, percentile: float,
              source: str | os.PathLike = "weights") -> QuantizedModel:
-    """Quantize float weights per spec 02; `source` names the weights' file in error messages."""
+    """Quantize float weights (docs/quantization.md): `bits`-bit integers, scales from the
+    `percentile`-th percentile (config `deploy`); `source` names the weights in errors."""
     if not MIN_BITS <= int(bits) <= MAX_BITS or int(bits) != bits:
         raise ValueError(f"bits must be an integer in [{MIN_BITS}, {MAX_BITS}], got {bits!r}")
     if not 0.0 < percentile <= 100.0:

@@ -2,9 +2,11 @@
 
 - ``FixedPointNetwork`` (emulator.py): Lava's integer semantics for our NetX network, fast.
 - ``build_inputs(mode, times_us, units, offsets, T)`` (inputs.py): "aligned" or "paper" input.
-- ``run_lava`` (lava_bridge.py): run the real Lava simulation in .venv-lava via subprocess.
+- ``run_lava`` (lava_bridge.py): run the real Lava simulation in the "lava" side environment
+  (``neurokws.utils.sidecar``).
 - ``lava_runner`` runs inside .venv-lava; it imports numpy, h5py and lava only, which is why
   this package imports its submodules lazily (no numba at package import).
+Semantics reproduced bit-exactly: docs/fixedpoint.md.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ _EXPORTS = {
     "aligned_inputs": "inputs", "build_inputs": "inputs", "paper_inputs": "inputs",
     "NeuronParams": "netx_file", "read_netx_raw": "netx_file",
     "predict": "readout", "readout_scores": "readout",
-    "LavaJob": "lava_bridge", "LavaUnavailableError": "lava_bridge", "lava_python": "lava_bridge",
-    "run_lava": "lava_bridge", "run_lava_jobs": "lava_bridge",
+    "LavaJob": "lava_bridge", "run_lava": "lava_bridge", "run_lava_jobs": "lava_bridge",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -6,6 +6,7 @@ in training), and the Lava chunks run the same way, so their predictions must ag
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,11 @@ from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.inputs import StepInputs, build_inputs
 
 INPUT_MODES = ("aligned", "paper")
+log = logging.getLogger(__name__)
+OUTPUT_SPIKE_WARNING = (
+    "%s: %d output-layer spikes in %d of %d samples (%s input): an output neuron reached "
+    "its threshold and was reset, which corrupts the readout (Lava does the same; "
+    "docs/fixedpoint.md#output-threshold)")
 
 
 def split_inputs(split: EventSplit, mode: str, n_steps: int, dt_ms: float) -> StepInputs:
@@ -42,8 +48,9 @@ def emulate(net_path: str | os.PathLike, split: EventSplit, n_steps: int, dt_ms:
             modes: Sequence[str] = INPUT_MODES) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Classify every sample with the bit-exact emulator in each input mode.
 
-    Returns per-sample predictions (one column per mode) and a summary with accuracy and
-    activity totals per mode (activity feeds the Loihi 2 energy estimate).
+    Returns per-sample predictions (one column per mode) and a summary with accuracy,
+    activity totals per mode (activity feeds the Loihi 2 energy estimate) and the output
+    layer's spikes (non-zero: the readout was corrupted; logged as a warning).
     """
     network = FixedPointNetwork.from_netx(net_path)
     labels = np.asarray(split.labels, dtype=np.int64)
@@ -52,10 +59,16 @@ def emulate(net_path: str | os.PathLike, split: EventSplit, n_steps: int, dt_ms:
     for mode in modes:
         result = network.classify(split_inputs(split, mode, n_steps, dt_ms), stream_len=1)
         frame[f"pred_{mode}"] = result.pred
+        frame[f"output_spikes_{mode}"] = result.activity.output_spikes
         totals = result.activity.totals()
+        spiking = int(np.count_nonzero(result.activity.output_spikes))
         summary["modes"][mode] = {
             "accuracy": result.accuracy(labels),
-            "activity_per_sample": {k: v / max(len(split), 1) for k, v in totals.items()}}
+            "activity_per_sample": {k: v / max(len(split), 1) for k, v in totals.items()},
+            "output_spikes": totals["output_spikes"], "samples_with_output_spikes": spiking}
+        if spiking:
+            log.warning(OUTPUT_SPIKE_WARNING, net_path, totals["output_spikes"], spiking,
+                        len(split), mode)
     return frame, summary
 
 
@@ -65,6 +78,7 @@ def merge_lava_chunks(chunks: Sequence[dict[str, np.ndarray]],
     indices = np.concatenate([c["indices"] for c in chunks]).astype(np.int64)
     pred = np.concatenate([c["pred"] for c in chunks]).astype(np.int64)
     labels = np.concatenate([c["labels"] for c in chunks]).astype(np.int64)
+    out_spikes = np.concatenate([c["output_spikes"] for c in chunks]).astype(np.int64)
     if len(np.unique(indices)) != len(indices):
         raise ValueError("Lava chunks overlap: the same sample was evaluated twice")
     order = np.argsort(indices)
@@ -72,7 +86,9 @@ def merge_lava_chunks(chunks: Sequence[dict[str, np.ndarray]],
     result: dict[str, Any] = {
         "n_samples": len(indices), "accuracy": float(np.mean(pred == labels)) if len(pred)
         else float("nan"),
-        "wall_s": float(sum(float(c.get("wall_s", 0.0)) for c in chunks)),
+        "wall_s": float(sum(float(c["wall_s"]) for c in chunks)),
+        "output_spikes": int(out_spikes.sum()),
+        "samples_with_output_spikes": int(np.count_nonzero(out_spikes)),
         "indices": indices.tolist(), "predictions": pred.tolist()}
     if emulator_pred is not None:
         emu = np.asarray(emulator_pred, dtype=np.int64)[indices]

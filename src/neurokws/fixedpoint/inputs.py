@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PAPER_MESSAGE_BITS = 8
+from neurokws import paper
+
 INPUT_MODES = ("aligned", "paper")
 
 
@@ -56,7 +57,7 @@ class StepInputs:
                                 or self.channels.min() < 0
                                 or self.channels.max() >= self.n_channels):
             raise ValueError("an event lies outside [0, n_steps) x [0, n_channels)")
-        if self.message_bits not in (0, PAPER_MESSAGE_BITS):
+        if self.message_bits not in (0, paper.LAVA_INPUT_MESSAGE_BITS):
             raise ValueError(f"message_bits must be 0 or 8, got {self.message_bits}")
         if self.message_bits == 0 and np.any(self.values != 1):
             raise ValueError("unary spikes (message_bits 0) must all have value 1")
@@ -164,7 +165,7 @@ def paper_inputs(times_us: np.ndarray, units: np.ndarray, offsets: np.ndarray, n
     values = counts.astype(np.int8).astype(np.int32)   # the paper's tensors.astype(np.int8)
     nz = values != 0
     return StepInputs(s[nz], c[nz], values[nz], _offsets(smp[nz], n_samples), n_steps,
-                      n_channels, PAPER_MESSAGE_BITS)
+                      n_channels, paper.LAVA_INPUT_MESSAGE_BITS)
 
 
 def tonic_frames(t: np.ndarray, frame_us: int) -> np.ndarray:

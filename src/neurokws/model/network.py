@@ -22,16 +22,22 @@ MODEL_FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Sizes and constants of the 700 -> recurrent LIF N -> LI readout C network (ms units)."""
+    """Sizes and constants of the n_in -> recurrent LIF N -> LI readout C network (ms units).
+
+    Equations and their discretisation: docs/model.md. Every field is required: a workflow
+    builds it from the config's `model` section (`neurokws.config.network_config`), code
+    outside one from the schema's defaults (`neurokws.config.default_network`), and every
+    later stage from the model file it was saved in.
+    """
 
     n_hidden: int
     n_out: int
-    n_in: int = 700
-    n_steps: int = 1000
-    dt: float = 1.0
-    tau_mem: float = 20.0
-    tau_syn: float = 5.0
-    v_th: float = 1.0
+    n_in: int
+    n_steps: int
+    dt: float
+    tau_mem: float
+    tau_syn: float
+    v_th: float
 
     @property
     def alpha(self) -> float:

@@ -1,4 +1,4 @@
-"""Inference-cost profiling (the paper's Table II): latency, power, energy, EDP per device.
+"""Measuring: inference cost (the paper's Table II) per device, and training cost (Figure 3).
 
 - ``profile_cpu`` (cpu.py): the float engine on this CPU; RAPL energy when readable.
 - ``profile_gpu`` / ``infer_gpu`` (gpu.py, gpu_kernels.py): one CUDA launch per batch;
@@ -6,7 +6,8 @@
 - ``profile_loihi_hardware`` (loihi.py, loihi_hw.py): Loihi 2 via Intel's lava-loihi.
 - ``estimate_loihi`` / ``fit_cost_model`` (loihi_estimate.py): activity cost model
   calibrated on the paper's Loihi rows, with leave-one-out errors; rows say "estimate".
-- ``build_table2`` / ``write_table2`` (table2.py): measured + estimate + paper rows.
+- ``PROFILERS`` / ``profile`` (profile.py): which profiler serves which device.
+- ``run_benchmark`` (training_cost.py, cost_*.py): Eventprop vs Spyx BPTT training cost.
 - ``ProfileRow`` / ``COLUMNS`` (records.py): the tidy row schema.
 
 Submodules are imported on first use, so ``loihi_hw`` runs inside the Lava venv (numpy and
@@ -21,12 +22,13 @@ from typing import Any
 _EXPORTS = {
     "COLUMNS": "records", "ProfileRow": "records", "rows_to_frame": "records",
     "synaptic_ops": "records", "edp_uJs": "records", "energy_per_sop_nJ": "records",
+    "unavailable_rows": "records",
     "PowerTrace": "energy", "PowerSummary": "energy", "trapezoid_energy": "energy",
     "unwrap_counter": "energy", "per_sample_energy_mJ": "energy", "summarize": "energy",
     "CallableSource": "power", "PowerSampler": "power", "PowerSource": "power",
     "RaplSource": "sources", "NvmlSource": "sources", "JtopSource": "sources",
     "rapl_source": "sources",
-    "DEFAULT_BATCH_SIZES": "measure", "measure_windows": "measure", "timed_passes": "measure",
+    "measure_windows": "measure", "timed_passes": "measure",
     "profile_cpu": "cpu", "cpu_name": "cpu",
     "GpuForward": "gpu", "cuda_status": "gpu", "infer_gpu": "gpu", "profile_gpu": "gpu",
     "loihi_status": "loihi_hw", "require_loihi": "loihi_hw",
@@ -34,10 +36,9 @@ _EXPORTS = {
     "LoihiCostModel": "loihi_estimate", "estimate_loihi": "loihi_estimate",
     "estimate_from_activity": "loihi_estimate", "fit_cost_model": "loihi_estimate",
     "paper_calibration": "loihi_estimate",
-    "build_table2": "table2", "paper_rows": "table2", "to_latex": "table2",
-    "to_markdown": "table2", "write_table2": "table2", "read_rows": "table2",
-    "ProfileOptions": "profile", "profile_float_model": "profile", "profile_loihi": "profile",
-    "unavailable_rows": "profile", "write_rows": "profile",
+    "PROFILERS": "profile", "ProfileJob": "profile", "ProfileOptions": "profile",
+    "device_batch_sizes": "profile", "profile": "profile", "write_rows": "profile",
+    "CostSettings": "training_cost", "run_benchmark": "training_cost",
     "ProfilingUnavailableError": "errors", "PowerUnavailableError": "errors",
     "GpuUnavailableError": "errors", "LoihiUnavailableError": "errors",
 }

@@ -13,7 +13,7 @@ import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numba
 import numpy as np
@@ -22,26 +22,15 @@ from neurokws.model.engine import infer
 from neurokws.model.network import NetworkConfig, Weights
 from neurokws.profiling.errors import PowerUnavailableError
 from neurokws.profiling.measure import (
-    DEFAULT_BATCH_SIZES,
     fill_measurement,
     make_batches,
     measure_windows,
     timed_passes,
 )
 from neurokws.profiling.power import PowerSource
-from neurokws.profiling.records import ProfileRow, provenance_json
+from neurokws.profiling.records import AUTO, EventData, ProfileRow, precision_of, provenance_json
 from neurokws.profiling.sources import POWERCAP_ROOT, rapl_source
 from neurokws.utils.provenance import provenance
-
-AUTO = "auto"
-
-
-class EventData(Protocol):
-    """What the profilers need of a BinnedSplit: flat events and per-sample offsets."""
-
-    steps: np.ndarray
-    channels: np.ndarray
-    offsets: np.ndarray
 
 
 def cpu_name() -> str:
@@ -53,12 +42,6 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def precision_of(weights: Weights) -> str:
-    """'fp32' or 'fp64' from the weights' dtype."""
-    return {np.dtype(np.float32): "fp32", np.dtype(np.float64): "fp64"}.get(
-        np.result_type(weights.w_in, weights.w_rec, weights.w_out), "float")
 
 
 def resolve_cpu_power(power: PowerSource | str | None,
@@ -92,9 +75,9 @@ class _Threads:
 
 
 def profile_cpu(config: NetworkConfig, weights: Weights, data: EventData,
-                batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES, *, model: str = "",
-                power: PowerSource | str | None = AUTO, idle_s: float = 1.0,
-                rate_hz: float = 20.0, min_active_s: float = 0.0, max_repeats: int = 1000,
+                batch_sizes: Sequence[int], *, idle_s: float, rate_hz: float,
+                min_active_s: float, model: str = "",
+                power: PowerSource | str | None = AUTO, max_repeats: int = 1000,
                 max_samples: int | None = None, threads: int | None = None,
                 powercap_root: str | Path = POWERCAP_ROOT,
                 provenance_extra: dict[str, Any] | None = None) -> list[ProfileRow]:

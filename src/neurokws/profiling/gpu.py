@@ -18,18 +18,16 @@ from typing import Any
 import numpy as np
 
 from neurokws.model.network import NetworkConfig, Weights
-from neurokws.profiling.cpu import AUTO, EventData, precision_of
 from neurokws.profiling.errors import GpuUnavailableError, PowerUnavailableError
 from neurokws.profiling.gpu_kernels import MAX_THREADS, WARP, build_forward_kernel, launch_shape
 from neurokws.profiling.measure import (
-    DEFAULT_BATCH_SIZES,
     fill_measurement,
     make_batches,
     measure_windows,
     timed_passes,
 )
 from neurokws.profiling.power import PowerSource
-from neurokws.profiling.records import ProfileRow, provenance_json
+from neurokws.profiling.records import AUTO, EventData, ProfileRow, precision_of, provenance_json
 from neurokws.profiling.sources import JtopSource, NvmlSource
 from neurokws.utils.provenance import provenance
 
@@ -214,9 +212,9 @@ def resolve_gpu_power(power: PowerSource | str | None,
 
 
 def profile_gpu(config: NetworkConfig, weights: Weights, data: EventData,
-                batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES, *, model: str = "",
-                power: PowerSource | str | None = AUTO, idle_s: float = 1.0,
-                rate_hz: float = 20.0, min_active_s: float = 0.0, max_repeats: int = 1000,
+                batch_sizes: Sequence[int], *, idle_s: float, rate_hz: float,
+                min_active_s: float, model: str = "",
+                power: PowerSource | str | None = AUTO, max_repeats: int = 1000,
                 max_samples: int | None = None, max_threads: int = MAX_THREADS,
                 provenance_extra: dict[str, Any] | None = None) -> list[ProfileRow]:
     """One measured row per batch size on the current CUDA GPU (GpuUnavailableError if none)."""

@@ -1,89 +1,65 @@
 """Loihi 2 rows: a hardware measurement when lava-loihi is present, else a clear reason.
 
 The hardware run (loihi_hw.run_on_loihi) executes in this interpreter when it has the
-stack, otherwise in the Lava venv (`fixedpoint.lava_bridge.lava_venv()`) when that one has
-it. The estimate path lives in loihi_estimate.py.
+stack, otherwise in the Lava side environment (`neurokws.utils.sidecar`, env "lava") when
+that one has it. The estimate path lives in loihi_estimate.py; the method in
+docs/profiling.md#loihi-2-hardware.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from neurokws.profiling.errors import LoihiUnavailableError
 from neurokws.profiling.loihi_estimate import LOIHI_HARDWARE
-from neurokws.profiling.loihi_hw import loihi_status, per_sample_cost, run_on_loihi
+from neurokws.profiling.loihi_hw import (
+    loihi_status,
+    per_sample_cost,
+    run_on_loihi,
+    unavailable_reason,
+)
 from neurokws.profiling.records import ProfileRow, provenance_json
 from neurokws.utils.provenance import provenance
+from neurokws.utils.sidecar import SidecarUnavailableError, run_module, side_env
 
 METHOD = ("measured: Loihi 2 hardware (Loihi2HwCfg), one sample replayed from a CyclicBuffer "
           "(IO-unconstrained), lava-loihi loihi2_profiler power and execution time")
+HW_MODULE = "neurokws.profiling.loihi_hw"
 
 
-def _lava_python() -> Path | None:
-    """The Lava venv's interpreter if it exists (no completeness check)."""
-    from neurokws.fixedpoint.lava_bridge import lava_venv
-    python = lava_venv() / "bin" / "python"
-    return python if python.exists() else None
-
-
-def hardware_interpreter(python: str | os.PathLike | None = None) -> str | None:
-    """Where to run: None (this interpreter) or a path; LoihiUnavailableError if nowhere."""
-    if python is not None:
-        ok, reason = loihi_status(python)
-        if not ok:
-            raise LoihiUnavailableError(reason)
-        return str(python)
+def hardware_location() -> str | None:
+    """Where the hardware stack is: None (this interpreter) or "lava" (the Lava side env);
+    LoihiUnavailableError saying what is missing where."""
     ok, here = loihi_status()
     if ok:
         return None
-    venv = _lava_python()
-    if venv is None:
-        raise LoihiUnavailableError(here + " (and no Lava venv found)")
-    ok, there = loihi_status(venv)
-    if ok:
-        return str(venv)
-    raise LoihiUnavailableError(f"{here}; {there}")
-
-
-def _run_elsewhere(python: str, net_path: str | os.PathLike, inputs: Any, sample: int,
-                   repeats: int, partition: str | None) -> dict[str, Any]:
-    """Run loihi_hw's CLI in `python` on one sample of `inputs` (a StepInputs)."""
-    src = str(Path(__file__).resolve().parents[2])
-    with tempfile.TemporaryDirectory(prefix="neurokws-loihi-") as tmp:
-        npz, out = Path(tmp) / "inputs.npz", Path(tmp) / "result.json"
-        np.savez(npz, **inputs.select(np.array([sample])).arrays())
-        cmd = [python, "-m", "neurokws.profiling.loihi_hw", "--net", str(net_path),
-               "--inputs", str(npz), "--sample", "0", "--repeats", str(repeats),
-               "--out", str(out)]
-        if partition:
-            cmd += ["--partition", partition]
-        env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"Loihi 2 run failed in {python}:\n{done.stderr[-4000:]}")
-        return json.loads(out.read_text())
+    try:
+        missing = run_module("lava", HW_MODULE, {"op": "status"}, timeout=300).data["missing"]
+    except SidecarUnavailableError as exc:
+        raise LoihiUnavailableError(f"{here} (and {exc})") from exc
+    if missing:
+        raise LoihiUnavailableError(
+            f"{here}; {unavailable_reason(missing, str(side_env('lava').path))}")
+    return "lava"
 
 
 def profile_loihi_hardware(net_path: str | os.PathLike, inputs: Any, *, hidden_size: int,
-                           n_classes: int, sample: int = 0, repeats: int = 200,
-                           python: str | os.PathLike | None = None,
+                           n_classes: int, repeats: int, sample: int = 0,
                            partition: str | None = None, model: str = "",
                            activity: Any | None = None,
                            provenance_extra: dict[str, Any] | None = None) -> ProfileRow:
     """One measured Loihi 2 row (B = 1) for the NetX file; LoihiUnavailableError without HW."""
-    where = hardware_interpreter(python)
-    if where is None:
+    if hardware_location() is None:
         raw = run_on_loihi(net_path, inputs.dense(sample), repeats, inputs.message_bits,
                            partition)
     else:
-        raw = _run_elsewhere(where, net_path, inputs, sample, repeats, partition)
+        raw = run_module("lava", HW_MODULE, {
+            "op": "run", "net": os.fspath(net_path), "repeats": int(repeats),
+            "message_bits": int(inputs.message_bits), "partition": partition},
+            {"sample": np.asarray(inputs.dense(sample), np.int32)}).data
     cost = per_sample_cost(raw)
     row = ProfileRow(
         source="measured", hardware=LOIHI_HARDWARE, backend="lava-loihi", batch_size=1,

@@ -9,7 +9,7 @@ Model (per sample, T timesteps, SOP synaptic operations; two free parameters per
 a_* is a fixed cost per timestep (barrier synchronisation and neuron-state updates of the
 occupied cores, whose number grows with N as SOP does), b_* a cost per synaptic operation.
 The calibration points are the paper's Loihi rows (N = 256, 512, 1024 on SHD, T = 1000) with
-the SOP per sample of spec 04 (7.15e9, 1.88e10, 5.34e10 per 2264 test samples). Each fit
+the SOP per sample behind them (`neurokws.paper.SOP_PER_TEST_SET`, docs/profiling.md). Each fit
 minimises the squared RELATIVE residuals (the published values have two significant
 digits, so every row carries a similar relative rounding error). Quality is reported as
 leave-one-out (LOO) relative error: fit on two rows, predict the third. Other 2-parameter
@@ -22,19 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from neurokws import paper
 from neurokws.profiling.records import ProfileRow, provenance_json, synaptic_ops
 from neurokws.utils.provenance import provenance
 
-PAPER_CSV = Path(__file__).resolve().parent / "data" / "paper_table2.csv"
-PAPER_TEST_SAMPLES = 2264
-PAPER_N_STEPS = 1000
-PAPER_SOP_PER_TEST_SET = {256: 7.15e9, 512: 1.88e10, 1024: 5.34e10}  # spec 04 (SHD)
 LOIHI_HARDWARE = "Loihi 2"
 QUANTITIES = ("latency_ms", "energy_total_mJ", "energy_dynamic_mJ")
 METHOD = ("estimate: activity cost model calibrated on paper Table II (Loihi 2 rows, "
@@ -53,17 +49,17 @@ class CalibrationPoint:
     energy_dynamic_mJ: float
 
 
-def paper_calibration(path: str | Path = PAPER_CSV) -> list[CalibrationPoint]:
-    """The paper's Loihi 2 rows (Table II) joined with spec 04's SOP per sample."""
-    table = pd.read_csv(path)
+def paper_calibration() -> list[CalibrationPoint]:
+    """The paper's Loihi 2 rows (Table II) joined with their SOP per sample."""
+    table = paper.table_ii()
     loihi = table[table["hardware"].str.contains("Loihi", case=False)]
     points = []
     for rec in loihi.sort_values("hidden_size").itertuples(index=False):
         n = int(rec.hidden_size)
-        if n not in PAPER_SOP_PER_TEST_SET:
+        if n not in paper.SOP_PER_TEST_SET:
             raise ValueError(f"no published SOP count for the Loihi row with N={n}")
-        points.append(CalibrationPoint(n, PAPER_N_STEPS,
-                                       PAPER_SOP_PER_TEST_SET[n] / PAPER_TEST_SAMPLES,
+        points.append(CalibrationPoint(n, paper.TABLE_II_N_STEPS,
+                                       paper.SOP_PER_TEST_SET[n] / paper.TABLE_II_TEST_SAMPLES,
                                        float(rec.latency_ms), float(rec.energy_total_mJ),
                                        float(rec.energy_dynamic_mJ)))
     return points
@@ -182,8 +178,9 @@ def estimate_loihi(input_events: np.ndarray, hidden_spikes: np.ndarray, hidden_s
     if not lo <= sop <= hi:
         row.add_note(f"extrapolated: SOP/sample {sop:.3g} outside the calibrated range "
                      f"[{lo:.3g}, {hi:.3g}]")
-    if n_steps != PAPER_N_STEPS:
-        row.add_note(f"T = {n_steps} differs from the calibration's T = {PAPER_N_STEPS}")
+    if n_steps != paper.TABLE_II_N_STEPS:
+        row.add_note(f"T = {n_steps} differs from the calibration's T = "
+                     f"{paper.TABLE_II_N_STEPS}")
     return row.derive()
 
 

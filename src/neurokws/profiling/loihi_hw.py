@@ -9,22 +9,16 @@ callbacks, and a ``StateProbe`` on the output v checks the prediction. Reported 
 latency = mean time per step x T, total energy = mean total power x latency, dynamic energy
 = (total - static power) x latency.
 
-This module imports only numpy and (lazily) lava, so it also runs as a script inside the
-Lava venv:  PYTHONPATH=src .venv-lava/bin/python -m neurokws.profiling.loihi_hw \
---net model.net --inputs inputs.npz --sample 0 --repeats 200 --out result.json
-None of this can run without the hardware stack; `require_loihi` names what is missing.
+This module imports only numpy and (lazily) lava, so it also runs inside the Lava venv
+through `neurokws.utils.sidecar` (`sidecar_main`: op "status" or "run"; see
+profiling/loihi.py). None of this can run without the hardware stack; `require_loihi` names
+what is missing. Method: docs/profiling.md#loihi-2-hardware.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
 import os
-import subprocess
-import sys
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,32 +51,24 @@ def missing_modules() -> list[str]:
     return missing
 
 
-def loihi_status(python: str | os.PathLike | None = None) -> tuple[bool, str]:
-    """(available, reason) here, or in another interpreter such as the Lava venv's."""
-    if python is None:
-        missing = missing_modules()
-    else:
-        code = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
-                "from neurokws.profiling.loihi_hw import missing_modules; "
-                "print(json.dumps(missing_modules()))")
-        src = str(Path(__file__).resolve().parents[2])
-        try:
-            done = subprocess.run([str(python), "-c", code, src], capture_output=True,
-                                  text=True, timeout=120, check=True)
-            missing = json.loads(done.stdout.strip().splitlines()[-1])
-        except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
-            return False, f"Loihi 2 hardware unavailable: cannot query {python} ({exc})"
+def loihi_status() -> tuple[bool, str]:
+    """(available, reason) in this interpreter."""
+    missing = missing_modules()
     if missing:
-        where = f" in {python}" if python else ""
-        return False, ("Loihi 2 hardware unavailable: missing " + ", ".join(missing) + where +
-                       "; the hardware path needs Intel's lava-loihi (INRC members) and a "
-                       "Loihi 2 system - use the estimate rows otherwise")
+        return False, unavailable_reason(missing)
     return True, ""
 
 
-def require_loihi(python: str | os.PathLike | None = None) -> None:
+def unavailable_reason(missing: list[str], where: str = "") -> str:
+    """Why the hardware path cannot run (missing modules, and where they were looked for)."""
+    return ("Loihi 2 hardware unavailable: missing " + ", ".join(missing)
+            + (f" in {where}" if where else "") + "; the hardware path needs Intel's "
+            "lava-loihi (INRC members) and a Loihi 2 system - use the estimate rows otherwise")
+
+
+def require_loihi() -> None:
     """Raise LoihiUnavailableError naming the missing pieces of the hardware stack."""
-    ok, reason = loihi_status(python)
+    ok, reason = loihi_status()
     if not ok:
         raise LoihiUnavailableError(reason)
 
@@ -147,30 +133,10 @@ def per_sample_cost(result: dict[str, Any]) -> dict[str, float]:
             "energy_dynamic_mJ": (total_w - static_w) * latency_ms}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI for the Lava venv: run one sample of an inputs .npz (StepInputs) and write JSON."""
-    from neurokws.fixedpoint.inputs import StepInputs
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--net", required=True)
-    parser.add_argument("--inputs", required=True, help=".npz holding a StepInputs")
-    parser.add_argument("--sample", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--partition", default=None)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    try:
-        require_loihi()
-    except LoihiUnavailableError as exc:
-        print(exc.reason, file=sys.stderr)
-        return 3
-    with np.load(args.inputs) as archive:
-        inputs = StepInputs.from_arrays({k: archive[k] for k in archive.files})
-    result = run_on_loihi(args.net, inputs.dense(args.sample), args.repeats,
-                          inputs.message_bits, args.partition)
-    result["sample"] = args.sample
-    Path(args.out).write_text(json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """Side-environment entry: {"op": "status"} -> {"missing": [...]}; {"op": "run", "net",
+    "repeats", "message_bits", "partition"} with arrays["sample"] (n_in, T) -> run_on_loihi."""
+    if request["op"] == "status":
+        return {"missing": missing_modules()}
+    return run_on_loihi(request["net"], arrays["sample"], int(request["repeats"]),
+                        int(request["message_bits"]), request.get("partition"))

@@ -1,7 +1,7 @@
 """Measurement protocol of the CPU and GPU profilers: idle/active/idle windows, timed batches.
 
-The paper (spec 04) measured P_idle in idle windows before and after the run and P_sim
-during it, and timed only the simulation. Here `measure_windows` brackets any callable with
+The paper measured P_idle in idle windows before and after the run and P_sim during it, and
+timed only the simulation (docs/profiling.md). Here `measure_windows` brackets any callable with
 idle windows while a PowerSampler runs, and `timed_passes` runs the batches (repeating the
 whole pass until the active window is long enough for the power meter) summing each batch's
 own compute time.
@@ -22,7 +22,6 @@ from neurokws.profiling.power import PowerSampler, PowerSource
 from neurokws.profiling.records import ProfileRow, fill_activity
 
 R = TypeVar("R")
-DEFAULT_BATCH_SIZES = (1, 32, 64, 128, 256)  # the paper's
 
 
 @dataclass

@@ -1,18 +1,21 @@
 """Latency from mlGeNN's GeNN kernel timers (the paper's method), as Table II rows.
 
 GeNN's CUDA backend times neuron update + presynaptic update + reset with CUDA events; its
-CPU backend times the same sections with a host clock. GeNN is not on PyPI: without it the
-rows say so (see README, "mlGeNN training backend").
+CPU backend times the same sections with a host clock. GeNN is not on PyPI: it runs in the
+"genn" side environment (`make genn-env`); without it the rows say so.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from neurokws.data.events import EventSplit, save_npz
 from neurokws.model.network import NetworkConfig
-from neurokws.profiling.profile import unavailable_rows
-from neurokws.profiling.records import ProfileRow
+from neurokws.profiling.records import ProfileRow, unavailable_rows
+from neurokws.utils.sidecar import SidecarUnavailableError, run_module
 
 METHOD = ("GeNN kernel timers: neuron update + presynaptic update + reset, summed over the "
           "samples / number of batches (the paper's latency method); no power measured")
@@ -36,16 +39,26 @@ def kernel_timer_row(stats: dict[str, Any], config: NetworkConfig, model: str) -
         notes=f"timer {stats['timer']}; accuracy on the profiled samples {stats['accuracy']:.4f}")
 
 
-def mlgenn_kernel_rows(model_path: str | os.PathLike, data: Any, config: NetworkConfig,
+def mlgenn_kernel_rows(model_path: str | os.PathLike, data: EventSplit, config: NetworkConfig,
                        batch_size: int, model: str = "") -> list[ProfileRow]:
-    """Kernel-timer rows for one model and batch size; an 'unavailable' row without GeNN."""
-    from neurokws.backends.genn_env import BackendUnavailableError
+    """Kernel-timer rows for one model and batch size; an 'unavailable' row without GeNN, or
+    for batch sizes above 1 when GeNN has no CUDA backend (its CPU backend runs batch 1)."""
+    from neurokws.backends import genn_built_backends
 
-    try:
-        from neurokws.backends.mlgenn import profile_kernels
-
-        stats = profile_kernels(model_path, data, batch_size)
-    except BackendUnavailableError as exc:
-        return unavailable_rows("GPU (mlGeNN)", "mlGeNN", str(exc), config, (batch_size,),
-                                model=model)
+    built = genn_built_backends()
+    if built and batch_size > 1 and "cuda" not in built:
+        return unavailable_rows(
+            "GPU (mlGeNN)", "mlGeNN", f"GeNN here is built with {built} only: its CPU backend "
+            "runs batch size 1; build GeNN with CUDA_PATH set for larger batches", config,
+            (batch_size,), model=model)
+    with tempfile.TemporaryDirectory(prefix="neurokws-genn-profile-") as tmp:
+        test = Path(tmp) / "test.npz"
+        save_npz(test, data)
+        try:
+            stats = run_module("genn", "neurokws.backends.mlgenn", {
+                "op": "profile_kernels", "model": os.fspath(Path(model_path).resolve()),
+                "test": str(test), "batch_size": int(batch_size)}).data
+        except SidecarUnavailableError as exc:
+            return unavailable_rows("GPU (mlGeNN)", "mlGeNN", str(exc), config, (batch_size,),
+                                    model=model)
     return [kernel_timer_row(stats, config, model)]

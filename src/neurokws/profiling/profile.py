@@ -1,112 +1,172 @@
-"""Entry points for the workflow: options from the config, all devices of one model, row files.
+"""Which profiler serves which device, and the entry point the workflow calls.
 
-A device that cannot be profiled here (no GPU, no Loihi hardware) yields one row per batch
-size with status 'unavailable' and the reason in `notes`, so the tables show what was
-skipped and why instead of silently dropping it.
+`PROFILERS` maps each device of the config's `profiling.devices` to the function that
+measures one deployed model on it at one batch size:
+
+- cpu: the float engine on this CPU (cpu.py; RAPL energy when readable);
+- gpu: our CUDA kernel on an NVIDIA GPU or Jetson (gpu.py; NVML / jtop power);
+- loihi: Loihi 2 hardware through lava-loihi (loihi.py) and the labelled activity-based
+  estimate (loihi_estimate.py), from the fixed-point emulator's activity;
+- mlgenn: GeNN's kernel timers, the paper's latency method (mlgenn_timers.py).
+
+A device that cannot be profiled here (no GPU, no Loihi hardware, no GeNN) yields one row
+per batch size with status 'unavailable' and the reason in `notes`, so the tables show what
+was skipped and why instead of silently dropping it. Method: docs/profiling.md.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from neurokws.model.network import NetworkConfig, Weights
-from neurokws.profiling.cpu import EventData, profile_cpu
+from neurokws.data.binning import bin_events
+from neurokws.data.events import EventSplit
+from neurokws.model.network import NetworkConfig, load_model
 from neurokws.profiling.errors import ProfilingUnavailableError
 from neurokws.profiling.loihi_estimate import LOIHI_HARDWARE, estimate_loihi
-from neurokws.profiling.measure import DEFAULT_BATCH_SIZES
-from neurokws.profiling.records import ProfileRow, rows_to_frame
+from neurokws.profiling.records import ProfileRow, rows_to_frame, unavailable_rows
 from neurokws.utils.atomic import write_csv
 from neurokws.utils.errors import ConfigError
-
-DEVICES = ("cpu", "gpu", "loihi_hw", "loihi_estimate")
 
 
 @dataclass(frozen=True)
 class ProfileOptions:
-    """Profiling settings (config section `profiling`); defaults are CI-sized."""
+    """The config's `profiling` section (every key required: see config/schema.yaml)."""
 
-    batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES
-    devices: tuple[str, ...] = ("cpu", "gpu", "loihi_hw", "loihi_estimate")
-    idle_s: float = 1.0           # each idle window (paper: 10 s)
-    rate_hz: float = 20.0         # power sampling rate (>= 10)
-    min_active_s: float = 2.0     # repeat passes until the active window is this long
-    max_samples: int | None = None
-    loihi_repeats: int = 200      # replays of one sample on Loihi 2 hardware
+    devices: tuple[str, ...]
+    batch_sizes: tuple[int, ...]
+    idle_s: float
+    rate_hz: float
+    min_active_s: float
+    max_samples: int | None
+    loihi_repeats: int
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> ProfileOptions:
-        """Parse and check a config mapping (unknown keys are an error)."""
-        data = dict(data or {})
+    def from_dict(cls, data: Mapping[str, Any]) -> ProfileOptions:
+        """From a resolved config section; names a missing or unknown key."""
         known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"profiling: unknown keys {sorted(unknown)} (known: {sorted(known)})")
-        for key in ("batch_sizes", "devices"):
-            if key in data:
-                data[key] = tuple(data[key])
-        options = cls(**data)
-        if not options.batch_sizes or any(int(b) < 1 for b in options.batch_sizes):
-            raise ConfigError(f"profiling.batch_sizes must be positive, got {options.batch_sizes}")
-        bad = set(options.devices) - set(DEVICES)
+        if set(data) != known:
+            raise ConfigError(f"profiling: missing {sorted(known - set(data))}, unknown "
+                              f"{sorted(set(data) - known)} (see config/schema.yaml)")
+        options = cls(**{**data, "devices": tuple(data["devices"]),
+                         "batch_sizes": tuple(int(b) for b in data["batch_sizes"])})
+        bad = set(options.devices) - set(PROFILERS)
         if bad:
-            raise ConfigError(f"profiling.devices: unknown {sorted(bad)} (choose from {DEVICES})")
-        if options.rate_hz < 10 or options.idle_s < 0 or options.min_active_s < 0:
-            raise ConfigError("profiling: need rate_hz >= 10, idle_s >= 0, min_active_s >= 0")
+            raise ConfigError(f"profiling.devices: unknown {sorted(bad)} "
+                              f"(choose from {sorted(PROFILERS)})")
         return options
 
 
-def unavailable_rows(hardware: str, backend: str, reason: str, config: NetworkConfig,
-                     batch_sizes: Sequence[int], precision: str = "fp32",
-                     model: str = "") -> list[ProfileRow]:
-    """Rows saying that a device could not be profiled, and why."""
-    return [ProfileRow(source="measured", status="unavailable", hardware=hardware,
-                       backend=backend, batch_size=int(b), model=model,
-                       hidden_size=config.n_hidden, n_classes=config.n_out,
-                       precision=precision, n_steps=config.n_steps, method="not measured",
-                       notes=reason) for b in batch_sizes]
+@dataclass
+class ProfileJob:
+    """One deployed model to profile: its float model, NetX file and test samples."""
+
+    model_path: str | os.PathLike
+    net_path: str | os.PathLike
+    test: EventSplit
+    model_name: str = ""
+    dataset: str = ""
+    paper_dataset: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)   # provenance of the row
+    _loaded: tuple | None = field(default=None, repr=False)
+
+    def model(self) -> tuple[NetworkConfig, Any]:
+        """(NetworkConfig, Weights) of the float model: trial length, dt and sizes come from
+        the model file."""
+        if self._loaded is None:
+            net, weights, _ = load_model(self.model_path)
+            self._loaded = (net, weights)
+        return self._loaded
 
 
-def profile_float_model(config: NetworkConfig, weights: Weights, data: EventData,
-                        options: ProfileOptions, model: str = "",
-                        **extra: Any) -> list[ProfileRow]:
-    """CPU and (if asked) GPU rows for one float model; unavailable GPU gives reason rows."""
-    common = dict(model=model, idle_s=options.idle_s, rate_hz=options.rate_hz,
-                  min_active_s=options.min_active_s, max_samples=options.max_samples,
-                  provenance_extra=extra or None)
-    rows: list[ProfileRow] = []
-    if "cpu" in options.devices:
-        rows += profile_cpu(config, weights, data, options.batch_sizes, **common)
-    if "gpu" in options.devices:
-        try:
-            from neurokws.profiling.gpu import profile_gpu
-            rows += profile_gpu(config, weights, data, options.batch_sizes, **common)
-        except ProfilingUnavailableError as exc:
-            rows += unavailable_rows("GPU", "numba-cuda", exc.reason, config,
-                                     options.batch_sizes, model=model)
+def device_batch_sizes(device: str, batch_sizes: Sequence[int]) -> list[int]:
+    """Batch sizes a device is profiled at (Loihi 2 runs one sample at a time)."""
+    return [1] if device == "loihi" else [int(b) for b in batch_sizes]
+
+
+def device_gpus(device: str) -> int:
+    """GPUs a profiling job on `device` asks the cluster for."""
+    if device == "mlgenn":
+        from neurokws.backends import training_gpus
+
+        return training_gpus("mlgenn")
+    return int(device == "gpu")
+
+
+def _window(options: ProfileOptions, job: ProfileJob) -> dict[str, Any]:
+    return dict(model=job.model_name, idle_s=options.idle_s, rate_hz=options.rate_hz,
+                min_active_s=options.min_active_s, max_samples=options.max_samples,
+                provenance_extra=job.extra or None)
+
+
+def _cpu(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRow]:
+    from neurokws.profiling.cpu import profile_cpu
+
+    net, weights = job.model()
+    return profile_cpu(net, weights, bin_events(job.test, net.dt, net.n_steps), [batch],
+                       **_window(options, job))
+
+
+def _gpu(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRow]:
+    net, weights = job.model()
+    try:
+        from neurokws.profiling.gpu import profile_gpu
+
+        return profile_gpu(net, weights, bin_events(job.test, net.dt, net.n_steps), [batch],
+                           **_window(options, job))
+    except ProfilingUnavailableError as exc:
+        return unavailable_rows("GPU", "numba-cuda", exc.reason, net, [batch],
+                                model=job.model_name)
+
+
+def _loihi(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRow]:
+    """Hardware row (or its reason) and the estimate, from the emulator's activity."""
+    from neurokws.fixedpoint.emulator import FixedPointNetwork
+    from neurokws.fixedpoint.evaluation import split_inputs
+    from neurokws.profiling.loihi import profile_loihi_hardware
+
+    net, _ = job.model()
+    inputs = split_inputs(job.test, "aligned", net.n_steps, net.dt)
+    activity = FixedPointNetwork.from_netx(job.net_path).classify(inputs).activity
+    extra = job.extra or None
+    try:
+        rows = [profile_loihi_hardware(job.net_path, inputs, hidden_size=net.n_hidden,
+                                       n_classes=net.n_out, repeats=options.loihi_repeats,
+                                       model=job.model_name, activity=activity,
+                                       provenance_extra=extra)]
+    except ProfilingUnavailableError as exc:
+        rows = unavailable_rows(LOIHI_HARDWARE, "lava-loihi", exc.reason, net, (1,),
+                                precision="int8", model=job.model_name)
+    rows.append(estimate_loihi(activity.input_events, activity.hidden_spikes, net.n_hidden,
+                               net.n_out, net.n_steps, model=job.model_name,
+                               provenance_extra=extra))
     return rows
 
 
-def profile_loihi(net_path: str | os.PathLike, inputs: Any, activity: Any, config: NetworkConfig,
-                  options: ProfileOptions, model: str = "", **extra: Any) -> list[ProfileRow]:
-    """Loihi 2 rows for one deployed model: hardware (or its reason) and the estimate."""
-    rows: list[ProfileRow] = []
-    if "loihi_hw" in options.devices:
-        from neurokws.profiling.loihi import profile_loihi_hardware
-        try:
-            rows.append(profile_loihi_hardware(
-                net_path, inputs, hidden_size=config.n_hidden, n_classes=config.n_out,
-                repeats=options.loihi_repeats, model=model, activity=activity,
-                provenance_extra=extra or None))
-        except ProfilingUnavailableError as exc:
-            rows += unavailable_rows(LOIHI_HARDWARE, "lava-loihi", exc.reason, config, (1,),
-                                     precision="int8", model=model)
-    if "loihi_estimate" in options.devices:
-        rows.append(estimate_loihi(activity.input_events, activity.hidden_spikes,
-                                   config.n_hidden, config.n_out, config.n_steps, model=model,
-                                   provenance_extra=extra or None))
+def _mlgenn(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRow]:
+    from neurokws.profiling.mlgenn_timers import mlgenn_kernel_rows
+
+    net, _ = job.model()
+    return mlgenn_kernel_rows(job.model_path, job.test, net, batch, model=job.model_name)
+
+
+PROFILERS: dict[str, Callable[[ProfileJob, int, ProfileOptions], list[ProfileRow]]] = {
+    "cpu": _cpu, "gpu": _gpu, "loihi": _loihi, "mlgenn": _mlgenn}
+
+
+def profile(device: str, job: ProfileJob, batch: int, options: ProfileOptions
+            ) -> list[ProfileRow]:
+    """Rows for one model on one device at one batch size (at most options.max_samples
+    test samples), each labelled with the job's dataset."""
+    if device not in PROFILERS:
+        raise ConfigError(f"unknown profiling device {device!r}; choose from {sorted(PROFILERS)}")
+    if options.max_samples is not None and options.max_samples < len(job.test):
+        job.test = job.test.subset(range(options.max_samples))
+    rows = PROFILERS[device](job, int(batch), options)
+    for row in rows:
+        row.dataset, row.paper_dataset = job.dataset, job.paper_dataset
     return rows
 
 

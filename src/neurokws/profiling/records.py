@@ -11,13 +11,29 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 NAN = float("nan")
+AUTO = "auto"   # a profiler's power argument: pick the device's own meter
+
+
+class EventData(Protocol):
+    """What the profilers need of a BinnedSplit: flat events and per-sample offsets."""
+
+    steps: np.ndarray
+    channels: np.ndarray
+    offsets: np.ndarray
+
+
+def precision_of(weights: Any) -> str:
+    """'fp32' or 'fp64' from the dtype of a Weights' matrices."""
+    return {np.dtype(np.float32): "fp32", np.dtype(np.float64): "fp64"}.get(
+        np.result_type(weights.w_in, weights.w_rec, weights.w_out), "float")
 SOURCES = ("measured", "estimate", "paper")
 STATUSES = ("ok", "unavailable")
 
@@ -33,6 +49,8 @@ class ProfileRow:
     status: str = "ok"               # ok | unavailable (then the numbers are NaN)
     device: str = ""                 # detailed device name
     model: str = ""                  # model identifier (file stem, config name)
+    dataset: str = ""                # the workflow dataset the model was trained on
+    paper_dataset: str = ""          # the paper's dataset it corresponds to (SHD/SSC), if any
     hidden_size: int = 0
     n_classes: int = 0
     precision: str = ""              # fp32 | fp64 | int8
@@ -124,6 +142,17 @@ def fill_activity(row: ProfileRow, input_events: np.ndarray, hidden_spikes: np.n
     row.hidden_spikes_per_sample = float(spikes.mean())
     row.sop_per_sample = float(np.mean(synaptic_ops(events, spikes, row.hidden_size,
                                                     row.n_classes)))
+
+
+def unavailable_rows(hardware: str, backend: str, reason: str, config: Any,
+                     batch_sizes: Sequence[int], precision: str = "fp32",
+                     model: str = "") -> list[ProfileRow]:
+    """Rows saying that a device could not be profiled, and why."""
+    return [ProfileRow(source="measured", status="unavailable", hardware=hardware,
+                       backend=backend, batch_size=int(b), model=model,
+                       hidden_size=config.n_hidden, n_classes=config.n_out,
+                       precision=precision, n_steps=config.n_steps, method="not measured",
+                       notes=reason) for b in batch_sizes]
 
 
 def provenance_json(record: dict[str, Any]) -> str:

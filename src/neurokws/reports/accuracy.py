@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from neurokws.reports.published import paper_accuracy
+from neurokws import paper as paper_module
 
 KEY = ["dataset", "hidden", "seed"]
 STAGES = ("train", "float_test", "emulator_aligned", "emulator_paper", "lava_aligned",
@@ -47,24 +47,15 @@ def _stage_rows(frame: pd.DataFrame, column: str, stage: str,
     return out[out["accuracy"].notna()]
 
 
-def pick_bits(fixed: pd.DataFrame, bits: int | None = 8) -> int | None:
-    """The bit width to show: `bits` if present, else the widest one in the table."""
-    if "bits" not in fixed or fixed["bits"].dropna().empty:
-        return None
-    present = sorted(int(b) for b in fixed["bits"].dropna().unique())
-    return bits if bits in present else present[-1]
-
-
-def per_seed(float_table: pd.DataFrame | None, fixed_table: pd.DataFrame | None = None,
-             bits: int | None = 8) -> pd.DataFrame:
+def per_seed(float_table: pd.DataFrame | None, fixed_table: pd.DataFrame | None,
+             bits: int) -> pd.DataFrame:
     """Long per-seed table: dataset, hidden, seed, stage, accuracy (%), samples."""
     parts = []
     if float_table is not None and len(float_table):
         parts.append(_stage_rows(float_table, "train_accuracy", "train", None))
         parts.append(_stage_rows(float_table, "test_accuracy", "float_test", "n_test"))
     if fixed_table is not None and len(fixed_table):
-        chosen = pick_bits(fixed_table, bits)
-        fixed = fixed_table if chosen is None else fixed_table[fixed_table["bits"] == chosen]
+        fixed = fixed_table[fixed_table["bits"] == bits]
         n_test = None
         if float_table is not None and "n_test" in float_table:
             fixed = fixed.merge(float_table[[*KEY, "n_test"]], on=KEY, how="left")
@@ -107,10 +98,10 @@ def with_paper(summary: pd.DataFrame, paper_names: Mapping[str, str | None],
     """Own rows (source 'ours') plus the paper's rows for the datasets/hidden sizes run.
 
     `paper_names` maps each workflow dataset to 'SHD'/'SSC' or None (see
-    published.paper_dataset); paper rows keep the workflow's dataset name and carry the
+    neurokws.paper.paper_dataset); paper rows keep the workflow's dataset name and carry the
     paper's stage names (float_test, lava, loihi2).
     """
-    paper = paper_accuracy() if paper is None else paper
+    paper = paper_module.accuracy() if paper is None else paper
     ours = summary.assign(source="ours",
                           paper_dataset=summary["dataset"].map(dict(paper_names)))
     cells = ours[["dataset", "paper_dataset", "hidden"]].drop_duplicates()
@@ -133,18 +124,24 @@ def comparison_table(full: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, object] = {"dataset": dataset, "hidden": int(hidden)}
         for rec in group.itertuples(index=False):
             labels = PAPER_LABELS if rec.source == "paper" else STAGE_LABELS
-            row[labels.get(rec.stage, rec.stage)] = format_mean_sd(rec.mean, rec.sd, rec.n)
+            subset = rec.samples if rec.source == "ours" and rec.stage.startswith("lava") \
+                else None
+            row[labels.get(rec.stage, rec.stage)] = format_mean_sd(rec.mean, rec.sd, rec.n,
+                                                                   subset)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def format_mean_sd(mean: float, sd: float, n: float) -> str:
-    """'84.65 ± 1.38 (n=5)' style text; '–' for a missing mean."""
+def format_mean_sd(mean: float, sd: float, n: float, samples: float | None = None) -> str:
+    """'84.65 ± 1.38 (n=5)' style text, '(n=2, 8 samples)' for a subset evaluation (Lava);
+    '–' for a missing mean."""
     if mean is None or not np.isfinite(mean):
         return "–"
     text = f"{mean:.2f}"
     if sd is not None and np.isfinite(sd):
         text += f" ± {sd:.2f}"
+    if samples is not None and np.isfinite(samples):
+        return f"{text} (n={int(n)}, {int(samples)} samples)"
     return f"{text} (n={int(n)})"
 
 

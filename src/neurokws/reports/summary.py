@@ -14,10 +14,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from neurokws import paper
+from neurokws.profiling.training_cost import METHOD_LABELS
 from neurokws.reports.accuracy import comparison_table
 from neurokws.reports.inference_cost import normalise
 from neurokws.reports.markdown import markdown_table
-from neurokws.reports.training_cost import METHOD_LABELS
 from neurokws.utils.provenance import config_hash, git_commit, package_versions
 
 REPORT_PACKAGES = ("neurokws", "numpy", "numba", "h5py", "pandas", "matplotlib", "seaborn",
@@ -62,16 +63,16 @@ def hardware() -> dict[str, Any]:
 
 def _what_ran(config: Mapping[str, Any], accuracy: pd.DataFrame) -> list[str]:
     """Bullet list of the grid and the stages that produced results."""
-    model = config.get("model", {})
+    model = config["model"]
     lines = ["## What ran", ""]
-    for name, ds in config.get("datasets", {}).items():
-        augment = ", ".join(ds.get("augmentations", ["shift"])) or "none"
-        lines.append(f"- Dataset **{name}**: source `{ds.get('source')}`, "
-                     f"{ds.get('epochs', 50)} epochs, augmentation {augment}.")
-    lines.append(f"- Hidden sizes {list(config.get('hidden_sizes', []))}, seeds "
-                 f"{list(config.get('seeds', []))}; T = {model.get('n_steps', 1000)} steps "
-                 f"of {model.get('dt_ms', 1.0)} ms, tau_mem {model.get('tau_mem_ms', 20.0)} "
-                 f"ms, tau_syn {model.get('tau_syn_ms', 5.0)} ms.")
+    for name, ds in config["datasets"].items():
+        augment = ", ".join(ds["augmentations"]) or "none"
+        lines.append(f"- Dataset **{name}**: source `{ds['source']}`, "
+                     f"{ds['epochs']} epochs, augmentation {augment}.")
+    lines.append(f"- Hidden sizes {list(config['hidden_sizes'])}, seeds "
+                 f"{list(config['seeds'])}; T = {model['n_steps']} steps "
+                 f"of {model['dt_ms']} ms, tau_mem {model['tau_mem_ms']} "
+                 f"ms, tau_syn {model['tau_syn_ms']} ms.")
     if not accuracy.empty:
         ours = accuracy[accuracy["source"] == "ours"]
         stages = list(dict.fromkeys(ours["stage"]))
@@ -91,8 +92,9 @@ def _hardware_lines(info: Mapping[str, Any]) -> list[str]:
             f"- OS: {info['platform']}, Python {info['python']}", ""]
 
 
-def _accuracy_lines(accuracy: pd.DataFrame) -> list[str]:
-    """Own accuracies next to the paper's (test accuracy in %, mean ± sd over seeds)."""
+def _accuracy_lines(accuracy: pd.DataFrame, fixed: pd.DataFrame | None) -> list[str]:
+    """Own accuracies next to the paper's (test accuracy in %, mean ± sd over seeds), and a
+    warning for every model whose output layer spiked in fixed point."""
     lines = ["## Accuracy (%, mean ± sd over seeds; paper: 5 seeds, Loihi 2: 1 model)", ""]
     if accuracy.empty:
         return [*lines, "No accuracy results.", ""]
@@ -100,6 +102,17 @@ def _accuracy_lines(accuracy: pd.DataFrame) -> list[str]:
     if accuracy["paper_dataset"].isna().all():
         lines.append("The paper has no values for these datasets (only SHD and SSC).")
     lines.append("")
+    spiking = [c for c in ([] if fixed is None else fixed.columns)
+               if c.endswith("_output_spikes")]
+    for column in spiking:
+        for rec in fixed[fixed[column].fillna(0) > 0].itertuples(index=False):
+            rec = rec._asdict()
+            lines.append(f"- **Warning**: {rec['dataset']} N={rec['hidden']} seed "
+                         f"{rec['seed']} int{rec['bits']}: {int(rec[column])} output-layer "
+                         f"spikes ({column.removesuffix('_output_spikes')}); the readout of "
+                         "those samples was reset (docs/fixedpoint.md#output-threshold).")
+    if spiking:
+        lines.append("")
     return lines
 
 
@@ -127,9 +140,7 @@ def _training_cost_lines(cost: pd.DataFrame | None) -> list[str]:
         ratio = (wide["bptt_spyx"] / wide["eventprop"]).round(1)
         lines.append("BPTT / Eventprop time per epoch: " + ", ".join(
             f"T={int(t)}: {r}x" for t, r in ratio.items()) + ".")
-    lines += ["Paper (RTX A5000 GPU, mlGeNN vs Spyx): Eventprop memory constant in T, BPTT "
-              "memory linear in T; Spyx faster below about 500 timesteps, mlGeNN faster "
-              "above.", ""]
+    lines += [f"Paper: {paper.FIGURE3_NOTES}", ""]
     return lines
 
 
@@ -171,7 +182,8 @@ def _provenance_lines(config: Mapping[str, Any], cost: pd.DataFrame | None,
 def build_summary(config: Mapping[str, Any], accuracy: pd.DataFrame,
                   cost: pd.DataFrame | None = None, table2: pd.DataFrame | None = None,
                   table2_md: str | None = None, info: Mapping[str, Any] | None = None,
-                  commit: str | None = None, figures: Sequence[str] = ()) -> str:
+                  commit: str | None = None, figures: Sequence[str] = (),
+                  fixed: pd.DataFrame | None = None) -> str:
     """The whole summary.md text."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     lines = ["# neurokws results summary", "",
@@ -179,7 +191,7 @@ def build_summary(config: Mapping[str, Any], accuracy: pd.DataFrame,
              f"neuromorphic applications* (NICE 2025). Generated {stamp}.", ""]
     lines += _what_ran(config, accuracy)
     lines += _hardware_lines(info or hardware())
-    lines += _accuracy_lines(accuracy)
+    lines += _accuracy_lines(accuracy, fixed)
     lines += _training_cost_lines(cost)
     lines += _table2_lines(table2, table2_md)
     if figures:

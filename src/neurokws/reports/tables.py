@@ -35,7 +35,9 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
     """Per model and bit width: float test, emulator (each input mode) and Lava accuracy.
 
     Lava columns hold its subset's accuracy, size and the agreement rate with the emulator
-    on the same samples; they are empty where Lava did not run.
+    on the same samples; they are empty where Lava did not run. Output-layer spike counts
+    (`*_output_spikes`: the readout was corrupted, docs/fixedpoint.md#output-threshold)
+    appear only where some model has any.
     """
     key = ["dataset", "hidden", "seed"]
     floats = pd.DataFrame([{**{k: r[k] for k in key},
@@ -49,6 +51,7 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
             row[f"emulator_{mode}_accuracy"] = values["accuracy"]
             row[f"synaptic_ops_per_sample_{mode}"] = \
                 values["activity_per_sample"]["synaptic_ops"]
+            row[f"emulator_{mode}_output_spikes"] = values["output_spikes"]
         rows.append(row)
     fixed = pd.DataFrame(rows)
     for record in map(_load, lava_files):
@@ -58,6 +61,10 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
         fixed.loc[match, f"lava_{mode}_accuracy"] = record["accuracy"]
         fixed.loc[match, f"lava_{mode}_n"] = record["n_samples"]
         fixed.loc[match, f"lava_{mode}_agreement"] = record.get("agreement_with_emulator")
+        fixed.loc[match, f"lava_{mode}_output_spikes"] = record["output_spikes"]
+    quiet = [c for c in fixed.columns if c.endswith("_output_spikes")
+             and not (pd.to_numeric(fixed[c], errors="coerce").fillna(0) > 0).any()]
+    fixed = fixed.drop(columns=quiet)
     table = floats.merge(fixed, on=key, how="right") if len(fixed) else floats
     return table.sort_values([*key, "bits"] if "bits" in table else key,
                              kind="stable").reset_index(drop=True)

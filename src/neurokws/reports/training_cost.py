@@ -1,26 +1,14 @@
-"""Figure 3 style training-cost benchmark: Eventprop (ours) vs BPTT (Spyx) over T.
+"""Figure 3: training memory and time per epoch against T, one line per method.
 
-Each (method, T) runs in its own child process (cost_eventprop in this interpreter,
-cost_spyx in the Spyx venv's), one after the other on the same cores, so peak memory
-belongs to one measurement only. Time per epoch = the fastest of the timed batches (best of
-N, as timeit recommends: other processes on a shared machine only ever add time) x batches
-per epoch of `epoch_samples` training samples (SHD: 8156, no augmentation, as in the paper's
-Figure 3); the median batch time is kept in the CSV too.
+The numbers come from the measuring stage (`neurokws.profiling.training_cost`).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 import os
-import subprocess
-import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import (
@@ -32,142 +20,8 @@ from matplotlib.ticker import (
     ScalarFormatter,
 )
 
-from neurokws.reports.cost_common import RESULT_TAG
+from neurokws.profiling.training_cost import METHOD_LABELS, METHODS
 from neurokws.reports.figures import new_figure, paper_style, save_figure
-
-log = logging.getLogger(__name__)
-SRC = Path(__file__).resolve().parents[2]
-METHODS = {"eventprop": "neurokws.reports.cost_eventprop",
-           "bptt_spyx": "neurokws.reports.cost_spyx"}
-METHOD_LABELS = {"eventprop": "Eventprop (ours, numba CPU)",
-                 "bptt_spyx": "BPTT surrogate gradient (Spyx, JAX CPU)"}
-CSV_COLUMNS = ["method", "n_steps", "dt_ms", "hidden", "n_classes", "batch_size",
-               "events_per_sample", "timed_batches", "compile_s", "first_batch_s",
-               "batch_median_s", "batch_min_s", "batches_per_epoch", "time_per_epoch_s",
-               "time_100_epochs_s", "train_mem_mib", "xla_buffers_mib", "base_rss_mib",
-               "peak_rss_mib", "hidden_spikes_per_neuron", "threads", "python", "versions"]
-
-
-@dataclass
-class CostSettings:
-    """What to measure (config section `training_cost`)."""
-
-    n_steps: Sequence[int] = (250, 500, 1000, 2000)
-    hidden: int = 256
-    batch_size: int = 32
-    batches: int = 5
-    events_per_sample: int = 8500
-    spikes_per_neuron: float = 14.0
-    n_classes: int = 20
-    epoch_samples: int = 8156
-    threads: int | None = None
-    seed: int = 0
-    methods: Sequence[str] = ("eventprop", "bptt_spyx")
-    timeout_s: float = 600.0
-
-    @classmethod
-    def from_config(cls, section: dict | None) -> CostSettings:
-        """Settings from the config's `training_cost` section (unknown keys are an error)."""
-        section = dict(section or {})
-        section.pop("enabled", None)
-        unknown = set(section) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown training_cost keys: {sorted(unknown)}")
-        settings = cls(**section)
-        bad = set(settings.methods) - set(METHODS)
-        if bad:
-            raise ValueError(f"training_cost.methods: unknown {sorted(bad)}; use {list(METHODS)}")
-        return settings
-
-
-def child_command(method: str, n_steps: int, settings: CostSettings,
-                  spyx_python: str | None = None) -> list[str]:
-    """The command line of one measurement."""
-    python = sys.executable if method == "eventprop" else spyx_python
-    if not python:
-        raise ValueError("the bptt_spyx method needs the Spyx venv's python (spyx_python)")
-    return [python, "-m", METHODS[method], "--steps", str(n_steps),
-            "--hidden", str(settings.hidden), "--classes", str(settings.n_classes),
-            "--batch", str(settings.batch_size), "--batches", str(settings.batches),
-            "--events", str(settings.events_per_sample),
-            "--rate", str(settings.spikes_per_neuron), "--seed", str(settings.seed)]
-
-
-def child_env(settings: CostSettings) -> dict[str, str]:
-    """Environment of a child: neurokws importable, thread counts, JAX on the CPU."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [env.get("PYTHONPATH")])])
-    threads = settings.threads or len(os.sched_getaffinity(0))
-    env.update(NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
-    return env
-
-
-def _pin(threads: int | None):
-    """preexec_fn restricting a child to the first `threads` allowed cores (both methods)."""
-    if not threads:
-        return None
-    cores = sorted(os.sched_getaffinity(0))[:threads]
-    return lambda: os.sched_setaffinity(0, cores)
-
-
-def parse_result(stdout: str) -> dict:
-    """The child's result record from its stdout."""
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(RESULT_TAG + " "):
-            return json.loads(line[len(RESULT_TAG) + 1:])
-    raise ValueError(f"no '{RESULT_TAG}' line in the child's output")
-
-
-def run_child(cmd: list[str], settings: CostSettings) -> dict:
-    """Run one measurement process and return its record (errors name the command)."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(settings),
-                          timeout=settings.timeout_s, preexec_fn=_pin(settings.threads),
-                          check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"training-cost child failed (exit {proc.returncode}): "
-                           f"{' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    return parse_result(proc.stdout)
-
-
-def run_benchmark(settings: CostSettings, spyx_python: str | None = None) -> pd.DataFrame:
-    """All (T, method) measurements, methods interleaved per T; one row each."""
-    records = []
-    for n_steps in settings.n_steps:
-        for method in settings.methods:
-            cmd = child_command(method, int(n_steps), settings, spyx_python)
-            log.info("measuring %s at T=%d: %s", method, n_steps, " ".join(cmd))
-            record = run_child(cmd, settings)
-            log.info("  -> %.3f s/batch (best), %.3f (median), %.1f MiB",
-                     record["batch_min_s"], record["batch_median_s"], record["train_mem_mib"])
-            records.append(record)
-    return cost_table(records, settings.epoch_samples)
-
-
-def cost_table(records: Sequence[dict], epoch_samples: int) -> pd.DataFrame:
-    """Records -> the CSV table with derived epoch times, sorted by method then T."""
-    frame = pd.DataFrame(list(records))
-    for column in CSV_COLUMNS:
-        if column not in frame:
-            frame[column] = np.nan
-    frame["batches_per_epoch"] = [math.ceil(epoch_samples / b) for b in frame["batch_size"]]
-    frame["time_per_epoch_s"] = frame["batch_min_s"] * frame["batches_per_epoch"]
-    frame["time_100_epochs_s"] = frame["first_batch_s"] + frame["batch_min_s"] * (
-        100 * frame["batches_per_epoch"] - 1)
-    frame["versions"] = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
-                         for v in frame["versions"]]
-    order = {m: i for i, m in enumerate(METHODS)}
-    frame = frame.assign(_m=frame["method"].map(order).fillna(len(order)))
-    frame = frame.sort_values(["_m", "n_steps"], kind="stable").drop(columns="_m")
-    return frame[CSV_COLUMNS].reset_index(drop=True)
-
-
-def settings_record(settings: CostSettings) -> dict:
-    """The settings as a plain dict (for provenance)."""
-    record = asdict(settings)
-    record["n_steps"] = [int(t) for t in settings.n_steps]
-    record["methods"] = list(settings.methods)
-    return record
 
 
 def _log_axis(ax, ticks: Sequence[int]) -> None:

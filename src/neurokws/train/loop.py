@@ -1,12 +1,23 @@
-"""The epoch loop: seeded augmentation and shuffling, Eventprop batches, Adam, checkpoints."""
+"""The training loop: one for every backend. A backend supplies the epoch, the loop the rest.
+
+The loop owns the run's identity (resume hash), the initial state (paper initialisation,
+learning-rate schedule), resuming from `checkpoints/last.npz`, the per-epoch seeded
+augmentation and shuffling, the plateau schedule, checkpoint selection and the epoch log.
+A backend (`EpochBackend`) opens a session on a state and runs one epoch at a time on the
+data and order the loop hands it: our numba engine (`NumbaBackend`, below) or mlGeNN
+(`neurokws.backends.mlgenn.MlgennBackend`). Training schedule and its sources:
+docs/model.md#training.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -41,6 +52,37 @@ class TrainResult:
     log_rows: list[dict[str, Any]]
 
 
+@dataclass
+class EpochOutcome:
+    """One epoch's log row and the state after it."""
+
+    row: dict[str, Any]
+    weights: Weights
+    optimizer: dict[str, np.ndarray]
+
+
+class EpochSession(Protocol):
+    """A backend's live training state (e.g. a compiled GeNN model)."""
+
+    def run_epoch(self, epoch: int, data: BinnedSplit, order: np.ndarray,
+                  schedule: LearningRateSchedule) -> EpochOutcome:
+        """Train on data[order] in batches; rescue silent neurons; validate if it can."""
+        ...
+
+
+class EpochBackend(Protocol):
+    """How epochs are run (numba engine, mlGeNN)."""
+
+    def identity(self) -> dict[str, Any]:
+        """What, beyond net/settings/seed/data, shapes the run (part of the resume hash)."""
+        ...
+
+    def session(self, state: TrainState, train_split: EventSplit,
+                valid: BinnedSplit | None) -> contextlib.AbstractContextManager[EpochSession]:
+        """A session continuing from `state` (weights and optimizer moments)."""
+        ...
+
+
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
     """The generator of one epoch: a pure function of (seed, epoch), so resumes are exact."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), 0x5EED]))
@@ -55,7 +97,7 @@ def epoch_inputs(split: EventSplit, settings: TrainSettings, net: NetworkConfig,
 
 
 def resume_hash(net: NetworkConfig, settings: TrainSettings, seed: int,
-                train_split: EventSplit, run_config: dict[str, Any] | None = None) -> str:
+                train_split: EventSplit, identity: dict[str, Any]) -> str:
     """Identity of a run for resuming: everything that shapes the trajectory of the weights.
 
     The epoch budget, checkpoint selection and progress bar are left out, so a finished run
@@ -66,7 +108,7 @@ def resume_hash(net: NetworkConfig, settings: TrainSettings, seed: int,
     data = {"n_samples": len(train_split), "n_events": int(train_split.n_events),
             "labels_sum": int(np.sum(train_split.labels, dtype=np.int64))}
     return config_hash({"net": net.to_dict(), "settings": trajectory, "seed": int(seed),
-                        "data": data, "run_config": run_config or {}})
+                        "data": data, "run_config": identity})
 
 
 def selection_mode(settings: TrainSettings, has_valid: bool) -> str:
@@ -85,53 +127,47 @@ def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit) -> floa
     return float(np.mean(np.argmax(readout, axis=1) == data.labels))
 
 
+def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
+                run_hash: str) -> TrainState:
+    """Epoch 0: the paper's initialisation drawn from `seed` and a new schedule."""
+    return TrainState(epoch=0, weights=init_weights(net, np.random.default_rng(int(seed))),
+                      optimizer={}, schedule=LearningRateSchedule.from_settings(settings).state(),
+                      run_hash=run_hash)
+
+
 def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
           out_dir: Path, valid_split: EventSplit | None = None,
-          run_config: dict[str, Any] | None = None) -> TrainResult:
+          backend: EpochBackend | None = None) -> TrainResult:
     """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there."""
+    backend = backend or NumbaBackend(net, settings)
     ckpt_dir = Path(out_dir) / "checkpoints"
-    run_hash = resume_hash(net, settings, seed, train_split, run_config)
+    run_hash = resume_hash(net, settings, seed, train_split, backend.identity())
     mode = selection_mode(settings, valid_split is not None)
-    valid = bin_events(valid_split, net.dt, net.n_steps) if valid_split is not None else None
-    reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
-                    lambda_lower=settings.reg_lambda_lower)
-
     state = resume_or_none(ckpt_dir / "last.npz", run_hash)
-    optimizer = Adam(settings.adam_beta1, settings.adam_beta2, settings.adam_eps)
     if state is None:
-        weights = init_weights(net, np.random.default_rng(int(seed)))
-        schedule = LearningRateSchedule(
-            target_lr=settings.lr, start_lr=settings.ease_in_start_lr,
-            factor=settings.ease_in_factor, fast_alpha=settings.plateau_fast,
-            slow_alpha=settings.plateau_slow, patience=settings.plateau_patience,
-            decay=settings.plateau_factor)
-        state = TrainState(epoch=0, weights=weights, optimizer={}, schedule=schedule.state(),
-                           run_hash=run_hash)
+        state = fresh_state(net, settings, seed, run_hash)
     else:
         log.info("resuming %s after epoch %d", out_dir, state.epoch)
-        optimizer.load_state(state.optimizer)
-    schedule = LearningRateSchedule.from_state(state.schedule)
-    weights = state.weights
-
-    for epoch in range(state.epoch, settings.epochs):
-        row, spikes_per_neuron = _run_epoch(net, settings, seed, epoch, train_split, weights,
-                                            optimizer, schedule, reg)
-        silent = spikes_per_neuron == 0
-        weights.w_in[:, silent] += np.float32(settings.rescue_increment)
-        row["silent_neurons"] = int(silent.sum())
-        row["valid_accuracy"] = accuracy(net, weights, valid) if valid is not None else np.nan
-        finish_epoch(state, row, weights, optimizer.state(), schedule, mode, ckpt_dir)
-
+    if state.epoch < settings.epochs:
+        valid = bin_events(valid_split, net.dt, net.n_steps) if valid_split is not None else None
+        schedule = LearningRateSchedule.from_state(state.schedule)
+        with backend.session(state, train_split, valid) as session:
+            for epoch in range(state.epoch, settings.epochs):
+                rng = epoch_rng(seed, epoch)
+                data = epoch_inputs(train_split, settings, net, rng)
+                order = rng.permutation(len(data.labels)).astype(np.int64)
+                outcome = session.run_epoch(epoch, data, order, schedule)
+                finish_epoch(state, outcome, schedule, mode, ckpt_dir)
     with np.load(ckpt_dir / "best.npz") as best:
         selected = Weights(*(np.array(best[k]) for k in Weights.NAMES))
     return TrainResult(weights=selected, selected_epoch=state.best_epoch, selection=mode,
                        log_rows=state.log_rows)
 
 
-def finish_epoch(state: TrainState, row: dict[str, Any], weights: Weights,
-                 optimizer_state: dict[str, np.ndarray], schedule: LearningRateSchedule,
+def finish_epoch(state: TrainState, outcome: EpochOutcome, schedule: LearningRateSchedule,
                  mode: str, ckpt_dir: Path) -> None:
-    """End of an epoch (any backend): plateau step, log row, best checkpoint, last checkpoint."""
+    """End of an epoch: plateau step, log row, best checkpoint, last checkpoint."""
+    row, weights = outcome.row, outcome.weights
     epoch = row["epoch"]
     schedule.end_epoch(epoch, row["train_accuracy"])
     state.log_rows.append(row)
@@ -141,41 +177,70 @@ def finish_epoch(state: TrainState, row: dict[str, Any], weights: Weights,
     if metric > state.best_metric:
         state.best_metric, state.best_epoch = float(metric), epoch
         write_npz(ckpt_dir / "best.npz", **weights.arrays(), epoch=np.array(epoch))
-    state.weights, state.optimizer, state.schedule = weights, optimizer_state, schedule.state()
+    state.weights, state.optimizer, state.schedule = weights, outcome.optimizer, schedule.state()
     save_checkpoint(ckpt_dir / "last.npz", state)
     log.info("epoch %d: %s", epoch, row)
 
 
-def _run_epoch(net: NetworkConfig, settings: TrainSettings, seed: int, epoch: int,
-               train_split: EventSplit, weights: Weights, optimizer: Adam,
-               schedule: LearningRateSchedule, reg: RegConfig) -> tuple[dict, np.ndarray]:
-    """One pass over an augmented, shuffled epoch; every batch contributes its gradient."""
-    start = time.perf_counter()
-    rng = epoch_rng(seed, epoch)
-    data = epoch_inputs(train_split, settings, net, rng)
-    order = rng.permutation(len(data.labels)).astype(np.int64)
-    batches = [order[i:i + settings.batch_size]
-               for i in range(0, len(order), settings.batch_size)]
-    spikes_per_neuron = np.zeros(net.n_hidden, dtype=np.int64)
-    loss_sum = correct = 0.0
-    lr = schedule.current_lr
-    bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch",
-               disable=not settings.progress_bar, leave=False)
-    for batch in bar:
-        result = loss_and_grad(net, weights, data.steps, data.channels, data.offsets,
-                               data.labels, batch, reg)
-        lr = schedule.lr_for_next_batch()
-        optimizer.step(weights, result.grads, lr)
-        loss_sum += result.loss * len(batch)
-        correct += float(np.sum(np.argmax(result.readout, axis=1) == data.labels[batch]))
-        spikes_per_neuron += result.hidden_spike_counts.sum(axis=0)
-        bar.set_postfix(loss=f"{result.loss:.3f}", lr=f"{lr:.1e}")
-    n = len(order)
-    row = {"epoch": epoch, "loss": loss_sum / n, "train_accuracy": correct / n, "lr": lr,
-           "mean_hidden_spikes": float(spikes_per_neuron.sum()) / (n * net.n_hidden),
-           "max_hidden_spikes": float(spikes_per_neuron.max()) / n, "n_samples": n,
-           "wall_time_s": time.perf_counter() - start}
-    return row, spikes_per_neuron
+class NumbaBackend:
+    """Epochs of our event-driven numba Eventprop engine (neurokws.model.engine)."""
+
+    def __init__(self, net: NetworkConfig, settings: TrainSettings):
+        self.net, self.settings = net, settings
+
+    def identity(self) -> dict[str, Any]:
+        return {}
+
+    @contextlib.contextmanager
+    def session(self, state: TrainState, train_split: EventSplit,
+                valid: BinnedSplit | None) -> Iterator[_NumbaSession]:
+        s = self.settings
+        optimizer = Adam(s.adam_beta1, s.adam_beta2, s.adam_eps)
+        if state.optimizer:
+            optimizer.load_state(state.optimizer)
+        yield _NumbaSession(self.net, s, state.weights.copy(), optimizer, valid)
+
+
+class _NumbaSession:
+    def __init__(self, net: NetworkConfig, settings: TrainSettings, weights: Weights,
+                 optimizer: Adam, valid: BinnedSplit | None):
+        self.net, self.settings, self.weights = net, settings, weights
+        self.optimizer, self.valid = optimizer, valid
+        self.reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
+                             lambda_lower=settings.reg_lambda_lower)
+
+    def run_epoch(self, epoch: int, data: BinnedSplit, order: np.ndarray,
+                  schedule: LearningRateSchedule) -> EpochOutcome:
+        """One pass over the shuffled epoch; every batch contributes its gradient."""
+        net, settings, weights = self.net, self.settings, self.weights
+        start = time.perf_counter()
+        batches = [order[i:i + settings.batch_size]
+                   for i in range(0, len(order), settings.batch_size)]
+        spikes_per_neuron = np.zeros(net.n_hidden, dtype=np.int64)
+        loss_sum = correct = 0.0
+        lr = schedule.current_lr
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch",
+                   disable=not settings.progress_bar, leave=False)
+        for batch in bar:
+            result = loss_and_grad(net, weights, data.steps, data.channels, data.offsets,
+                                   data.labels, batch, self.reg)
+            lr = schedule.lr_for_next_batch()
+            self.optimizer.step(weights, result.grads, lr)
+            loss_sum += result.loss * len(batch)
+            correct += float(np.sum(np.argmax(result.readout, axis=1) == data.labels[batch]))
+            spikes_per_neuron += result.hidden_spike_counts.sum(axis=0)
+            bar.set_postfix(loss=f"{result.loss:.3f}", lr=f"{lr:.1e}")
+        silent = spikes_per_neuron == 0
+        weights.w_in[:, silent] += np.float32(settings.rescue_increment)
+        n = len(order)
+        row = {"epoch": epoch, "loss": loss_sum / n, "train_accuracy": correct / n, "lr": lr,
+               "mean_hidden_spikes": float(spikes_per_neuron.sum()) / (n * net.n_hidden),
+               "max_hidden_spikes": float(spikes_per_neuron.max()) / n,
+               "silent_neurons": int(silent.sum()), "n_samples": n,
+               "valid_accuracy": (accuracy(net, weights, self.valid)
+                                  if self.valid is not None else np.nan),
+               "wall_time_s": time.perf_counter() - start}
+        return EpochOutcome(row, weights.copy(), self.optimizer.state())
 
 
 def write_train_log(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -13,10 +13,10 @@ from neurokws.model.network import Weights
 class Adam:
     """Adam (Kingma & Ba) with bias correction, as in mlGeNN's optimiser; float32 in place."""
 
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    step_count: int = 0
+    beta1: float
+    beta2: float
+    eps: float
+    step_count: int = 0       # state: starts at zero
     m: dict[str, np.ndarray] = field(default_factory=dict)
     v: dict[str, np.ndarray] = field(default_factory=dict)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass
@@ -17,17 +18,25 @@ class LearningRateSchedule:
     fast <= slow and more than `patience` epochs have passed since the last change.
     """
 
-    target_lr: float = 1e-3
-    start_lr: float = 1e-6
-    factor: float = 1.05
-    fast_alpha: float = 0.8
-    slow_alpha: float = 0.85
-    patience: int = 50
-    decay: float = 0.5
-    batches_seen: int = 0
+    target_lr: float
+    start_lr: float
+    factor: float
+    fast_alpha: float
+    slow_alpha: float
+    patience: int
+    decay: float
+    batches_seen: int = 0     # state: counters and averages start at zero
     fast: float = 0.0
     slow: float = 0.0
     last_change_epoch: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LearningRateSchedule:
+        """A fresh schedule from a TrainSettings (config keys ease_in_*, lr, plateau_*)."""
+        return cls(target_lr=settings.lr, start_lr=settings.ease_in_start_lr,
+                   factor=settings.ease_in_factor, fast_alpha=settings.plateau_fast,
+                   slow_alpha=settings.plateau_slow, patience=settings.plateau_patience,
+                   decay=settings.plateau_factor)
 
     def lr_for_next_batch(self) -> float:
         """Learning rate of the next batch (advances the ease-in counter)."""

@@ -1,4 +1,5 @@
-"""Provenance records attached to every result file: config, seed, versions, git commit."""
+"""Provenance records attached to every result file: what produced it (a rule's params and
+inputs, see utils/rule_support.rule_provenance), seed, versions, host, git commit."""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def provenance(config: dict[str, Any] | None = None, seed: int | None = None,
                **extra: Any) -> dict[str, Any]:
-    """A provenance record: config and its hash, seed, versions, host, git commit, time."""
+    """A provenance record: seed, versions, host, git commit, time (+ a config and its hash
+    when given, and `extra`)."""
     record: dict[str, Any] = {
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": package_versions(),

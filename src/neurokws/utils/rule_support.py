@@ -30,3 +30,21 @@ def start_rule(snakemake: Any) -> logging.Logger:
     logger.info("rule %s, wildcards %s, threads %d", snakemake.rule,
                 dict(snakemake.wildcards.items()), threads)
     return logger
+
+
+def rule_provenance(snakemake: Any, **extra: Any) -> dict[str, Any]:
+    """The provenance of a rule's output: rule, wildcards, every value it was given
+    (`params`) and the SHA-256 of its input files, plus versions, host and git commit."""
+    from neurokws.utils.provenance import file_sha256, provenance
+
+    def digest(value: Any) -> Any:
+        if isinstance(value, str):
+            return file_sha256(value) if Path(value).is_file() else None
+        return [digest(v) for v in value]
+
+    named = dict(snakemake.input.items()) or dict(enumerate(snakemake.input))
+    seed = snakemake.wildcards.get("seed")
+    return provenance(seed=None if seed is None else int(seed), rule=snakemake.rule,
+                      wildcards=dict(snakemake.wildcards.items()),
+                      params=dict(snakemake.params.items()),
+                      input_sha256={str(k): digest(v) for k, v in named.items()}, **extra)

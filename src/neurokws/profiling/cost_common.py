@@ -1,21 +1,19 @@
 """Shared parts of the training-cost child processes (numpy + stdlib only: runs in .venv-spyx).
 
-Every measurement runs in its own process so its memory belongs to that measurement alone.
-Memory is sampled from /proc/self/statm by a thread (1 ms): ru_maxrss is not used because on
-Linux a child's ru_maxrss starts from its parent's high-water mark at fork/exec, so a large
-parent (the Snakemake rule process) would hide the child's own peak. Children print one
-result line `NEUROKWS_COST <json>` on stdout.
+Every measurement runs in its own process (`neurokws.utils.sidecar.run_module`) so its
+memory belongs to that measurement alone. Memory is sampled from /proc/self/statm by a
+thread (1 ms): ru_maxrss is not used because on Linux a child's ru_maxrss starts from its
+parent's high-water mark at fork/exec, so a large parent (the Snakemake rule process) would
+hide the child's own peak. A child's `sidecar_main(request, arrays)` takes the request that
+`neurokws.profiling.training_cost.child_request` builds and returns `result(...)`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import platform
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-RESULT_TAG = "NEUROKWS_COST"
 TRIAL_MS = 1000.0  # SHD/SSC trials are cropped at 1 s; T timesteps means dt = 1 s / T
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -85,19 +82,6 @@ def dense_batch(steps: np.ndarray, channels: np.ndarray, offsets: np.ndarray,
     return out
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    """The command line shared by both children."""
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--steps", type=int, required=True, help="timesteps T per trial")
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--classes", type=int, default=20)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--batches", type=int, default=3, help="timed batches after the first")
-    p.add_argument("--events", type=int, default=8500, help="input events per sample")
-    p.add_argument("--rate", type=float, default=14.0, help="target spikes/neuron/sample")
-    p.add_argument("--seed", type=int, default=0)
-    return p
-
 
 def measure(step: Callable[[int], Any], n_timed: int,
             prepare: Callable[[], Any] | None = None) -> dict[str, Any]:
@@ -128,7 +112,7 @@ def measure(step: Callable[[int], Any], n_timed: int,
             "peak": peak}
 
 
-def result(method: str, args: argparse.Namespace, timing: dict[str, Any],
+def result(method: str, args: Any, timing: dict[str, Any],
            versions: dict[str, str], **extra: Any) -> dict[str, Any]:
     """The child's result record (times in s, memory in MiB)."""
     times, base, peak = timing["times"], timing["base"], timing["peak"]
@@ -142,8 +126,3 @@ def result(method: str, args: argparse.Namespace, timing: dict[str, Any],
             "train_mem_mib": (peak - base) / 2**20,
             "python": platform.python_version(), "versions": versions, **extra}
 
-
-def emit(record: dict[str, Any]) -> None:
-    """Print the result line the parent parses."""
-    sys.stdout.write(f"{RESULT_TAG} {json.dumps(record, sort_keys=True)}\n")
-    sys.stdout.flush()

@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from neurokws import paper
 from neurokws.data.events import EventSplit
 from neurokws.utils.atomic import atomic_path
 
 COLUMN_WIDTH_IN = 3.5  # the paper's column width (plot_settings.py)
 ROW_HEIGHT_IN = 1.45
-PAPER_WORDS = {"shd": "zwei", "ssc": "left"}  # the examples shown in the paper's Figure 2
 _RC = {"font.size": 7, "axes.labelsize": 7, "axes.titlesize": 7, "xtick.labelsize": 6,
        "ytick.labelsize": 6, "axes.linewidth": 0.6, "xtick.major.width": 0.6,
        "ytick.major.width": 0.6, "pdf.fonttype": 42}
@@ -63,7 +63,7 @@ def plot_rasters(splits: Mapping[str, EventSplit], out_png: str | os.PathLike,
     """
     if not splits:
         raise ValueError("plot_rasters needs at least one split")
-    prefer = PAPER_WORDS if prefer_words is None else prefer_words
+    prefer = paper.FIGURE2_WORDS if prefer_words is None else prefer_words
     panels = []
     for name, split in splits.items():
         names = (keys or {}).get(name) or split.keys

@@ -1,6 +1,6 @@
 """Training-cost child: BPTT with surrogate gradients in Spyx (JAX) at one T (.venv-spyx).
 
-    PYTHONPATH=src .venv-spyx/bin/python -m neurokws.reports.cost_spyx --steps 1000
+    neurokws.utils.sidecar.run_module("spyx", "neurokws.profiling.cost_spyx", request)
 
 The same 700 -> N recurrent -> C network as ours, built from Spyx layers as the paper's
 baseline ("RCuBaLIF", Heckel & Nowotny's SHD classifier with recurrence and exponential
@@ -20,14 +20,13 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import os
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
-from neurokws.reports import cost_common as cc
-
-INIT_IN = (0.03, 0.01)   # the paper's initialisation (mean, sd), scaled like ours below
-INIT_REC_SD = 0.02
-INIT_OUT_SD = 0.03
+from neurokws.model.init import IN_MEAN, IN_SD, OUT_SD, REC_SD
+from neurokws.profiling import cost_common as cc
 
 
 def build(args, dt: float):
@@ -38,24 +37,29 @@ def build(args, dt: float):
     import spyx
     from flax import nnx
 
-    alpha_mem, beta_syn = math.exp(-dt / 20.0), math.exp(-dt / 5.0)
-    scale = (1.0 - alpha_mem) * (5.0 / dt) * (1.0 - beta_syn)  # our input scaling
+    tau_mem, tau_syn = args.model["tau_mem_ms"], args.model["tau_syn_ms"]
+    alpha_mem, beta_syn = math.exp(-dt / tau_mem), math.exp(-dt / tau_syn)
+    scale = (1.0 - alpha_mem) * (tau_syn / dt) * (1.0 - beta_syn)  # our input scaling
     rngs = nnx.Rngs(args.seed)
-    n, c = args.hidden, args.classes
+    n, c, n_in = args.hidden, args.classes, args.n_in
     model = spyx.nn.Sequential(
-        nnx.Linear(700, n, use_bias=False, rngs=rngs),
-        spyx.nn.RCuBaLIF((n,), alpha=beta_syn, beta=alpha_mem, threshold=1.0, rngs=rngs),
+        nnx.Linear(n_in, n, use_bias=False, rngs=rngs),
+        spyx.nn.RCuBaLIF((n,), alpha=beta_syn, beta=alpha_mem, threshold=args.model["v_th"],
+                         rngs=rngs),
         nnx.Linear(n, c, use_bias=False, rngs=rngs),
         spyx.nn.LI((c,), beta=beta_syn, rngs=rngs),
         spyx.nn.LI((c,), beta=alpha_mem, rngs=rngs))
     key = np.random.default_rng(args.seed)
     layers = model.layers
-    layers[0].kernel.value = jnp.asarray(scale * key.normal(*INIT_IN, (700, n)), jnp.float32)
-    layers[1].recurrent_w.value = jnp.asarray(scale * key.normal(0, INIT_REC_SD, (n, n)),
-                                              jnp.float32)
-    layers[2].kernel.value = jnp.asarray(scale * key.normal(0, INIT_OUT_SD, (n, c)),
+    layers[0].kernel.value = jnp.asarray(scale * key.normal(IN_MEAN, IN_SD, (n_in, n)),
                                          jnp.float32)
-    optimizer = nnx.Optimizer(model, optax.adam(1e-3), wrt=nnx.Param)
+    layers[1].recurrent_w.value = jnp.asarray(scale * key.normal(0, REC_SD, (n, n)),
+                                              jnp.float32)
+    layers[2].kernel.value = jnp.asarray(scale * key.normal(0, OUT_SD, (n, c)), jnp.float32)
+    training = args.training
+    optimizer = nnx.Optimizer(model, optax.adam(training["lr"], b1=training["adam_beta1"],
+                                                b2=training["adam_beta2"],
+                                                eps=training["adam_eps"]), wrt=nnx.Param)
     weight = jnp.exp(-jnp.arange(args.steps) * dt / cc.TRIAL_MS) / args.steps
     graphdef, state = nnx.split((model, optimizer))
     # Strongly typed leaves: weak-typed scalars (decays, Adam moments) would make jit
@@ -76,22 +80,22 @@ def build(args, dt: float):
     return jax.jit(step, donate_argnums=0), state
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Measure one trial length and print the result line."""
-    args = cc.parser(__doc__.splitlines()[0]).parse_args(argv)
+def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """Measure one trial length; the result record (cost_common.result)."""
+    args = SimpleNamespace(**request)
     import jax
     import jax.numpy as jnp
 
     dt = cc.TRIAL_MS / args.steps
     n_samples = args.batch * (args.batches + 1)
-    steps, channels, offsets = cc.random_events(args.seed, n_samples, 700, args.steps,
+    steps, channels, offsets = cc.random_events(args.seed, n_samples, args.n_in, args.steps,
                                                 args.events)
     labels = np.random.default_rng(args.seed + 1).integers(0, args.classes, n_samples)
     batches = []
     for b in range(args.batches + 1):  # the "dataset on the device", excluded like the paper
         idx = np.arange(b * args.batch, (b + 1) * args.batch)
         batches.append((jnp.asarray(cc.dense_batch(steps, channels, offsets, idx, args.steps,
-                                                   700)),
+                                                   args.n_in)),
                         jnp.asarray(labels[idx].astype(np.int32))))
     jax.block_until_ready(batches)
     del steps, channels, offsets
@@ -111,11 +115,6 @@ def main(argv: list[str] | None = None) -> None:
                + stats.output_size_in_bytes - stats.alias_size_in_bytes) / 2**20
     versions = {name: importlib.metadata.version(name)
                 for name in ("spyx", "jax", "jaxlib", "flax", "optax", "numpy")}
-    cc.emit(cc.result("bptt_spyx", args, timing, versions,
-                      threads=len(os.sched_getaffinity(0)), backend=jax.default_backend(),
-                      xla_buffers_mib=buffers,
-                      xla_temp_mib=stats.temp_size_in_bytes / 2**20))
-
-
-if __name__ == "__main__":
-    main()
+    return cc.result("bptt_spyx", args, timing, versions,
+                     threads=len(os.sched_getaffinity(0)), backend=jax.default_backend(),
+                     xla_buffers_mib=buffers, xla_temp_mib=stats.temp_size_in_bytes / 2**20)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurokws.data.rasters import pick_examples, plot_rasters
 from neurokws.data.synthetic import generate_split
+from neurokws.reports.rasters import pick_examples, plot_rasters
 
 
 def test_png_and_pdf_written(tmp_path):

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurokws.model.network import NetworkConfig
-from neurokws.profiling.loihi_estimate import PAPER_CSV, estimate_loihi
-from neurokws.profiling.profile import unavailable_rows, write_rows
-from neurokws.profiling.records import COLUMNS, ProfileRow
-from neurokws.profiling.table2 import (
+from neurokws import paper as paper_module
+from neurokws.config import default_network
+from neurokws.profiling.loihi_estimate import estimate_loihi
+from neurokws.profiling.profile import write_rows
+from neurokws.profiling.records import COLUMNS, ProfileRow, unavailable_rows
+from neurokws.reports.table2 import (
     build_table2,
     hardware_key,
     paper_rows,
@@ -35,24 +36,27 @@ def _cpu_row(n: int, b: int, energy: float = math.nan) -> ProfileRow:
 @pytest.fixture(scope="module")
 def rows():
     est = estimate_loihi(np.full(2, 8500.0), np.full(2, 3550.0), 256, 20, 1000)
+    est.dataset = est.paper_dataset = "SHD"
     jetson = ProfileRow(source="measured", hardware="Jetson (Orin Nano 8GB)",
                         backend="numba-cuda", batch_size=1, hidden_size=512, n_classes=20,
                         precision="fp32", n_steps=1000, latency_batch_ms=4.0,
-                        energy_total_mJ=20.0, energy_dynamic_mJ=5.0).derive()
+                        energy_total_mJ=20.0, energy_dynamic_mJ=5.0, dataset="SHD",
+                        paper_dataset="SHD").derive()
     gone = unavailable_rows("GPU", "numba-cuda", "GPU unavailable: no CUDA driver",
-                            NetworkConfig(n_hidden=256, n_out=20), [1])
+                            default_network(n_hidden=256, n_out=20), [1])
     return [_cpu_row(512, 32, 3.0), _cpu_row(256, 1), est, jetson, *gone]
 
 
 def test_paper_rows_are_marked_and_complete():
     paper = paper_rows()
-    assert len(paper) == len(pd.read_csv(PAPER_CSV)) == 9
+    assert len(paper) == len(paper_module.table_ii()) == 9
     assert all(r.source == "paper" and not r.estimate for r in paper)
     loihi = [r for r in paper if r.hardware == "Loihi 2"]
     assert [r.edp_uJs for r in loihi] == [0.44, 0.63, 1.29]  # published, not recomputed
     assert loihi[0].sop_per_sample == pytest.approx(7.15e9 / 2264)
     jetson_b1 = [r for r in paper if r.hardware.startswith("Jetson") and r.batch_size == 1]
-    assert [round(r.energy_per_sop_nJ, 1) for r in jetson_b1] == [7.5, 3.0, 1.2]  # spec 04
+    # docs/profiling.md#synaptic-operations: 7.5 / 3.0 / 1.2 nJ per SOP on the Jetson at B = 1
+    assert [round(r.energy_per_sop_nJ, 1) for r in jetson_b1] == [7.5, 3.0, 1.2]
     assert paper[3].latency_sample_ms == pytest.approx(103.3 / 128)
 
 
@@ -80,6 +84,32 @@ def test_build_table2_joins_marks_and_sorts(rows):
     paper_jetson = table[(table["source"] == "paper") & table["hardware"].str.startswith("Jet")]
     assert list(zip(paper_jetson["hidden_size"], paper_jetson["batch_size"], strict=True)) == [
         (256, 1), (256, 128), (512, 1), (512, 128), (1024, 1), (1024, 64)]
+
+
+def test_paper_values_only_beside_rows_of_the_same_data_and_trial_length():
+    # An estimate for another data set, or for SHD at another T, is not the paper's cell.
+    rows = []
+    for dataset, paper_dataset, n_steps in (("synth", "", 1000), ("SHD", "SHD", 250),
+                                            ("SHD", "SHD", 1000)):
+        row = estimate_loihi(np.full(2, 8500.0), np.full(2, 3550.0), 256, 20, n_steps)
+        row.dataset, row.paper_dataset = dataset, paper_dataset
+        rows.append(row)
+    table = build_table2(rows)
+    est = table[table["source"] == "estimate"].set_index(["dataset", "n_steps"])
+    assert est.loc[("synth", 1000), "paper_latency_ms"] != est.loc[("synth", 1000),
+                                                                    "paper_latency_ms"]
+    assert math.isnan(est.loc[("SHD", 250), "paper_energy_total_mJ"])
+    assert est.loc[("SHD", 1000), "paper_latency_ms"] == 2.33
+    assert (table.loc[table["source"] == "paper", "dataset"] == "SHD").all()
+
+
+def test_columns_empty_in_every_shown_row_are_left_out():
+    text = to_markdown(build_table2([_cpu_row(256, 1), _cpu_row(256, 4)], include_paper=False))
+    header = text.splitlines()[0]
+    assert "Latency (ms/batch)" in header and "| N |" in header
+    for empty in ("Total energy", "Dynamic energy", "EDP", "Paper total", "Data"):
+        assert empty not in header, empty
+    assert "Total energy (mJ/sample)" in to_markdown(build_table2([_cpu_row(256, 1, 3.0)]))
 
 
 def test_build_table2_without_paper_and_with_paper_rows_given(rows):
@@ -110,7 +140,8 @@ def test_markdown_marks_estimates_and_missing_values(rows):
 
 def test_latex_is_a_booktabs_tabular(rows):
     tex = to_latex(build_table2(rows))
-    assert tex.startswith(r"\begin{tabular}{lllrlr") and r"\bottomrule" in tex
+    # Source, Hardware, Backend, Data, T, N, Precision, B, ...
+    assert tex.startswith(r"\begin{tabular}{llllrrlr") and r"\bottomrule" in tex
     assert "estimate & Loihi 2" in tex and "--" in tex
 
 

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from neurokws.reports import cost_common as cc
-from neurokws.reports.training_cost import (
+from neurokws.config import default_config
+from neurokws.profiling import cost_common as cc
+from neurokws.profiling.training_cost import (
     CostSettings,
-    child_command,
+    child_request,
     cost_table,
-    parse_result,
-    plot_training_cost,
     run_benchmark,
 )
+from neurokws.reports.training_cost import plot_training_cost
+from neurokws.utils.sidecar import side_env
 
-ROOT = Path(__file__).resolve().parents[1]
-SPYX_PYTHON = ROOT / ".venv-spyx" / "bin" / "python"
+DEFAULTS = default_config()
+
+
+def settings(**section) -> CostSettings:
+    """CostSettings from the schema's defaults with `section` keys replaced."""
+    return CostSettings.from_config({**DEFAULTS["training_cost"], **section},
+                                    DEFAULTS["model"], DEFAULTS["training"])
 
 
 def record(method: str, n_steps: int, batch_s: float, mem: float, **extra) -> dict:
@@ -47,26 +52,22 @@ def test_cost_table_derives_epoch_times_and_sorts():
 
 
 def test_settings_from_config():
-    settings = CostSettings.from_config({"enabled": True, "n_steps": [10, 20], "hidden": 8})
-    assert list(settings.n_steps) == [10, 20] and settings.hidden == 8
-    assert CostSettings.from_config(None).methods == ("eventprop", "bptt_spyx")
-    with pytest.raises(ValueError, match="unknown training_cost keys"):
-        CostSettings.from_config({"n_step": [10]})
+    chosen = settings(enabled=True, n_steps=[10, 20], hidden=8)
+    assert chosen.n_steps == (10, 20) and chosen.hidden == 8
+    assert settings().methods == ("eventprop", "bptt_spyx")
+    assert settings().model["tau_mem_ms"] == DEFAULTS["model"]["tau_mem_ms"]
+    with pytest.raises(TypeError, match="n_step"):
+        settings(n_step=[10])
     with pytest.raises(ValueError, match="methods"):
-        CostSettings.from_config({"methods": ["bptt_snntorch"]})
+        settings(methods=["bptt_snntorch"])
 
 
-def test_child_protocol():
-    settings = CostSettings(n_steps=(50,), hidden=8, batches=2)
-    cmd = child_command("eventprop", 50, settings)
-    assert cmd[1:3] == ["-m", "neurokws.reports.cost_eventprop"]
-    assert cmd[cmd.index("--steps") + 1] == "50" and cmd[cmd.index("--batches") + 1] == "2"
-    with pytest.raises(ValueError, match="Spyx"):
-        child_command("bptt_spyx", 50, settings, spyx_python=None)
-    out = "noise\n" + cc.RESULT_TAG + ' {"method": "x", "n_steps": 5}\n'
-    assert parse_result(out) == {"method": "x", "n_steps": 5}
-    with pytest.raises(ValueError):
-        parse_result("no result here\n")
+def test_child_request_carries_every_setting():
+    request = child_request(50, settings(hidden=8, batches=2))
+    assert request["steps"] == 50 and request["hidden"] == 8 and request["batches"] == 2
+    assert request["training"]["lr"] == DEFAULTS["training"]["lr"]
+    assert request["n_in"] == DEFAULTS["training_cost"]["n_in"]
+    json.dumps(request)   # it travels as JSON to the child
 
 
 def test_random_events_and_dense_batch():
@@ -92,9 +93,8 @@ def test_measure_reports_first_batch_and_memory():
 
 @pytest.mark.slow
 def test_real_eventprop_measurements_in_child_processes(tmp_path):
-    settings = CostSettings(n_steps=(20, 40), hidden=8, batches=1, events_per_sample=200,
-                            methods=("eventprop",), epoch_samples=64)
-    table = run_benchmark(settings)
+    table = run_benchmark(settings(n_steps=[20, 40], hidden=8, batches=1, events_per_sample=200,
+                                   methods=["eventprop"], epoch_samples=64))
     assert table["n_steps"].tolist() == [20, 40]
     assert (table["batches_per_epoch"] == 2).all()
     assert (table["batch_median_s"] > 0).all() and (table["train_mem_mib"] >= 0).all()
@@ -105,11 +105,10 @@ def test_real_eventprop_measurements_in_child_processes(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SPYX_PYTHON.exists(), reason="needs .venv-spyx (envs/spyx/)")
+@pytest.mark.skipif(not side_env("spyx").ready(), reason="needs .venv-spyx (make spyx-env)")
 def test_real_spyx_measurement():
-    settings = CostSettings(n_steps=(20,), hidden=8, batches=1, events_per_sample=200,
-                            methods=("bptt_spyx",))
-    row = run_benchmark(settings, spyx_python=str(SPYX_PYTHON)).iloc[0]
+    row = run_benchmark(settings(n_steps=[20], hidden=8, batches=1, events_per_sample=200,
+                                 methods=["bptt_spyx"])).iloc[0]
     assert row["method"] == "bptt_spyx" and row["batch_median_s"] > 0
     assert row["xla_buffers_mib"] > 0 and row["compile_s"] > 0
     assert "spyx" in json.loads(row["versions"])

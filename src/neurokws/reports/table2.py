@@ -1,11 +1,13 @@
 """Table II: measured, estimated and the paper's reference rows in one CSV / Markdown / LaTeX table.
 
-Paper rows come from data/paper_table2.csv (a copy of shared/reference's Table II) with
-source "paper"; their EDP is the published one (computed by the authors from unrounded
-values). Every non-paper row gets the paper's figures for the same hardware, hidden size and
-batch size beside it (paper_* columns, NaN when the paper has no such row). Rows are sorted
-by hardware family (GPU/Jetson, CPU, Loihi 2, as in the paper), hardware, N, B, then
-source (paper, measured, estimate).
+Paper rows come from `neurokws.paper` (Table II) with source "paper"; their EDP is the
+published one (computed by the authors from unrounded values). A non-paper row gets the
+paper's figures beside it (paper_* columns) only where the paper measured the same thing:
+the same hardware, hidden size and batch size, on the same data set (the row's paper
+dataset, SHD) and trial length (T = 1000); elsewhere the paper_* columns are NaN. Rows are
+sorted by hardware family (GPU/Jetson, CPU, Loihi 2, as in the paper), hardware, N, B, then
+source (paper, measured, estimate). The Markdown and LaTeX tables leave out the columns
+that are empty in every row they show.
 """
 
 from __future__ import annotations
@@ -18,12 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neurokws.profiling.loihi_estimate import (
-    PAPER_CSV,
-    PAPER_N_STEPS,
-    PAPER_SOP_PER_TEST_SET,
-    PAPER_TEST_SAMPLES,
-)
+from neurokws import paper
 from neurokws.profiling.records import COLUMNS, ProfileRow, energy_per_sop_nJ, rows_to_frame
 from neurokws.utils.atomic import write_csv, write_text
 
@@ -31,9 +28,10 @@ SOURCE_ORDER = {"paper": 0, "measured": 1, "estimate": 2}
 PAPER_JOIN = {"energy_total_mJ": "paper_energy_total_mJ",
               "energy_dynamic_mJ": "paper_energy_dynamic_mJ",
               "latency_batch_ms": "paper_latency_ms", "edp_uJs": "paper_edp_uJs"}
-TEXT_COLUMNS = ("source", "hardware", "backend", "precision")
+TEXT_COLUMNS = ("source", "hardware", "backend", "dataset", "precision")
 DISPLAY = (("source", "Source"), ("hardware", "Hardware"), ("backend", "Backend"),
-           ("hidden_size", "N"), ("precision", "Precision"), ("batch_size", "B"),
+           ("dataset", "Data"), ("n_steps", "T"), ("hidden_size", "N"),
+           ("precision", "Precision"), ("batch_size", "B"),
            ("energy_total_mJ", "Total energy (mJ/sample)"),
            ("energy_dynamic_mJ", "Dynamic energy (mJ/sample)"),
            ("latency_batch_ms", "Latency (ms/batch)"), ("edp_uJs", "EDP (uJ s)"),
@@ -42,24 +40,29 @@ DISPLAY = (("source", "Source"), ("hardware", "Hardware"), ("backend", "Backend"
            ("paper_latency_ms", "Paper latency (ms)"))
 
 
-def paper_rows(path: str | os.PathLike = PAPER_CSV) -> list[ProfileRow]:
+JOIN_KEYS = ["_key", "paper_dataset", "n_steps", "hidden_size", "batch_size"]
+
+
+def paper_rows() -> list[ProfileRow]:
     """The paper's Table II rows as ProfileRows (source 'paper'; EDP as published)."""
     rows = []
-    for rec in pd.read_csv(path).itertuples(index=False):
+    for rec in paper.table_ii().itertuples(index=False):
         n, loihi = int(rec.hidden_size), "loihi" in str(rec.hardware).lower()
         row = ProfileRow(
             source="paper", hardware=str(rec.hardware),
             backend="NxKernel (Intel)" if loihi else "mlGeNN (GeNN CUDA)",
-            batch_size=int(rec.batch_size), device=str(rec.hardware), model=f"paper SHD N={n}",
-            hidden_size=n, n_classes=20, precision=str(rec.weight_precision),
-            n_steps=PAPER_N_STEPS, samples_measured=PAPER_TEST_SAMPLES,
+            batch_size=int(rec.batch_size), device=str(rec.hardware),
+            model=f"paper {paper.TABLE_II_DATASET} N={n}", dataset=paper.TABLE_II_DATASET,
+            paper_dataset=paper.TABLE_II_DATASET, hidden_size=n, n_classes=20,
+            precision=str(rec.weight_precision), n_steps=paper.TABLE_II_N_STEPS,
+            samples_measured=paper.TABLE_II_TEST_SAMPLES,
             latency_batch_ms=float(rec.latency_ms), energy_total_mJ=float(rec.energy_total_mJ),
             energy_dynamic_mJ=float(rec.energy_dynamic_mJ),
             method="paper Table II (published figures)")
         row.derive()
         row.edp_uJs = float(rec.edp_uJs)  # published value (from unrounded inputs)
-        if n in PAPER_SOP_PER_TEST_SET:
-            row.sop_per_sample = PAPER_SOP_PER_TEST_SET[n] / PAPER_TEST_SAMPLES
+        if n in paper.SOP_PER_TEST_SET:
+            row.sop_per_sample = paper.SOP_PER_TEST_SET[n] / paper.TABLE_II_TEST_SAMPLES
             row.energy_per_sop_nJ = energy_per_sop_nJ(row.energy_dynamic_mJ, row.sop_per_sample)
         rows.append(row)
     return rows
@@ -87,19 +90,20 @@ def hardware_family(hardware: str) -> int:
     return 3
 
 
-def build_table2(rows: Sequence[ProfileRow] | pd.DataFrame, include_paper: bool = True,
-                 paper_path: str | os.PathLike = PAPER_CSV) -> pd.DataFrame:
+def build_table2(rows: Sequence[ProfileRow] | pd.DataFrame,
+                 include_paper: bool = True) -> pd.DataFrame:
     """All rows (+ the paper's), joined with the paper's figures, sorted; NaN = not available."""
     frame = rows_to_frame(list(rows) if not isinstance(rows, pd.DataFrame) else rows)
-    paper = rows_to_frame(paper_rows(paper_path))
+    published = rows_to_frame(paper_rows())
     if include_paper:
-        frame = pd.concat([paper, frame[frame["source"] != "paper"]], ignore_index=True) \
-            if len(frame) else paper.copy()
+        frame = pd.concat([published, frame[frame["source"] != "paper"]], ignore_index=True) \
+            if len(frame) else published.copy()
     frame["_key"] = frame["hardware"].map(hardware_key)
-    ref = paper.assign(_key=paper["hardware"].map(hardware_key))
-    ref = ref[["_key", "hidden_size", "batch_size", *PAPER_JOIN]].rename(columns=PAPER_JOIN)
-    ref = ref.drop_duplicates(["_key", "hidden_size", "batch_size"])
-    frame = frame.merge(ref, on=["_key", "hidden_size", "batch_size"], how="left")
+    frame["paper_dataset"] = frame["paper_dataset"].astype(object).fillna("")
+    ref = published.assign(_key=published["hardware"].map(hardware_key))
+    ref = ref[[*JOIN_KEYS, *PAPER_JOIN]].rename(columns=PAPER_JOIN)
+    ref = ref.drop_duplicates(JOIN_KEYS)
+    frame = frame.merge(ref, on=JOIN_KEYS, how="left")
     is_paper = frame["source"] == "paper"
     frame.loc[is_paper, list(PAPER_JOIN.values())] = np.nan
     frame["_family"] = frame["hardware"].map(hardware_family)
@@ -127,13 +131,22 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] == "ok"]
 
 
+def display_columns(shown: pd.DataFrame) -> list[tuple[str, str]]:
+    """DISPLAY without the columns that are empty (NaN or '') in every shown row."""
+    def filled(col: str) -> bool:
+        values = shown[col]
+        return bool(values.notna().any() and (values.astype(str) != "").any())
+    return [(col, title) for col, title in DISPLAY if filled(col)]
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     """Markdown table of the ok rows, then notes: estimate methods and unavailable devices."""
     shown = _shown(table)
-    lines = ["| " + " | ".join(title for _, title in DISPLAY) + " |",
-             "|" + "|".join("---" for _ in DISPLAY) + "|"]
+    columns = display_columns(shown)
+    lines = ["| " + " | ".join(title for _, title in columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
     for _, rec in shown.iterrows():
-        lines.append("| " + " | ".join(_fmt(rec[col]) for col, _ in DISPLAY) + " |")
+        lines.append("| " + " | ".join(_fmt(rec[col]) for col, _ in columns) + " |")
     notes = ["", "Latency is per batch (at B = 1 per sample); energies are per sample; "
              "EDP = total energy x latency. Rows with source 'estimate' are model "
              "predictions, not measurements; 'paper' rows are the published Table II."]
@@ -156,10 +169,12 @@ def to_latex(table: pd.DataFrame) -> str:
         return (text.replace("\\", r"\textbackslash{}").replace("&", r"\&")
                 .replace("%", r"\%").replace("_", r"\_").replace("#", r"\#")
                 .replace("–", "--"))
-    head = " & ".join(esc(title) for _, title in DISPLAY) + r" \\"
-    body = [" & ".join(esc(_fmt(rec[col])) for col, _ in DISPLAY) + r" \\"
-            for _, rec in _shown(table).iterrows()]
-    align = "".join("l" if col in TEXT_COLUMNS else "r" for col, _ in DISPLAY)
+    shown = _shown(table)
+    columns = display_columns(shown)
+    head = " & ".join(esc(title) for _, title in columns) + r" \\"
+    body = [" & ".join(esc(_fmt(rec[col])) for col, _ in columns) + r" \\"
+            for _, rec in shown.iterrows()]
+    align = "".join("l" if col in TEXT_COLUMNS else "r" for col, _ in columns)
     return "\n".join([r"\begin{tabular}{" + align + "}",
                       r"\toprule", head, r"\midrule", *body, r"\bottomrule",
                       r"\end{tabular}"]) + "\n"
@@ -186,6 +201,7 @@ def read_rows(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     if not frames:
         return rows_to_frame([])
     frame = pd.concat(frames, ignore_index=True)
-    for col in ("notes", "method", "power_source", "device", "model", "provenance"):
+    for col in ("notes", "method", "power_source", "device", "model", "dataset",
+                "paper_dataset", "provenance"):
         frame[col] = frame[col].astype(object).fillna("") if col in frame else ""
     return rows_to_frame(frame)
