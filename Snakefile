@@ -4,6 +4,8 @@ Fans out datasets x hidden sizes x seeds from the config. One rule file per stag
 workflow/rules/; the data flow from config to report is drawn in docs/architecture.md.
 """
 
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -11,9 +13,10 @@ min_version("9.0")
 
 # The embedded default applies only when no --configfile is given: a --configfile is the
 # run's whole config (Snakemake would merge it over the default, keeping its datasets).
+# --config KEY=VALUE overrides apply on top of either.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "workflow/rules/common.smk"

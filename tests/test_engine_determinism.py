@@ -1,7 +1,11 @@
-"""Float32 training path: bit-identical gradients on repeated calls, close to float64."""
+"""Float32 training path: bit-identical gradients on repeated calls and on any number of
+threads, close to float64."""
 
 from __future__ import annotations
 
+import contextlib
+
+import numba
 import numpy as np
 import pytest
 
@@ -29,7 +33,7 @@ def test_repeated_calls_are_bit_identical(adjoint: str) -> None:
     first = loss_and_grad(config, weights, steps, channels, offsets, labels, batch, reg,
                           adjoint=adjoint)
     assert first.hidden_spike_counts.mean() > 2
-    assert len(engine._chunks(batch, engine.CHUNKS_PER_THREAD * 2)) > 1  # several chunks
+    assert len(engine._chunks(batch, engine.CHUNK_SAMPLES)) > 1  # several chunks
     loss_and_grad(config, weights, steps, channels, offsets, labels, batch[::-1].copy(), reg,
                   adjoint=adjoint)
     for _ in range(3):
@@ -53,3 +57,44 @@ def test_float32_close_to_float64(adjoint: str) -> None:
     assert abs(r32.loss - r64.loss) < 1e-4 * r64.loss
     for name in Weights.NAMES:
         assert cosine(getattr(r32.grads, name), getattr(r64.grads, name)) > 0.999, name
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+@pytest.mark.parametrize("adjoint", ["mlgenn", "discrete"])
+def test_gradients_do_not_depend_on_the_thread_count(adjoint: str) -> None:
+    config, weights, steps, channels, offsets, labels, batch = _case()
+    reg = RegConfig(nu_upper=2.0, lambda_upper=1e-4, lambda_lower=1e-4)
+    assert len(engine._chunks(batch, engine.CHUNK_SAMPLES)) >= 3   # an uneven tree
+    results = []
+    for n in (1, 2):
+        with threads(n):
+            results.append(loss_and_grad(config, weights, steps, channels, offsets, labels,
+                                         batch, reg, adjoint=adjoint))
+    one, two = results
+    assert one.loss == two.loss
+    np.testing.assert_array_equal(one.readout, two.readout)
+    for name in Weights.NAMES:
+        np.testing.assert_array_equal(getattr(one.grads, name), getattr(two.grads, name))
+    with threads(1):
+        np.testing.assert_array_equal(
+            engine.infer(config, weights, steps, channels, offsets, batch)[0], one.readout)
+    with threads(2):
+        np.testing.assert_array_equal(
+            engine.infer(config, weights, steps, channels, offsets, batch, batch_size=3)[0],
+            one.readout)
+
+
+def test_tree_sum_pairs_chunks_in_a_fixed_order() -> None:
+    parts = [(np.array([x], np.float32),) for x in (1e8, 1.0, -1e8, 1.0, 0.5)]
+    # ((1e8 + 1) + (-1e8 + 1)) + 0.5 in float32: 1e8 + 1 rounds to 1e8, so the ones vanish.
+    assert engine._tree_sum(parts)[0][0] == np.float32(0.5)

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
@@ -45,6 +46,21 @@ def test_same_seed_gives_bit_identical_weights_and_log(tmp_path, tiny_split):
     assert strip == [{k: v for k, v in r.items() if k != "wall_time_s"} for r in b.log_rows]
     c = run(tmp_path / "c", tiny_split, seed=6)
     assert not np.array_equal(a.weights.w_in, c.weights.w_in)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+def test_one_and_two_threads_train_bit_identical_weights(tmp_path, tiny_split):
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = run(tmp_path / "one", tiny_split, epochs=2)
+        numba.set_num_threads(2)
+        two = run(tmp_path / "two", tiny_split, epochs=2)
+    finally:
+        numba.set_num_threads(previous)
+    for name in ("w_in", "w_rec", "w_out"):
+        np.testing.assert_array_equal(getattr(one.weights, name), getattr(two.weights, name))
+    assert [r["loss"] for r in one.log_rows] == [r["loss"] for r in two.log_rows]
 
 
 def test_log_rows_and_checkpoints(tmp_path, tiny_split):

@@ -8,6 +8,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -72,6 +73,25 @@ def test_default_config_applies_without_a_configfile_and_under_config_overrides(
     assert "--configfile" in bad.stdout + bad.stderr
 
 
+def test_one_and_two_cores_train_byte_identical_weights(tmp_path):
+    """The default config (shortened by --config overrides): `--cores 1` runs training on
+    one thread, `--cores 2` on two; the weights must be the same bytes."""
+    target = "results/synth/h128/seed1/model.npz"
+    weights = []
+    for cores in ("1", "2"):
+        workdir = tmp_path / f"cores{cores}"
+        workdir.mkdir()
+        proc = snakemake(target, "--cores", cores, "--config", "seeds=[1]",
+                         "datasets={synth: {epochs: 3}}", cwd=workdir, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        log = (workdir / "results/synth/h128/seed1/logs/train.log").read_text()
+        assert f"threads {cores}" in log
+        with np.load(workdir / target) as archive:
+            weights.append({k: archive[k] for k in ("w_in", "w_rec", "w_out")})
+    for name in ("w_in", "w_rec", "w_out"):
+        assert weights[0][name].tobytes() == weights[1][name].tobytes(), name
+
+
 def test_lint_is_clean():
     proc = snakemake("--lint")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -93,7 +113,7 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert metrics["provenance"]["seed"] == 3
     assert metrics["provenance"]["versions"]["numpy"]
     assert metrics["provenance"]["rule"] == "evaluate_float"
-    model_prov = json.loads(str(__import__("numpy").load(cell / "model.npz")["provenance"]))
+    model_prov = json.loads(str(np.load(cell / "model.npz")["provenance"]))
     assert model_prov["params"]["settings"]["epochs"] == 2        # what the job was given
     assert model_prov["params"]["model"]["n_steps"] == 300
     assert set(model_prov["input_sha256"]) == {"train"}

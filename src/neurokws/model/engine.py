@@ -47,7 +47,10 @@ import numpy as np
 from neurokws.model import kernels
 from neurokws.model.network import NetworkConfig, Weights
 
-CHUNKS_PER_THREAD = 2
+# Samples per chunk of the batch-parallel gradient. Fixed, so that the chunks of a batch,
+# and the order their gradients are summed in (a fixed pairwise tree), depend on the batch
+# alone: 1, 2 or 16 threads give bit-identical gradients. Threads take chunks from a pool.
+CHUNK_SAMPLES = 4
 MIN_TAPE = 1024  # spike-tape entries added to the per-chunk estimate
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -162,11 +165,25 @@ def _run(fn, jobs: list[tuple]) -> list:
     return [f.result() for f in [pool.submit(fn, *job) for job in jobs]]
 
 
-def _chunks(samples: np.ndarray, n_chunks: int) -> list[np.ndarray]:
-    """Fixed contiguous partition of the sample list (fixes the reduction order)."""
-    n_chunks = max(1, min(n_chunks, samples.shape[0]))
-    bounds = np.linspace(0, samples.shape[0], n_chunks + 1).astype(np.int64)
-    return [samples[bounds[c]:bounds[c + 1]] for c in range(n_chunks)]
+def _chunks(samples: np.ndarray, size: int) -> list[np.ndarray]:
+    """Consecutive groups of `size` samples (the last may be shorter), in batch order."""
+    size = max(1, int(size))
+    return [samples[i:i + size] for i in range(0, samples.shape[0], size)]
+
+
+def _tree_sum(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Sum per-chunk gradient tuples pairwise, (0+1)+(2+3)..., in place into the left
+    operand: the rounding depends on the number of chunks only, not on the threads."""
+    while len(parts) > 1:
+        paired = []
+        for i in range(0, len(parts) - 1, 2):
+            for left, right in zip(parts[i], parts[i + 1], strict=True):
+                left += right
+            paired.append(parts[i])
+        if len(parts) % 2:
+            paired.append(parts[-1])
+        parts = paired
+    return parts[0]
 
 
 def _softmax_ce(readout: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +221,7 @@ def loss_and_grad(config: NetworkConfig, weights: Weights, steps: np.ndarray,
         raise ValueError("empty batch")
     consts = _constants(config, w_rec.dtype, adjoint)
     dt_over_t = config.dt / config.duration_ms
-    chunks = _chunks(batch_idx, numba.get_num_threads() * CHUNKS_PER_THREAD)
+    chunks = _chunks(batch_idx, CHUNK_SAMPLES)
     per_sample = _tape_per_sample.get(config.n_hidden, 16.0 * config.n_hidden)
     fwd = _run(kernels.forward_chunk,
                [(w_in, w_rec, w_out, consts, config.n_steps, dt_over_t, steps, channels,
@@ -227,12 +244,7 @@ def loss_and_grad(config: NetworkConfig, weights: Weights, steps: np.ndarray,
                  [(w_in, w_rec, w_out, consts, config.n_steps, dt_over_t, steps, channels,
                    offsets, c, f[2], f[3], f[4], f[5], f[6], dl_dr[bounds[i]:bounds[i + 1]],
                    reg_jump) for i, (c, f) in enumerate(zip(chunks, fwd, strict=True))])
-    g_in, g_rec, g_out = parts[0]  # fresh arrays from the kernel; summed in chunk order
-    for part in parts[1:]:
-        g_in += part[0]
-        g_rec += part[1]
-        g_out += part[2]
-    result.grads = Weights(g_in, g_rec, g_out)
+    result.grads = Weights(*_tree_sum(parts))   # fresh arrays from the kernel
     return result
 
 
@@ -252,9 +264,10 @@ def infer(config: NetworkConfig, weights: Weights, steps: np.ndarray, channels: 
     n_threads = numba.get_num_threads()
     for start in range(0, n, max(1, batch_size)):
         group = batch_idx[start:start + max(1, batch_size)]
+        size = -(-group.shape[0] // n_threads)   # samples are independent: any split
         parts = _run(kernels.forward_chunk,
                      [(w_in, w_rec, w_out, consts, config.n_steps, dt_over_t, steps, channels,
-                       offsets, c, False, 0) for c in _chunks(group, n_threads)])
+                       offsets, c, False, 0) for c in _chunks(group, size)])
         readout[start:start + group.shape[0]] = np.concatenate([p[0] for p in parts])
         counts[start:start + group.shape[0]] = np.concatenate([p[1] for p in parts])
     return readout, counts
