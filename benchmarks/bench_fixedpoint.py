@@ -68,7 +68,8 @@ def synthetic_network(n_hidden: int, inputs: StepInputs, seed: int = 0
 
 
 def write_net(path: Path, weights: dict[str, np.ndarray]) -> Path:
-    """Write `weights` in spec 02's NetX layout (dense_rec + dense, CUBA neurons)."""
+    """Write `weights` in our NetX layout (docs/quantization.md#netx-layout): dense_rec +
+    dense, CUBA neurons."""
     import h5py
 
     with h5py.File(path, "w") as handle:

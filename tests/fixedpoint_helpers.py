@@ -1,6 +1,7 @@
 """Test helpers for the fixed-point tests: a spec-layout NetX writer and random networks/inputs.
 
-The writer follows shared/specs/02 exactly (the layout ml_genn_netx wrote for the paper) but,
+The writer follows docs/quantization.md#netx-layout exactly (the layout ml_genn_netx wrote
+for the paper) but,
 unlike neurokws.deploy.write_netx, accepts any integer weights, so tests can reach Lava's
 clipping and sign-mode corner cases.
 """
@@ -20,7 +21,7 @@ I_DECAY, V_DECAY = 742, 200
 def write_test_netx(path: Path, w_in: np.ndarray, w_rec: np.ndarray, w_out: np.ndarray,
                     vth_hidden: int, vth_output: int = 1 << 16, i_decay: int = I_DECAY,
                     v_decay: int = V_DECAY, input_layer: bool = True) -> Path:
-    """Write /layer/{0 input, 1 dense_rec, 2 dense} as in spec 02 (weights float32)."""
+    """Write /layer/{0 input, 1 dense_rec, 2 dense} as docs/quantization.md#netx-layout."""
     with h5py.File(path, "w") as handle:
         layers = handle.create_group("layer")
         index = 0
@@ -75,7 +76,7 @@ def random_inputs(rng: np.random.Generator, n_samples: int, n_steps: int, n_chan
 
 def reference_run(net, inputs: StepInputs, stream_len: int | None = 1
                   ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Slow numpy re-implementation of spec 03's equations, plus counts of corner cases.
+    """Slow numpy re-implementation of docs/fixedpoint.md's equations, plus counts of corner cases.
 
     Uses the network's effective Dense weights (weights.py) and runs each stream step by
     step with dense matrix products. Returns traces like FixedPointNetwork.run(record=...)

@@ -1,4 +1,5 @@
-"""NetX writer/reader: layout and dtypes per spec 02, netx-style reading, round trip, atomicity."""
+"""NetX writer/reader: layout and dtypes (docs/quantization.md#netx-layout), netx-style
+reading, round trip, atomicity."""
 
 from __future__ import annotations
 

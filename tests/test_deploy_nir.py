@@ -1,4 +1,5 @@
-"""NIR export: round trip through nir.read, parameter mapping, and exact reproduction of spec 01."""
+"""NIR export: round trip through nir.read, parameter mapping, and exact reproduction of
+the float model (docs/model.md#discretisation)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def random_weights(config: NetworkConfig = CONFIG, seed: int = 0) -> Weights:
 
 
 def genn_forward(config: NetworkConfig, weights: Weights, spikes: np.ndarray) -> dict:
-    """Spec 01's forward pass, step by step in GeNN's order (float64)."""
+    """The forward pass of docs/model.md#discretisation, step by step in GeNN's order (float64)."""
     alpha, beta, c_i = config.alpha, config.beta, config.current_scale
     w_in, w_rec, w_out = (np.asarray(w, dtype=np.float64) for w in weights.arrays().values())
     x_h, v_h, z = np.zeros(config.n_hidden), np.zeros(config.n_hidden), np.zeros(config.n_hidden)

@@ -1,4 +1,5 @@
-"""Quantizer (spec 02): hand-computed percentiles, scales, rounding, clipping and errors."""
+"""Quantizer (docs/quantization.md#scales): hand-computed percentiles, scales, rounding,
+clipping and errors."""
 
 from __future__ import annotations
 

@@ -121,8 +121,9 @@ def test_edp_matches_every_paper_row_within_its_rounding():
 
 
 def test_sop_and_energy_per_sop_reproduce_the_spec():
-    # SOP = events x N + spikes x (N + C); spec 04: dynamic energy per SOP on the Jetson at
-    # B = 1 is 7.5 / 3.0 / 1.2 nJ for SOP per test set 7.15e9 / 1.88e10 / 5.34e10 (2264).
+    # SOP = events x N + spikes x (N + C); docs/profiling.md#synaptic-operations: dynamic
+    # energy per SOP on the Jetson at B = 1 is 7.5 / 3.0 / 1.2 nJ for SOP per test set
+    # 7.15e9 / 1.88e10 / 5.34e10 (2264).
     assert synaptic_ops(8500, 3550, 256, 20) == 8500 * 256 + 3550 * 276
     np.testing.assert_allclose(synaptic_ops(np.array([1, 2]), np.array([3, 4]), 10, 2),
                                [1 * 10 + 3 * 12, 2 * 10 + 4 * 12])

@@ -47,7 +47,8 @@ def test_fit_has_two_parameters_and_small_in_sample_error():
     for q in QUANTITIES:
         cost = model.costs[q]
         assert cost.per_step > 0 and cost.per_sop > 0  # physically sensible signs
-    # ~2.29 us per step and ~11.5 ps per SOP for latency (Loihi 2's ~2.3 us/step, spec 04)
+    # ~2.29 us per step and ~11.5 ps per SOP for latency (Loihi 2's ~2.3 us/step,
+    # docs/profiling.md#loihi-2-estimate)
     assert model.costs["latency_ms"].per_step * 1e3 == pytest.approx(2.29, abs=0.02)
     frame = calibration_frame(model)
     assert len(frame) == 9

@@ -18,7 +18,8 @@ import numpy as np
 from neurokws.data.binning import BinnedSplit
 from neurokws.model.network import NetworkConfig, Weights
 
-MAX_SPIKES_PER_NEURON = 1500  # mlGeNN's Eventprop ring buffer (spec 01; the paper's value)
+# mlGeNN's Eventprop ring buffer, the paper's value (docs/eventprop.md#relation-to-mlgenn)
+MAX_SPIKES_PER_NEURON = 1500
 
 
 @dataclass
@@ -121,8 +122,9 @@ def eventprop_compiler(net: NetworkConfig, *, batch_size: int, optimiser: Any,
                        reg_lambda_upper: float, reg_lambda_lower: float, nu_upper: float,
                        seed: int, genn_backend: str, optimize_code: bool = True,
                        kernel_profiling: bool = False) -> Any:
-    """EventPropCompiler with the paper's settings (mlGeNN 2.3, spec 01): SCE loss on the
-    readout, max_spikes 1500, the spike-count regulariser, GeNN backend and code options."""
+    """EventPropCompiler with the paper's settings (mlGeNN 2.3,
+    docs/eventprop.md#relation-to-mlgenn): SCE loss on the readout, max_spikes 1500, the
+    spike-count regulariser, GeNN backend and code options."""
     from ml_genn.compilers import EventPropCompiler
 
     return EventPropCompiler(

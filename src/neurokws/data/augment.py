@@ -22,7 +22,7 @@ def draw_shifts(rng: np.random.Generator, n: int, max_shift: int,
     """n integer channel shifts, uniform on [-max_shift, max_shift] (int32).
 
     include_max=False reproduces the paper code's np.random.randint(-40, 40), whose exclusive
-    upper bound gives [-40, 39]; the default follows the paper's text and the spec.
+    upper bound gives [-40, 39]; the default follows the paper's text (docs/model.md#shift).
     """
     high = max_shift if include_max else max_shift - 1
     return rng.integers(-max_shift, high, size=n, endpoint=True).astype(np.int32)

@@ -1,6 +1,6 @@
 """Events -> binary spikes on the dt grid: bin k = floor(t / dt), crop at T, collapse repeats.
 
-Matches the spec's "Input binning": bins [k dt, (k+1) dt) from t = 0; several events of one
+As docs/model.md#input-binning: bins [k dt, (k+1) dt) from t = 0; several events of one
 channel in one bin give one spike; events with k >= n_steps are dropped (crop at T).
 mlGeNN's preprocess_tonic_spikes (histogram2d on float ms edges, last edge closed) agrees
 except in float rounding at edges and for an event exactly on the last edge, which it

@@ -1,6 +1,7 @@
 """NetX HDF5 export of a QuantizedModel for lava-dl netx, and a checking reader.
 
-Layout (spec 02; as ml_genn_netx wrote it for the paper and lava-dl 0.6 netx reads it):
+Layout (docs/quantization.md#netx-layout), as ml_genn_netx wrote it for the paper and lava-dl
+0.6 netx reads it:
 
     /layer/0  type b"input" (S10), shape int64 [n_in]            (optional, no neuron group)
     /layer/1  type b"dense_rec" (S10), shape int64 [N],

@@ -7,8 +7,9 @@ Graph (node names fixed; Linear weights are (post, pre), i.e. our matrices trans
 
 Units: seconds (NIR's usual choice): tau_syn = 5e-3, tau_mem = 20e-3, metadata dt = 1e-3.
 
-Parameter mapping. Our float model (spec 01) is GeNN's discretisation of the continuous model
-in which every input spike of weight W makes the synaptic current jump by W (voltage units):
+Parameter mapping. Our float model (docs/model.md#continuous-model) is GeNN's
+discretisation of the continuous model in which every input spike of weight W makes the
+synaptic current jump by W (voltage units):
 tau_syn dI/dt = -I + tau_syn sum_k W_k delta(t - t_k), tau_mem dV/dt = -V + I. In NIR's
 CubaLIF (tau_syn dI/dt = -I + w_in S, tau_mem dv/dt = (v_leak - v) + r I) this is
 w_in = 1 and r = tau_syn [s] (so r I jumps by W per unit-area spike), v_leak = 0,

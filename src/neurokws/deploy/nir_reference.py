@@ -4,7 +4,8 @@ It reads every constant from the graph's nodes (tau_syn, tau_mem, r, w_in, v_lea
 v_threshold, v_reset, Linear weights) and integrates them with the discretisation documented in
 ``nir_export`` (unit-area pulse per spike, exponential Euler), in our step indexing (a spike
 emitted at step n acts from step n+1). For a graph written by ``export_nir`` this reproduces
-the float model of spec 01 exactly; other frameworks' importers can be checked against it.
+the float model (docs/model.md#discretisation) exactly; other frameworks' importers can be
+checked against it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Post-training quantization of the float network to Loihi 2 integers (spec 02).
+"""Post-training quantization of the float network to Loihi 2 integers (docs/quantization.md).
 
 Steps, as in the paper's converter (genn-team/ml_genn_netx, ``_find_signed_scale``):
 
@@ -20,7 +20,9 @@ bits=6: s = 2^(h-4), range [-32, 31]; bits=4: s = 2^(h-2), range [-8, 7].
 
 Neuron constants: hidden vThMant = round(V_th / s_hidden); 12-bit decays
 iDecay = round(4096 (1 - exp(-dt/tau_syn))), vDecay = round(4096 (1 - exp(-dt/tau_mem)));
-output vThMant = 2^16 (never reached).
+output vThMant = 2^16: the readout's neurons are meant never to spike, but v saturates at
+2^23 - 1 > 2^22 = 2^16 << 6, so a strongly driven output neuron can still reach it; the
+fixed-point stage counts such spikes and warns (docs/fixedpoint.md#output-threshold).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from neurokws.model.network import NetworkConfig, Weights
 from neurokws.utils.errors import ModelFormatError
 
 DECAY_ONE = 4096              # Loihi's 12-bit decay unit
-OUTPUT_VTH_MANT = 1 << 16     # output threshold, never reached (2^17 overflows the field)
+OUTPUT_VTH_MANT = 1 << 16     # output threshold, meant unreachable (2^17 overflows the field)
 MIN_BITS, MAX_BITS = 2, 16
 
 

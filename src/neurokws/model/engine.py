@@ -1,6 +1,6 @@
 """Batch-parallel event-driven forward pass and Eventprop gradients (public engine API).
 
-Forward step n (t_n = n dt), per neuron, GeNN order (spec 01):
+Forward step n (t_n = n dt), per neuron, GeNN order (docs/model.md#discretisation):
     I = c_I x;  x <- beta x;  V <- alpha V + (1 - alpha) I;  hidden: V >= v_th -> spike, V = 0
 then every spike emitted at step n (input bin n, hidden spike at n) adds its weight row to its
 targets' x, so it moves V from step n + 1 on. Readout R += exp(-t_n / T) V_out / n_steps.
@@ -15,8 +15,9 @@ lambda_V = -a / tau_mem^2, lambda_I = -b / (tau_mem tau_syn)). Backward step n (
   2. the readout source exp(-t_n / T) dL/dR / n_steps on V_out[n], and one step of decay.
 Two schemes differ in how 1 and 2 are discretised (both converge to the continuous Eventprop
 gradient as dt -> 0; tests check both against finite differences at dt = 0.0025 ms):
-  "mlgenn" (default; spec 01, mlGeNN 2.3): adjoint ODEs integrated exactly over the step with
-    the readout source as a constant drive; the jump comes after the decay of step n,
+  "mlgenn" (default; docs/eventprop.md#scheme-mlgenn, mlGeNN 2.3): adjoint ODEs integrated
+    exactly over the step with the readout source as a constant drive; the jump comes after
+    the decay of step n,
       a_i <- a_i + (v_th a_i + sum_j w_ij (a_j - (tau_mem / tau_syn) b_j)) / (x - V_pre)
     with x the synaptic variable before its decay (no c_I), V_pre before reset; x - V_pre >=
     (1/c_I - 1) v_th bounds the jump. Regulariser after the jump: a_i += r_i.

@@ -4,7 +4,8 @@ Every trace is turned into cumulative energy E(t) (J) at its reading times: powe
 (W) by the trapezoid rule, counter readings (J) by unwrapping. The energy in [t0, t1] is then
 E(t1) - E(t0) with E linearly interpolated, and a window's mean power is its energy over its
 duration, so windows need not line up with readings. Per-sample energies follow the paper
-(spec 04): total = P_active * t_compute / n, dynamic = (P_active - P_idle) * t_compute / n.
+(docs/profiling.md#energy): total = P_active * t_compute / n, dynamic = (P_active - P_idle)
+* t_compute / n.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def _duration(trace: PowerTrace, start: str, end: str) -> float:
 
 def per_sample_energy_mJ(power_active_W: float, power_idle_W: float, compute_s: float,
                          n_samples: int) -> tuple[float, float]:
-    """(total, dynamic) energy per sample in mJ, the paper's way (spec 04)."""
+    """(total, dynamic) energy per sample in mJ, the paper's way (docs/profiling.md#energy)."""
     if n_samples <= 0:
         raise ValueError("n_samples must be positive")
     total = power_active_W * compute_s / n_samples * 1e3

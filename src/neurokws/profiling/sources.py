@@ -15,7 +15,7 @@ from neurokws.profiling.energy import ENERGY, POWER
 from neurokws.profiling.errors import PowerUnavailableError
 
 POWERCAP_ROOT = Path("/sys/class/powercap")
-JETSON_RAILS = ("VDD_CPU_GPU_CV", "VDD_SOC")  # the paper's Jetson Orin Nano rails (spec 04)
+JETSON_RAILS = ("VDD_CPU_GPU_CV", "VDD_SOC")  # the paper's rails (docs/profiling.md#jetson)
 _PACKAGE_DIR = re.compile(r"^intel-rapl:\d+$")
 
 

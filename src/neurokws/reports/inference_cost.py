@@ -2,7 +2,7 @@
 
 Input is the profiling stage's Table II CSV (neurokws.profiling.table2: latency_batch_ms,
 energy_total_mJ, energy_dynamic_mJ, edp_uJs, precision, hardware, batch_size, hidden_size,
-source, status). The brief's alternative names (latency_ms, weight_precision, device) are
+source, status). The paper's Table II column names (latency_ms, weight_precision, device) are
 accepted too. Rows whose status is not "ok" carry no numbers and are left out.
 """
 
