@@ -169,7 +169,9 @@ def read_netx(path: str | os.PathLike, expected: NetworkConfig | None = None) ->
     return QuantizedModel(
         config=config, w_in=w_in, w_rec=w_rec, w_out=w_out, v_th_mant=hid_neuron[2],
         i_decay=hid_neuron[0], v_decay=hid_neuron[1], out_v_th_mant=out_neuron[2],
-        bits=int(quant.get("bits", NETX_WEIGHT_BITS)), percentile=quant.get("percentile"),
+        # another tool's file records no bit width: netx stores 8-bit weights
+        bits=int(quant["bits"]) if "bits" in quant else NETX_WEIGHT_BITS,
+        percentile=quant.get("percentile"),
         hidden_exponent=quant.get("hidden_exponent"),
         output_exponent=quant.get("output_exponent"), weight_fold=quant.get("weight_fold"),
         clipped_fraction=dict(quant.get("clipped_fraction", {})))

@@ -125,7 +125,11 @@ def graph_to_model(graph: nir.NIRGraph, source: str = "NIR graph") -> tuple[Netw
     if not isinstance(hidden, nir.CubaLIF) or not isinstance(readout, nir.CubaLI):
         raise ModelFormatError(f"{source}: 'hidden'/'readout' must be CubaLIF/CubaLI nodes.")
     meta = graph.metadata or {}
-    dt = float(meta.get("dt", MS))
+    lacking = [key for key in ("dt", "n_steps") if key not in meta]
+    if lacking:
+        raise ModelFormatError(f"{source}: NIR metadata lacks {lacking} (the time step and "
+                               "trial length of the model); re-export it with neurokws.")
+    dt = float(meta["dt"])
     for node in (hidden, readout):
         if not np.allclose(node.r, node.tau_syn) or not np.allclose(node.w_in, 1.0):
             raise ModelFormatError(f"{source}: r/w_in do not follow neurokws' mapping "
@@ -133,7 +137,7 @@ def graph_to_model(graph: nir.NIRGraph, source: str = "NIR graph") -> tuple[Netw
     config = NetworkConfig(
         n_hidden=int(hidden.v_threshold.size), n_out=int(readout.v_leak.size),
         n_in=int(np.prod(graph.nodes["input"].input_type["input"])),
-        n_steps=int(meta.get("n_steps", 1000)), dt=_ms(dt),
+        n_steps=int(meta["n_steps"]), dt=_ms(dt),
         tau_mem=_ms(_uniform(hidden.tau_mem, "tau_mem", source)),
         tau_syn=_ms(_uniform(hidden.tau_syn, "tau_syn", source)),
         v_th=float(_uniform(hidden.v_threshold, "v_threshold", source)))
