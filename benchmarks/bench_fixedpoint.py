@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from neurokws.fixedpoint.emulator import FixedPointNetwork  # noqa: E402
 from neurokws.fixedpoint.inputs import StepInputs  # noqa: E402
-from neurokws.fixedpoint.lava_bridge import LavaUnavailableError, run_lava  # noqa: E402
+from neurokws.fixedpoint.lava_bridge import run_lava  # noqa: E402
 from neurokws.fixedpoint.netx_file import NeuronParams  # noqa: E402
+from neurokws.utils.sidecar import SidecarUnavailableError  # noqa: E402
 
 N_IN, N_OUT, T = 700, 20, 1000
 TARGET_RATE = 14.0          # spikes per hidden neuron per sample
@@ -126,7 +127,7 @@ def bench(n_hidden: int | None, args: argparse.Namespace, workdir: Path) -> None
         start = time.perf_counter()
         lava = run_lava(net_path, inputs, indices=np.arange(args.lava_samples), stream_len=None)
         wall = time.perf_counter() - start
-    except LavaUnavailableError as exc:
+    except SidecarUnavailableError as exc:
         print(f"  Lava: skipped ({exc})")
         return
     lava_rate = args.lava_samples / float(lava["stream_s"].sum())

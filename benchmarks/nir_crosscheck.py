@@ -7,7 +7,7 @@ Data like the default config's test split: synthetic, 10 classes, seed 7, speake
 ~8,500 events per 1 s sample, binned to T = 1000 steps of 1 ms. Without --model, a stand-in
 for a trained model (``nir_crosscheck.demo_model``: ~14 hidden spikes per neuron per sample,
 ridge readout fitted on --train-samples training samples). Norse runs in .venv-nir
-(``bash envs/nir/setup_nir_env.sh``). Prints, per Norse mode (``neurokws.deploy.nir_norse``)
+(``make nir-env``). Prints, per Norse mode (``neurokws.deploy.nir_norse``)
 and engine dtype, the prediction agreement, readout differences and hidden spike-count
 agreement; asserts nothing. --json writes the numbers.
 """

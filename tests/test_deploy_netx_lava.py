@@ -1,7 +1,7 @@
 """Our NetX files load in lava-dl 0.6.0's netx.hdf5.Network with the intended layers and values.
 
 Files are written by neurokws.deploy (quantize + write_netx) for N = 64, C = 5, with and
-without the input layer, and loaded in .venv-lava (``bash envs/lava/setup_lava_env.sh``) by
+without the input layer, and loaded in .venv-lava (``make lava-env``) by
 ``neurokws.deploy.netx_lava_inspect`` in one Lava process, as the Lava runs load them
 (reset_interval = T, input_message_bits = 0). Without the venv these tests FAIL, unless
 NEUROKWS_SKIP_LAVA=1. Expected weights are what ``neurokws.fixedpoint.weights`` (the

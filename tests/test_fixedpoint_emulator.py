@@ -258,3 +258,35 @@ def test_from_netx_matches_from_arrays(tmp_path):
     b = FixedPointNetwork(*w, NeuronParams(742, 200, 700), NeuronParams(742, 200, 1 << 16))
     inputs = random_inputs(rng, 2, 10, 12, 0.3)
     np.testing.assert_array_equal(a.run(inputs).out_v, b.run(inputs).out_v)
+
+
+def test_output_layer_spikes_are_counted_recorded_and_warned(tmp_path, caplog):
+    """The deployed output threshold (2^16 << 6 = 2^22) is below v's saturation (2^23 - 1):
+    a strongly driven output neuron reaches it (docs/fixedpoint.md#output-threshold)."""
+    import logging
+
+    from neurokws.data.events import EventSplit
+    from neurokws.fixedpoint.evaluation import emulate
+
+    rng = np.random.default_rng(4)
+    weights = random_weights(rng, 40, 16, 4, ff_range=(100, 127), rec_range=(0, 10),
+                             out_range=(100, 127))
+    hot = write_test_netx(tmp_path / "hot.net", *weights, vth_hidden=200, vth_output=1 << 16)
+    quiet = write_test_netx(tmp_path / "quiet.net", weights[0], weights[1],
+                            np.clip(weights[2], 0, 2), vth_hidden=200, vth_output=1 << 16)
+    times = np.tile(np.arange(0, 60000, 1000, dtype=np.int32), 40)
+    order = np.argsort(times, kind="stable")
+    split = EventSplit(times_us=np.concatenate([times[order]] * 2),
+                       units=np.concatenate([np.repeat(np.arange(40), 60)[order]] * 2),
+                       offsets=np.array([0, 2400, 4800]), labels=np.array([0, 1]),
+                       n_channels=40, n_classes=4)
+    with caplog.at_level(logging.WARNING, logger="neurokws.fixedpoint.evaluation"):
+        frame, summary = emulate(hot, split, 60, 1.0, ["aligned"])
+    mode = summary["modes"]["aligned"]
+    assert mode["output_spikes"] > 0 and mode["samples_with_output_spikes"] == 2
+    assert (frame["output_spikes_aligned"] > 0).all()
+    assert "output-layer spikes in 2 of 2 samples" in caplog.text and "hot.net" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="neurokws.fixedpoint.evaluation"):
+        _, summary = emulate(quiet, split, 60, 1.0, ["aligned"])
+    assert summary["modes"]["aligned"]["output_spikes"] == 0 and not caplog.text

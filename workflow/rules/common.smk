@@ -38,10 +38,10 @@ PROFILING = config["profiling"]
 TRAINING_COST = config["training_cost"]
 
 
-# Jobs that need the internet run on the submit host, not on compute nodes.
+# Jobs that need the internet run on the submit host, not on compute nodes (the side
+# venvs' rules in envs.smk too).
 localrules:
     download,
-    side_env,
 
 
 wildcard_constraints:
@@ -54,7 +54,6 @@ wildcard_constraints:
     device="|".join(PROFILERS),
     batch=r"\d+",
     bits=r"\d+",
-    env="|".join(ENVS),
 
 
 def source_of(dataset):
