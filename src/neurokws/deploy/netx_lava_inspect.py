@@ -1,14 +1,14 @@
 """Load NetX files in lava-dl's netx.hdf5.Network and report what it built (inside .venv-lava).
 
-    PYTHONPATH=src .venv-lava/bin/python -m neurokws.deploy.netx_lava_inspect \\
-        --reset-interval 1000 --out report.json model.net [more.net ...]
+    neurokws.utils.sidecar.run_module("lava", "neurokws.deploy.netx_lava_inspect",
+                                      {"nets": [...], "reset_interval": 1000,
+                                       "input_message_bits": 0}).data
 
-Writes one JSON object to --out (lava's import chatter goes to stdout): for each file, the
-Network's layer count, its in/out port shapes and, per layer, the block and neuron process
-types, the neuron Vars' initial values (du, dv, vth, bias_mant, bias_exp), the reset
-parameters, and each synapse's weights as netx handed them to Lava (after its bit
-optimisation) with weight_exp, num_weight_bits and num_message_bits.
-Nothing is run. Imports lava and numpy only.
+Returns one JSON object: for each file, the Network's layer count, its in/out port shapes
+and, per layer, the block and neuron process types, the neuron Vars' initial values (du, dv,
+vth, bias_mant, bias_exp), the reset parameters, and each synapse's weights as netx handed
+them to Lava (after its bit optimisation) with weight_exp, num_weight_bits and
+num_message_bits. Nothing is run. Imports lava and numpy only.
 """
 
 from __future__ import annotations

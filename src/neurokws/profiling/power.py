@@ -62,7 +62,7 @@ class PowerSampler:
     def __init__(self, source: PowerSource, rate_hz: float = 20.0,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         if not rate_hz >= MIN_RATE_HZ:
-            raise ValueError(f"rate_hz must be >= {MIN_RATE_HZ} (docs/profiling.md"
+            raise ValueError(f"rate_hz must be >= {MIN_RATE_HZ:g} Hz (docs/profiling.md"
                              f"#power-windows), got {rate_hz}")
         self.source, self.rate_hz, self.clock = source, float(rate_hz), clock
         self._times: list[float] = []
