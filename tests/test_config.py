@@ -50,6 +50,7 @@ def test_paper_config_is_table_one():
     assert set(config["datasets"]) == set(paper.DATASETS)
     assert dataset_splits(config, "SSC") == ["train", "valid", "test"]
     assert dataset_splits(config, "SHD") == ["train", "test"]
+    assert tuple(config["profiling"]["batch_sizes"]) == paper.PROFILING_BATCH_SIZES
 
 
 def test_resolution_fills_every_default_from_the_schema():

@@ -118,7 +118,10 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert model_prov["params"]["model"]["n_steps"] == 300
     assert set(model_prov["input_sha256"]) == {"train"}
     fixed_json = json.loads((cell / "int8" / "eval_fixed.json").read_text())
-    assert fixed_json["modes"]["aligned"]["output_spikes"] >= 0
+    per_sample = pd.read_csv(cell / "int8" / "predictions_fixed.csv")
+    assert fixed_json["modes"]["aligned"]["output_spikes"] == \
+        per_sample["output_spikes_aligned"].sum()
+    assert fixed_json["bits"] == 8
     lava = json.loads((cell / "int8" / "eval_lava_aligned.json").read_text())
     assert lava["n_samples"] == 8 and "output_spikes" in lava
     fixed = pd.read_csv(results / "tables" / "accuracy_fixed.csv")

@@ -50,8 +50,11 @@ from neurokws.model.network import NetworkConfig, Weights
 
 # Samples per chunk of the batch-parallel gradient. Fixed, so that the chunks of a batch,
 # and the order their gradients are summed in (a fixed pairwise tree), depend on the batch
-# alone: 1, 2 or 16 threads give bit-identical gradients. Threads take chunks from a pool.
-CHUNK_SAMPLES = 4
+# alone: 1, 2 or 16 threads give bit-identical gradients. Threads take chunks from a pool,
+# so at batch B up to ceil(B / 8) threads work (4 at the paper's B = 32); smaller chunks
+# would feed more threads but cost ~4 % at N <= 256 on 2 (measured with
+# benchmarks/bench_engine_threads.py against the thread-count chunks this replaced).
+CHUNK_SAMPLES = 8
 MIN_TAPE = 1024  # spike-tape entries added to the per-chunk estimate
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -226,7 +229,7 @@ def loss_and_grad(config: NetworkConfig, weights: Weights, steps: np.ndarray,
     per_sample = _tape_per_sample.get(config.n_hidden, 16.0 * config.n_hidden)
     fwd = _run(kernels.forward_chunk,
                [(w_in, w_rec, w_out, consts, config.n_steps, dt_over_t, steps, channels,
-                 offsets, c, compute_grad, int(per_sample * c.shape[0] * 1.25) + MIN_TAPE)
+                 offsets, c, compute_grad, int(per_sample * (c.shape[0] + 2) * 1.5) + MIN_TAPE)
                 for c in chunks])
     readout = np.concatenate([f[0] for f in fwd])
     counts = np.concatenate([f[1] for f in fwd])
