@@ -92,6 +92,24 @@ def test_one_and_two_cores_train_byte_identical_weights(tmp_path):
         assert weights[0][name].tobytes() == weights[1][name].tobytes(), name
 
 
+@pytest.mark.parametrize("built, gpus", [(["cuda", "single_threaded_cpu"], 1),
+                                         (["single_threaded_cpu"], 0)])
+def test_mlgenn_training_asks_for_a_gpu_when_genn_has_cuda(tmp_path, monkeypatch, built, gpus):
+    """A CUDA build of GeNN (as envs/genn/setup_genn_env.sh records it) makes train jobs
+    ask the cluster for a GPU; a CPU-only build does not."""
+    venv = tmp_path / "genn-venv"
+    venv.mkdir()
+    (venv / ".neurokws-genn-stamp").write_text("recipe")
+    (venv / "genn-backends.json").write_text(json.dumps({"backends": built}))
+    monkeypatch.setenv("NEUROKWS_GENN_VENV", str(venv))
+    proc = snakemake("-n", "--config", "training={backend: mlgenn}", cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = proc.stdout.split("\nrule ")
+    train = [job for job in jobs if job.startswith("train:")]
+    assert train and all(f"gpu={gpus}" in job for job in train), train[0]
+    assert all(str(venv / ".neurokws-genn-stamp") in job for job in train)
+
+
 def test_lint_is_clean():
     proc = snakemake("--lint")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
