@@ -102,8 +102,15 @@ def test_matches_brute_force_on_synthetic_data(dt_ms, n_steps):
         got_s, got_c = b.sample(i)
         np.testing.assert_array_equal(got_s, steps)
         np.testing.assert_array_equal(got_c, channels)
-    assert b.steps.dtype == np.int32 and b.channels.dtype == np.int32
+    assert b.steps.dtype == np.int16 and b.channels.dtype == np.int16   # compact: T, 700 fit
     assert b.labels.dtype == np.int32 and b.offsets.dtype == np.int64
+
+
+def test_index_dtype_widens_where_int16_does_not_fit():
+    split = generate_split(2, 2, seed=1, speakers=[0])
+    wide = bin_events(split, 0.01, 40000)          # T = 40000 steps of 10 us
+    assert wide.steps.dtype == np.int32 and wide.channels.dtype == np.int32
+    assert wide.steps.max() > np.iinfo(np.int16).max      # would have wrapped in int16
 
 
 def test_invalid_arguments():

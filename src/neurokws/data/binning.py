@@ -23,8 +23,9 @@ from neurokws.data.events import EventSplit, _ranges
 class BinnedSplit:
     """Binary spikes on the dt grid; what the training engine consumes.
 
-    steps/channels: int32 step index and channel of each spike, sorted by (step, channel)
-    within a sample, without duplicates. offsets: int64 (n_samples + 1,). labels: int32.
+    steps/channels: step index and channel of each spike (int16 where T and the channel
+    count fit, else int32: compact_index_dtype), sorted by (step, channel) within a sample,
+    without duplicates. offsets: int64 (n_samples + 1,). labels: int32.
     """
 
     steps: np.ndarray
@@ -70,6 +71,12 @@ class BinnedSplit:
         return out
 
 
+def compact_index_dtype(n_steps: int, n_channels: int) -> np.dtype:
+    """int16 for step and channel indices where both fit (2 bytes per index), else int32."""
+    limit = np.iinfo(np.int16).max
+    return np.dtype(np.int16 if n_steps <= limit and n_channels <= limit else np.int32)
+
+
 def bin_events(split: EventSplit, dt_ms: float, n_steps: int) -> BinnedSplit:
     """Bin every sample of `split` onto a grid of n_steps steps of dt_ms (exact integer maths
     when dt_ms * 1000 is a whole number of microseconds)."""
@@ -81,11 +88,12 @@ def bin_events(split: EventSplit, dt_ms: float, n_steps: int) -> BinnedSplit:
     counts = np.zeros(len(split), dtype=np.int64)
     args = (split.times_us, split.units, split.offsets, dt_int if exact else 0, dt_us,
             int(n_steps), int(split.n_channels))
-    _bin_pass(*args, counts, np.zeros(0, np.int32), np.zeros(0, np.int32), False)
+    dtype = compact_index_dtype(n_steps, split.n_channels)
+    _bin_pass(*args, counts, np.zeros(0, dtype), np.zeros(0, dtype), False)
     offsets = np.zeros(len(split) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    steps = np.empty(int(offsets[-1]), dtype=np.int32)
-    channels = np.empty(int(offsets[-1]), dtype=np.int32)
+    steps = np.empty(int(offsets[-1]), dtype=dtype)
+    channels = np.empty(int(offsets[-1]), dtype=dtype)
     _bin_pass(*args, offsets, steps, channels, True)
     return BinnedSplit(steps=steps, channels=channels, offsets=offsets,
                        labels=split.labels.astype(np.int32), n_steps=int(n_steps),

@@ -16,6 +16,8 @@ import gzip
 import io
 import json
 import os
+import shutil
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -26,7 +28,7 @@ import h5py
 import numba
 import numpy as np
 
-from neurokws.data.events import EventSplit
+from neurokws.data.events import N_CHANNELS, EventSplit
 from neurokws.utils.atomic import atomic_path
 from neurokws.utils.errors import DataFormatError
 
@@ -38,24 +40,29 @@ _FIX_CORRUPT = ("The file is probably truncated or corrupt (e.g. an interrupted 
                 "copy); delete it and download or generate it again.")
 
 
-def read_split(path: str | os.PathLike, n_channels: int = 700) -> EventSplit:
+BLOCK_SAMPLES = 2048   # samples read per HDF5 call (bounds the per-sample object arrays)
+
+
+def read_split(path: str | os.PathLike, n_channels: int = N_CHANNELS,
+               block_samples: int = BLOCK_SAMPLES) -> EventSplit:
     """Read and validate one Heidelberg-format split (.h5, .h5.gz or .h5.zip) into flat arrays.
 
-    The vlen datasets are read whole (one HDF5 call each) and concatenated: ~0.5 s for SHD
-    train. Raises DataFormatError naming the file for anything missing or impossible.
-    Samples whose times are not sorted are stably sorted; events beyond T are kept (binning
-    crops them).
+    Memory stays near the size of the result (6 bytes per event): the variable-length
+    datasets are read `block_samples` samples at a time, twice: once for the event counts
+    (units only), then into the preallocated flat arrays. Gzip- and zip-wrapped files are
+    unpacked to a temporary file, not into memory. Raises DataFormatError naming the file
+    for anything missing or impossible. Samples whose times are not sorted are stably
+    sorted; events beyond T are kept (binning crops them).
     """
     path = Path(path)
     try:
         with _open_h5(path) as handle:
-            raw = _read_raw(path, handle)
+            return _read_blocks(path, handle, n_channels, max(1, int(block_samples)))
     except DataFormatError:
         raise
     except (OSError, RuntimeError, ValueError, TypeError) as exc:
         raise DataFormatError(f"{path}: could not read HDF5 content ({exc}). "
                               f"{_FIX_CORRUPT}") from exc
-    return _to_split(path, *raw, n_channels=n_channels)
 
 
 def write_split(path: str | os.PathLike, split: EventSplit, keys: Sequence[str] | None = None,
@@ -128,111 +135,118 @@ def _open_h5(path: Path) -> Iterator[h5py.File]:
             f"config.")
     with open(path, "rb") as raw:
         magic = raw.read(8)
-    try:
-        if magic.startswith(GZIP_MAGIC):
-            with gzip.open(path, "rb") as stream:
-                source: Any = io.BytesIO(stream.read())
-        elif magic.startswith(ZIP_MAGIC):
-            source = io.BytesIO(_read_zip_member(path))
-        elif magic == HDF5_MAGIC or path.stat().st_size > 512:
-            source = path  # HDF5 may also start at a 512-byte user block; let h5py decide.
-        else:
-            raise DataFormatError(f"{path}: not an HDF5, gzip or zip file (starts with "
-                                  f"{magic!r}). {_FIX_CORRUPT}")
-        handle = h5py.File(source, "r")
-    except DataFormatError:
-        raise
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, ValueError) as exc:
-        raise DataFormatError(f"{path}: cannot be opened as a (gzip/zip-wrapped) HDF5 file "
-                              f"({exc}). {_FIX_CORRUPT}") from exc
-    with handle:
-        yield handle
+    with tempfile.TemporaryDirectory(prefix="neurokws-h5-") as tmp:
+        try:
+            if magic.startswith(GZIP_MAGIC):
+                source: Path = Path(tmp) / "unpacked.h5"
+                with gzip.open(path, "rb") as stream, open(source, "wb") as out:
+                    shutil.copyfileobj(stream, out, 1 << 22)
+            elif magic.startswith(ZIP_MAGIC):
+                source = _unzip_member(path, Path(tmp))
+            elif magic == HDF5_MAGIC or path.stat().st_size > 512:
+                source = path  # HDF5 may also start at a 512-byte user block; let h5py decide.
+            else:
+                raise DataFormatError(f"{path}: not an HDF5, gzip or zip file (starts with "
+                                      f"{magic!r}). {_FIX_CORRUPT}")
+            handle = h5py.File(source, "r")
+        except DataFormatError:
+            raise
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile, ValueError) as exc:
+            raise DataFormatError(f"{path}: cannot be opened as a (gzip/zip-wrapped) HDF5 "
+                                  f"file ({exc}). {_FIX_CORRUPT}") from exc
+        with handle:
+            yield handle
 
 
-def _read_zip_member(path: Path) -> bytes:
-    """The bytes of the single .h5 member of a zip archive (tonic's .h5.zip)."""
+def _unzip_member(path: Path, folder: Path) -> Path:
+    """Extract the single .h5 member of a zip archive (tonic's .h5.zip) into `folder`."""
     with zipfile.ZipFile(path) as archive:
         members = [m for m in archive.namelist() if m.endswith(".h5")]
         if len(members) != 1:
             raise DataFormatError(f"{path}: zip archive should hold exactly one .h5 file, "
                                   f"holds {members or archive.namelist()}; unzip it and point "
                                   "the config at the right .h5 file.")
-        return archive.read(members[0])
+        target = folder / "unpacked.h5"
+        with archive.open(members[0]) as stream, open(target, "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 22)
+        return target
 
 
-def _read_raw(path: Path, handle: h5py.File) -> tuple:
-    """Bulk-read the vlen datasets and metadata (one HDF5 call per dataset: fast)."""
+def _read_blocks(path: Path, handle: h5py.File, n_channels: int, block: int) -> EventSplit:
+    """Validate the datasets and fill flat arrays block by block (see read_split)."""
     missing = [name for name in REQUIRED if name not in handle]
     if missing:
         raise DataFormatError(
             f"{path}: missing dataset(s) {missing}; a Heidelberg-format file needs "
             f"{list(REQUIRED)} (optional extra/keys, extra/speaker). Check that this is an "
             f"SHD/SSC file or regenerate it with neurokws.data.heidelberg.write_split.")
-    for name in ("spikes/times", "spikes/units"):
-        dset = handle[name]
+    times, units = handle["spikes/times"], handle["spikes/units"]
+    for name, dset in (("spikes/times", times), ("spikes/units", units)):
         if h5py.check_vlen_dtype(dset.dtype) is None or dset.ndim != 1:
             raise DataFormatError(f"{path}: '{name}' must be a 1-D variable-length array "
                                   f"(one array per sample), found dtype {dset.dtype} shape "
                                   f"{dset.shape}; write the file with write_split.")
-    times = handle["spikes/times"][()]
-    units = handle["spikes/units"][()]
+    n = times.shape[0]
+    if units.shape[0] != n:
+        raise DataFormatError(f"{path}: spikes/times has {n} samples but spikes/units has "
+                              f"{units.shape[0]}; the file is inconsistent, regenerate it.")
     labels = handle["labels"][()]
+    labels = np.asarray(labels).reshape(-1) if np.ndim(labels) else np.asarray([labels])
+    if len(labels) != n:
+        raise DataFormatError(f"{path}: labels has {len(labels)} entries for {n} samples; "
+                              "each sample needs exactly one label, regenerate the file.")
     keys = None
     if "extra/keys" in handle:
         keys = tuple(k.decode() if isinstance(k, bytes) else str(k)
                      for k in np.asarray(handle["extra/keys"][()]).reshape(-1))
     speakers = handle["extra/speaker"][()] if "extra/speaker" in handle else None
-    return times, units, labels, keys, speakers
-
-
-def _to_split(path: Path, times: np.ndarray, units: np.ndarray, labels: np.ndarray,
-              keys: tuple[str, ...] | None, speakers: np.ndarray | None,
-              n_channels: int) -> EventSplit:
-    """Validate raw per-sample arrays and flatten them into an EventSplit."""
-    n = len(times)
-    if len(units) != n:
-        raise DataFormatError(f"{path}: spikes/times has {n} samples but spikes/units has "
-                              f"{len(units)}; the file is inconsistent, regenerate it.")
-    labels = np.asarray(labels).reshape(-1) if np.ndim(labels) else np.asarray([labels])
-    if len(labels) != n:
-        raise DataFormatError(f"{path}: labels has {len(labels)} entries for {n} samples; "
-                              "each sample needs exactly one label, regenerate the file.")
-    n_times = np.fromiter((len(t) for t in times), dtype=np.int64, count=n)
-    n_units = np.fromiter((len(u) for u in units), dtype=np.int64, count=n)
-    bad = np.flatnonzero(n_times != n_units)
-    if len(bad):
-        s = int(bad[0])
-        raise DataFormatError(
-            f"{path}: sample {s} has {n_times[s]} spike times but {n_units[s]} units "
-            f"({len(bad)} samples differ); times and units must pair up, regenerate the file.")
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(n_times, out=offsets[1:])
-    flat_t = np.concatenate(times) if n and offsets[-1] else np.zeros(0, np.float32)
-    flat_u = np.concatenate(units) if n and offsets[-1] else np.zeros(0, np.uint16)
-    times_us = _times_to_us(path, flat_t, offsets)
-    units16 = _check_units(path, flat_u, offsets, n_channels)
-    labels32 = _check_labels(path, labels, keys)
     if speakers is not None and np.shape(speakers) != (n,):
         speakers = None  # optional metadata; ignore if it does not match
+
+    counts = np.zeros(n, dtype=np.int64)   # pass 1: events per sample (units only)
+    for lo in range(0, n, block):
+        counts[lo:lo + block] = [len(u) for u in units[lo:lo + block]]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    times_us = np.empty(int(offsets[-1]), dtype=np.int32)
+    units16 = np.empty(int(offsets[-1]), dtype=np.int16)
+    for lo in range(0, n, block):          # pass 2: fill, checking every block
+        hi = min(lo + block, n)
+        t_block, u_block = times[lo:hi], units[lo:hi]
+        n_times = np.fromiter((len(t) for t in t_block), dtype=np.int64, count=hi - lo)
+        bad = np.flatnonzero(n_times != counts[lo:hi])
+        if len(bad):
+            s = int(bad[0]) + lo
+            raise DataFormatError(
+                f"{path}: sample {s} has {n_times[s - lo]} spike times but {counts[s]} units "
+                f"({len(bad)} samples in its block differ); times and units must pair up, "
+                "regenerate the file.")
+        e0, e1 = int(offsets[lo]), int(offsets[hi])
+        local = offsets[lo:hi + 1] - e0
+        if e1 > e0:
+            _times_to_us(path, np.concatenate(t_block), local, lo, times_us[e0:e1])
+            units16[e0:e1] = _check_units(path, np.concatenate(u_block), local, lo, n_channels)
+    labels32 = _check_labels(path, labels, keys)
     _sort_within_samples(times_us, units16, offsets)
     return EventSplit(times_us=times_us, units=units16, offsets=offsets, labels=labels32,
                       n_channels=n_channels, n_classes=len(keys) if keys else None,
                       keys=keys, speakers=speakers)
 
 
-def _sample_of(offsets: np.ndarray, i: int) -> int:
-    """Index of the sample that owns flat event i."""
-    return int(np.searchsorted(offsets, i, side="right") - 1)
+def _sample_of(offsets: np.ndarray, i: int, first: int = 0) -> int:
+    """Index of the sample that owns flat event i (offsets of samples first, first+1...)."""
+    return first + int(np.searchsorted(offsets, i, side="right") - 1)
 
 
-def _times_to_us(path: Path, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Seconds -> int32 rint(t * 1e6), rejecting NaN, inf, negative and huge times."""
+def _times_to_us(path: Path, flat: np.ndarray, offsets: np.ndarray, first: int,
+                 out: np.ndarray) -> None:
+    """Seconds -> int32 rint(t * 1e6) into `out`, rejecting NaN, inf, negative and huge
+    times; `offsets` are the block's, whose first sample is number `first`."""
     if flat.dtype.kind not in "fiu":
         raise DataFormatError(f"{path}: spikes/times has dtype {flat.dtype}, expected float "
                               "seconds; regenerate the file.")
     if flat.dtype.kind == "f" and flat.dtype.itemsize < 4:
         flat = flat.astype(np.float32)  # float16 -> float32 is exact; numba lacks float16
-    out = np.empty(len(flat), dtype=np.int32)
     bad = _seconds_to_us(flat.astype(np.float64, copy=False) if flat.dtype.kind != "f"
                          else flat, out)
     if bad >= 0:
@@ -240,9 +254,8 @@ def _times_to_us(path: Path, flat: np.ndarray, offsets: np.ndarray) -> np.ndarra
         what = ("NaN" if np.isnan(value) else "negative" if value < 0
                 else "too large (> 2147 s; are the times in seconds?)")
         raise DataFormatError(f"{path}: spike time {value!r} of sample "
-                              f"{_sample_of(offsets, bad)} is {what}; times must be finite, "
-                              ">= 0 and in seconds. Fix or regenerate the file.")
-    return out
+                              f"{_sample_of(offsets, bad, first)} is {what}; times must be "
+                              "finite, >= 0 and in seconds. Fix or regenerate the file.")
 
 
 @numba.njit(cache=True)
@@ -259,7 +272,7 @@ def _seconds_to_us(seconds, out):  # pragma: no cover - compiled
     return -1
 
 
-def _check_units(path: Path, flat: np.ndarray, offsets: np.ndarray,
+def _check_units(path: Path, flat: np.ndarray, offsets: np.ndarray, first: int,
                  n_channels: int) -> np.ndarray:
     """Channels must be integers in [0, n_channels); returned as int16."""
     if n_channels > np.iinfo(np.int16).max:
@@ -272,7 +285,8 @@ def _check_units(path: Path, flat: np.ndarray, offsets: np.ndarray,
         if lo < 0 or hi >= n_channels:
             i = int(np.flatnonzero((flat < 0) | (flat >= n_channels))[0])
             raise DataFormatError(
-                f"{path}: unit {int(flat[i])} of sample {_sample_of(offsets, i)} is outside "
+                f"{path}: unit {int(flat[i])} of sample {_sample_of(offsets, i, first)} is "
+                f"outside "
                 f"[0, {n_channels}) (file range {lo}..{hi}); the file is not a {n_channels}"
                 f"-channel dataset or is corrupt. Set n_channels or regenerate the file.")
     return flat.astype(np.int16)
