@@ -179,3 +179,23 @@ def test_blend_with_partner_empty_before_T_does_not_move():
         t, u = out.sample(i)
         assert set(zip(t.tolist(), u.tolist(), strict=True)) <= {(100_000, 600),
                                                                  (200_000, 650)}
+
+
+def test_an_epoch_built_block_by_block_equals_the_whole_epoch(data):
+    """Every epoch sample's events depend only on the plan: blocks in shuffled order give
+    the same events as the whole epoch, and the draws leave the generator where
+    augment_epoch leaves it."""
+    from neurokws.data.augment import plan_epoch
+    from neurokws.data.events import concatenate
+
+    rng_a, rng_b = np.random.default_rng(9), np.random.default_rng(9)
+    whole = augment_epoch(data, rng_a, ["shift", "blend"], N_STEPS, DT_MS, shift_max=40,
+                          blend_n_new=30)
+    plan = plan_epoch(data, rng_b, ["shift", "blend"], N_STEPS, DT_MS, 40, 30)
+    assert rng_a.integers(1 << 30) == rng_b.integers(1 << 30)
+    order = np.random.default_rng(1).permutation(len(plan))
+    blocks = concatenate([plan.events(order[i:i + 7]) for i in range(0, len(plan), 7)])
+    expected = whole.subset(order)
+    for name in ("times_us", "units", "offsets", "labels"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(expected, name))
+    assert (order >= len(data)).any() and (order < len(data)).any()   # blends and originals

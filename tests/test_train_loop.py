@@ -63,6 +63,24 @@ def test_one_and_two_threads_train_bit_identical_weights(tmp_path, tiny_split):
     assert [r["loss"] for r in one.log_rows] == [r["loss"] for r in two.log_rows]
 
 
+def test_block_size_changes_memory_not_numbers(tmp_path, tiny_split):
+    """The epoch built one batch at a time, three batches at a time or whole (blends and
+    shifts included) trains bit-identical weights."""
+    results = []
+    for block_batches in (1, 3, None):
+        settings = dataclasses.replace(train_settings(CONFIG, "tiny", 24), epochs=2,
+                                       block_batches=block_batches)
+        net = network_config(CONFIG, 24, n_out=tiny_split.n_classes,
+                             n_in=tiny_split.n_channels)
+        results.append(train(net, settings, 5, tiny_split, tmp_path / f"b{block_batches}"))
+    # 64 originals + 16 blends = 5 batches of 16: blocks of 3 are uneven (3 + 2 batches).
+    for other in results[1:]:
+        for name in ("w_in", "w_rec", "w_out"):
+            np.testing.assert_array_equal(getattr(results[0].weights, name),
+                                          getattr(other.weights, name))
+        assert [r["loss"] for r in other.log_rows] == [r["loss"] for r in results[0].log_rows]
+
+
 def test_log_rows_and_checkpoints(tmp_path, tiny_split):
     result = run(tmp_path, tiny_split)
     assert [r["epoch"] for r in result.log_rows] == [0, 1, 2]

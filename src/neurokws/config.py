@@ -61,6 +61,7 @@ class TrainSettings:
     blend_n_new: int | None
     select_checkpoint: str
     progress_bar: bool
+    block_batches: int | None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -307,7 +308,7 @@ def train_settings(config: dict, dataset: str, hidden: int) -> TrainSettings:
         rescue_increment=float(tr["rescue_increment"]),
         augmentations=tuple(ds["augmentations"]), shift_max=int(ds["shift_max"]),
         blend_n_new=ds["blend_n_new"], select_checkpoint=str(tr["select_checkpoint"]),
-        progress_bar=bool(tr["progress_bar"]))
+        progress_bar=bool(tr["progress_bar"]), block_batches=tr["block_batches"])
 
 
 def dataset_splits(config: dict, dataset: str) -> list[str]:

@@ -40,7 +40,7 @@ from neurokws.backends.mlgenn_infer import (
     profile_kernels,
 )
 from neurokws.config import TrainSettings
-from neurokws.data.binning import BinnedSplit
+from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit, load_npz
 from neurokws.model.network import NetworkConfig, Weights
 from neurokws.train import loop
@@ -149,8 +149,9 @@ class MlgennBackend:
 
     @contextlib.contextmanager
     def session(self, state: TrainState, train_split: EventSplit,
-                valid: BinnedSplit | None) -> Iterator[_MlgennSession]:
-        """Compile the network from `state` (weights and Adam moments) once for all epochs."""
+                valid_split: EventSplit | None) -> Iterator[_MlgennSession]:
+        """Compile the network from `state` (weights and Adam moments) once for all epochs.
+        mlGeNN takes an epoch's inputs at once, so each epoch is binned whole."""
         from neurokws.backends.mlgenn_net import (
             build_model,
             build_network,
@@ -159,6 +160,8 @@ class MlgennBackend:
         )
 
         patch_batch1_labels()
+        valid = None if valid_split is None else bin_events(valid_split, self.net.dt,
+                                                            self.net.n_steps)
         gnet = build_network(self.net, state.weights,
                              self.batch * input_spike_bound(train_split, self.settings, valid))
         compiled = make_compiler(self.net, self.settings, self.seed, self.batch,
@@ -177,7 +180,7 @@ class _MlgennSession:
         self.b, self.compiled, self.gnet = backend, compiled, gnet
         self.valid, self.valid_x = valid, valid_x
 
-    def run_epoch(self, epoch: int, data: BinnedSplit, order: np.ndarray,
+    def run_epoch(self, epoch: int, epoch_data: loop.EpochData,
                   schedule: LearningRateSchedule) -> loop.EpochOutcome:
         """One mlGeNN epoch on the loop's augmented, shuffled data (+ validation if any)."""
         from ml_genn.callbacks import BatchProgressBar
@@ -188,6 +191,7 @@ class _MlgennSession:
         b, gnet, valid = self.b, self.gnet, self.valid
         net, settings, batch = b.net, b.settings, b.batch
         start, cpu_start = time.perf_counter(), time.process_time()
+        data, order = epoch_data.binned(), epoch_data.order
         labels = data.labels[order].astype(np.int64)
         stats = EpochStats(gnet, labels, batch, net.n_hidden)
         lr = ScheduleLR(schedule)

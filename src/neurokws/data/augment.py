@@ -9,7 +9,7 @@ used the unseeded global numpy RNG.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -89,6 +89,63 @@ def draw_blend_pairs(labels: np.ndarray, rng: np.random.Generator,
     return first.astype(np.int64), second.astype(np.int64)
 
 
+@dataclass(frozen=True)
+class BlendPlan:
+    """The random draws of `n_new` blends (partners, moves, coin key); no events yet."""
+
+    first: np.ndarray     # (n_new,) int64 first partner (its label and speaker)
+    second: np.ndarray    # (n_new,) int64 second partner
+    half_ch: np.ndarray   # (n_new,) int64 channel move of the first partner (second: minus)
+    half_t: np.ndarray    # (n_new,) int64 time move (us) of the first partner
+    key: np.uint64        # coin_uniform key
+    p_first: float
+    t_max_us: float
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+
+def plan_blend(split: EventSplit, rng: np.random.Generator, n_new: int, n_steps: int,
+               dt_ms: float, p_blend: float = 0.5) -> BlendPlan:
+    """Draw everything `blend` draws, in the same order (see blend)."""
+    t_max_us = float(n_steps) * float(dt_ms) * 1000.0
+    if n_new <= 0:
+        none = np.zeros(0, np.int64)
+        return BlendPlan(none, none, none, none, np.uint64(0), float(p_blend), t_max_us)
+    first, second = draw_blend_pairs(split.labels, rng, n_new)
+    mean_ch, mean_t = _sample_means(split.times_us, split.units, split.offsets, t_max_us)
+    # A sample with no event before T has NaN means: then neither partner moves.
+    empty = np.isnan(mean_ch[first]) | np.isnan(mean_ch[second])
+    half_ch = np.trunc(np.nan_to_num((mean_ch[second] - mean_ch[first]) / 2)).astype(np.int64)
+    half_t = np.trunc(np.nan_to_num((mean_t[second] - mean_t[first]) / 2)).astype(np.int64)
+    half_ch[empty] = 0
+    half_t[empty] = 0
+    key = np.uint64(rng.integers(0, 2**63))
+    return BlendPlan(first, second, half_ch, half_t, key, float(p_blend), t_max_us)
+
+
+def blend_events(split: EventSplit, plan: BlendPlan, which: np.ndarray | None = None
+                 ) -> EventSplit:
+    """The events of the planned blends `which` (all by default), in that order. A blend's
+    events depend only on the plan and its own index, so any subset gives the same blends."""
+    which = np.arange(len(plan), dtype=np.int64) if which is None else \
+        np.ascontiguousarray(which, dtype=np.int64)
+    first, second = plan.first[which], plan.second[which]
+    counts = np.zeros(len(which), dtype=np.int64)
+    args = (split.times_us, split.units, split.offsets, first, second, plan.half_ch[which],
+            plan.half_t[which], which, plan.key, plan.p_first, plan.t_max_us,
+            split.n_channels)
+    _blend_pass(*args, counts, np.zeros(0, np.int32), np.zeros(0, np.int16), False)
+    offsets = np.zeros(len(which) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    times = np.empty(int(offsets[-1]), dtype=np.int32)
+    units = np.empty(int(offsets[-1]), dtype=np.int16)
+    _blend_pass(*args, offsets, times, units, True)
+    return replace(split, times_us=times, units=units, offsets=offsets,
+                   labels=split.labels[first],
+                   speakers=None if split.speakers is None else split.speakers[first])
+
+
 def blend(split: EventSplit, rng: np.random.Generator, n_new: int, n_steps: int,
           dt_ms: float, p_blend: float = 0.5) -> EventSplit:
     """Paper's Blend: n_new new examples, each mixing two examples of one class.
@@ -106,30 +163,7 @@ def blend(split: EventSplit, rng: np.random.Generator, n_new: int, n_steps: int,
     The coin flips come from a counter-based generator (coin_uniform) keyed by one draw
     from `rng`, so the result depends only on rng's state (reproducible, thread-safe).
     """
-    if n_new <= 0:
-        return split.subset(np.zeros(0, dtype=np.int64))
-    t_max_us = float(n_steps) * float(dt_ms) * 1000.0
-    first, second = draw_blend_pairs(split.labels, rng, n_new)
-    mean_ch, mean_t = _sample_means(split.times_us, split.units, split.offsets, t_max_us)
-    # A sample with no event before T has NaN means: then neither partner moves.
-    empty = np.isnan(mean_ch[first]) | np.isnan(mean_ch[second])
-    half_ch = np.trunc(np.nan_to_num((mean_ch[second] - mean_ch[first]) / 2)).astype(np.int64)
-    half_t = np.trunc(np.nan_to_num((mean_t[second] - mean_t[first]) / 2)).astype(np.int64)
-    half_ch[empty] = 0
-    half_t[empty] = 0
-    key = np.uint64(rng.integers(0, 2**63))
-    counts = np.zeros(n_new, dtype=np.int64)
-    args = (split.times_us, split.units, split.offsets, first, second, half_ch, half_t, key,
-            float(p_blend), t_max_us, split.n_channels)
-    _blend_pass(*args, counts, np.zeros(0, np.int32), np.zeros(0, np.int16), False)
-    offsets = np.zeros(n_new + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    times = np.empty(int(offsets[-1]), dtype=np.int32)
-    units = np.empty(int(offsets[-1]), dtype=np.int16)
-    _blend_pass(*args, offsets, times, units, True)
-    return replace(split, times_us=times, units=units, offsets=offsets,
-                   labels=split.labels[first],
-                   speakers=None if split.speakers is None else split.speakers[first])
+    return blend_events(split, plan_blend(split, rng, n_new, n_steps, dt_ms, p_blend))
 
 
 @numba.njit(cache=True)
@@ -194,10 +228,11 @@ def _next_kept(times, units, lo, hi, i, dch, dt, key, stream, p, t_max_us,
 
 
 @numba.njit(parallel=True, cache=True)
-def _blend_pass(times, units, offsets, first, second, half_ch, half_t, key, p_first,
+def _blend_pass(times, units, offsets, first, second, half_ch, half_t, ids, key, p_first,
                 t_max_us, n_channels, out_offsets, out_t, out_u,
                 fill):  # pragma: no cover - compiled
-    """Count (fill=False) or write (fill=True) each blend: a two-pointer merge by time."""
+    """Count (fill=False) or write (fill=True) each blend: a two-pointer merge by time.
+    ids[b] is blend b's index in its plan (its coin streams 2 ids[b] and 2 ids[b] + 1)."""
     p_second = 1.0 - p_first
     for b in numba.prange(first.shape[0]):
         a_lo = offsets[first[b]]
@@ -208,8 +243,8 @@ def _blend_pass(times, units, offsets, first, second, half_ch, half_t, key, p_fi
         da_t = half_t[b]
         db_c = -half_ch[b]
         db_t = -half_t[b]
-        sa = 2 * b
-        sb = 2 * b + 1
+        sa = 2 * ids[b]
+        sb = 2 * ids[b] + 1
         i = _next_kept(times, units, a_lo, a_hi, a_lo, da_c, da_t, key, sa, p_first,
                        t_max_us, n_channels)
         j = _next_kept(times, units, b_lo, b_hi, b_lo, db_c, db_t, key, sb, p_second,
@@ -234,19 +269,67 @@ def _blend_pass(times, units, offsets, first, second, half_ch, half_t, key, p_fi
             out_offsets[b] = pos
 
 
-def augment_epoch(split: EventSplit, rng: np.random.Generator, augmentations: Sequence[str],
-                  n_steps: int, dt_ms: float, shift_max: int, blend_n_new: int | None,
-                  include_max: bool = True) -> EventSplit:
-    """One epoch's training set as in the paper: originals + blends (if 'blend'), then every
-    example shifted (if 'shift'). blend_n_new=None means as many blends as originals."""
+@dataclass(frozen=True)
+class EpochPlan:
+    """One epoch's training set as random draws: originals 0..n-1, then the planned blends,
+    each with its channel shift. `events(samples)` builds the events of any samples; an
+    epoch sample's events do not depend on which other samples are built with it, so an
+    epoch can be built block by block (bounded memory) with the same numbers as at once."""
+
+    split: EventSplit
+    blends: BlendPlan | None
+    shifts: np.ndarray | None       # (n_total,) int32 channel shift per epoch sample
+
+    def __len__(self) -> int:
+        return len(self.split) + (len(self.blends) if self.blends is not None else 0)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Labels of all epoch samples (blends: their first partner's)."""
+        if self.blends is None:
+            return self.split.labels
+        return np.concatenate([self.split.labels, self.split.labels[self.blends.first]])
+
+    def events(self, samples: np.ndarray | None = None) -> EventSplit:
+        """The augmented events of epoch samples `samples` (all by default), in that order."""
+        n = len(self.split)
+        samples = np.arange(len(self), dtype=np.int64) if samples is None else \
+            np.asarray(samples, dtype=np.int64)
+        blended = samples >= n
+        if blended.any():
+            parts = concatenate([self.split.subset(samples[~blended]),
+                                 blend_events(self.split, self.blends, samples[blended] - n)])
+            where = np.empty(len(samples), dtype=np.int64)   # position of each in `parts`
+            where[~blended] = np.arange(int((~blended).sum()))
+            where[blended] = int((~blended).sum()) + np.arange(int(blended.sum()))
+            out = parts.subset(where)
+        else:
+            out = self.split.subset(samples)
+        return out if self.shifts is None else apply_shift(out, self.shifts[samples])
+
+
+def plan_epoch(split: EventSplit, rng: np.random.Generator, augmentations: Sequence[str],
+               n_steps: int, dt_ms: float, shift_max: int, blend_n_new: int | None,
+               include_max: bool = True) -> EpochPlan:
+    """The paper's epoch: originals + blends (if 'blend'), then every example shifted (if
+    'shift'), drawn from `rng` in that order. blend_n_new=None: as many blends as originals."""
     unknown = set(augmentations) - {"shift", "blend"}
     if unknown:
         raise ValueError(f"unknown augmentation(s) {sorted(unknown)}; use 'shift', 'blend'")
-    out = split
+    blends = None
     if "blend" in augmentations:
         n_new = len(split) if blend_n_new is None else int(blend_n_new)
-        out = concatenate([split, blend(split, rng, n_new, n_steps, dt_ms)])
-    if "shift" in augmentations:
-        out = shift(out, rng, shift_max, include_max)
-    return out
+        blends = plan_blend(split, rng, n_new, n_steps, dt_ms)
+    n_total = len(split) + (len(blends) if blends is not None else 0)
+    shifts = draw_shifts(rng, n_total, shift_max, include_max) \
+        if "shift" in augmentations else None
+    return EpochPlan(split, blends, shifts)
 
+
+def augment_epoch(split: EventSplit, rng: np.random.Generator, augmentations: Sequence[str],
+                  n_steps: int, dt_ms: float, shift_max: int, blend_n_new: int | None,
+                  include_max: bool = True) -> EventSplit:
+    """One epoch's whole training set at once (plan_epoch(...).events())."""
+    plan = plan_epoch(split, rng, augmentations, n_steps, dt_ms, shift_max, blend_n_new,
+                      include_max)
+    return split if plan.blends is None and plan.shifts is None else plan.events()

@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from neurokws.config import TrainSettings
-from neurokws.data.augment import augment_epoch
+from neurokws.data.augment import EpochPlan, plan_epoch
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
 from neurokws.model.engine import RegConfig, infer, loss_and_grad
@@ -61,12 +61,42 @@ class EpochOutcome:
     optimizer: dict[str, np.ndarray]
 
 
+@dataclass(frozen=True)
+class EpochData:
+    """One epoch's training samples: the augmentation plan and the shuffled order.
+
+    `blocks` bins `block_batches` batches at a time (memory bounded by the block, not the
+    epoch); `binned` bins the whole epoch at once. Both give every sample the same spikes.
+    """
+
+    plan: EpochPlan
+    order: np.ndarray
+    net: NetworkConfig
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def blocks(self, batch_size: int, block_batches: int | None
+               ) -> Iterator[tuple[BinnedSplit, list[np.ndarray]]]:
+        """(binned block, its batches as indices into the block) in epoch order."""
+        per_block = len(self.order) if block_batches is None else batch_size * block_batches
+        for start in range(0, len(self.order), max(per_block, 1)):
+            samples = self.order[start:start + per_block]
+            block = bin_events(self.plan.events(samples), self.net.dt, self.net.n_steps)
+            local = np.arange(len(samples), dtype=np.int64)
+            yield block, [local[i:i + batch_size] for i in range(0, len(samples), batch_size)]
+
+    def binned(self) -> BinnedSplit:
+        """The whole epoch binned, in plan order (index it with `order`)."""
+        return bin_events(self.plan.events(), self.net.dt, self.net.n_steps)
+
+
 class EpochSession(Protocol):
     """A backend's live training state (e.g. a compiled GeNN model)."""
 
-    def run_epoch(self, epoch: int, data: BinnedSplit, order: np.ndarray,
+    def run_epoch(self, epoch: int, data: EpochData,
                   schedule: LearningRateSchedule) -> EpochOutcome:
-        """Train on data[order] in batches; rescue silent neurons; validate if it can."""
+        """Train on the epoch's samples in batches; rescue silent neurons; validate."""
         ...
 
 
@@ -78,7 +108,7 @@ class EpochBackend(Protocol):
         ...
 
     def session(self, state: TrainState, train_split: EventSplit,
-                valid: BinnedSplit | None) -> contextlib.AbstractContextManager[EpochSession]:
+                valid: EventSplit | None) -> contextlib.AbstractContextManager[EpochSession]:
         """A session continuing from `state` (weights and optimizer moments)."""
         ...
 
@@ -88,23 +118,24 @@ def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), 0x5EED]))
 
 
-def epoch_inputs(split: EventSplit, settings: TrainSettings, net: NetworkConfig,
-                 rng: np.random.Generator) -> BinnedSplit:
-    """One epoch's training set: blends added, every example shifted, then binned."""
-    events = augment_epoch(split, rng, settings.augmentations, net.n_steps, net.dt,
-                           shift_max=settings.shift_max, blend_n_new=settings.blend_n_new)
-    return bin_events(events, net.dt, net.n_steps)
+def epoch_data(split: EventSplit, settings: TrainSettings, net: NetworkConfig,
+               rng: np.random.Generator) -> EpochData:
+    """One epoch: the augmentation draws (blends, shifts), then the shuffle, from `rng`."""
+    plan = plan_epoch(split, rng, settings.augmentations, net.n_steps, net.dt,
+                      shift_max=settings.shift_max, blend_n_new=settings.blend_n_new)
+    return EpochData(plan, rng.permutation(len(plan)).astype(np.int64), net)
 
 
 def resume_hash(net: NetworkConfig, settings: TrainSettings, seed: int,
                 train_split: EventSplit, identity: dict[str, Any]) -> str:
     """Identity of a run for resuming: everything that shapes the trajectory of the weights.
 
-    The epoch budget, checkpoint selection and progress bar are left out, so a finished run
-    can be extended to more epochs by resuming it.
+    The epoch budget, checkpoint selection, progress bar and block size (which changes
+    memory, not numbers) are left out, so a finished run can be extended to more epochs by
+    resuming it.
     """
     trajectory = {k: v for k, v in settings.to_dict().items()
-                  if k not in ("epochs", "select_checkpoint", "progress_bar")}
+                  if k not in ("epochs", "select_checkpoint", "progress_bar", "block_batches")}
     data = {"n_samples": len(train_split), "n_events": int(train_split.n_events),
             "labels_sum": int(np.sum(train_split.labels, dtype=np.int64))}
     return config_hash({"net": net.to_dict(), "settings": trajectory, "seed": int(seed),
@@ -121,10 +152,20 @@ def selection_mode(settings: TrainSettings, has_valid: bool) -> str:
     return mode
 
 
-def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit) -> float:
-    """Float test/validation accuracy of `weights` on binned data."""
-    readout, _ = infer(config, weights, data.steps, data.channels, data.offsets)
-    return float(np.mean(np.argmax(readout, axis=1) == data.labels))
+def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventSplit,
+             block_samples: int = 4096) -> float:
+    """Float test/validation accuracy of `weights` on binned data, or on events (binned
+    `block_samples` at a time, so memory stays bounded)."""
+    if isinstance(data, BinnedSplit):
+        readout, _ = infer(config, weights, data.steps, data.channels, data.offsets)
+        return float(np.mean(np.argmax(readout, axis=1) == data.labels))
+    correct = 0
+    for start in range(0, len(data), block_samples):
+        block = bin_events(data.subset(np.arange(start, min(start + block_samples, len(data)))),
+                           config.dt, config.n_steps)
+        readout, _ = infer(config, weights, block.steps, block.channels, block.offsets)
+        correct += int(np.sum(np.argmax(readout, axis=1) == block.labels))
+    return correct / len(data) if len(data) else float("nan")
 
 
 def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
@@ -149,14 +190,11 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
     else:
         log.info("resuming %s after epoch %d", out_dir, state.epoch)
     if state.epoch < settings.epochs:
-        valid = bin_events(valid_split, net.dt, net.n_steps) if valid_split is not None else None
         schedule = LearningRateSchedule.from_state(state.schedule)
-        with backend.session(state, train_split, valid) as session:
+        with backend.session(state, train_split, valid_split) as session:
             for epoch in range(state.epoch, settings.epochs):
-                rng = epoch_rng(seed, epoch)
-                data = epoch_inputs(train_split, settings, net, rng)
-                order = rng.permutation(len(data.labels)).astype(np.int64)
-                outcome = session.run_epoch(epoch, data, order, schedule)
+                data = epoch_data(train_split, settings, net, epoch_rng(seed, epoch))
+                outcome = session.run_epoch(epoch, data, schedule)
                 finish_epoch(state, outcome, schedule, mode, ckpt_dir)
     with np.load(ckpt_dir / "best.npz") as best:
         selected = Weights(*(np.array(best[k]) for k in Weights.NAMES))
@@ -193,7 +231,7 @@ class NumbaBackend:
 
     @contextlib.contextmanager
     def session(self, state: TrainState, train_split: EventSplit,
-                valid: BinnedSplit | None) -> Iterator[_NumbaSession]:
+                valid: EventSplit | None) -> Iterator[_NumbaSession]:
         s = self.settings
         optimizer = Adam(s.adam_beta1, s.adam_beta2, s.adam_eps)
         if state.optimizer:
@@ -203,36 +241,40 @@ class NumbaBackend:
 
 class _NumbaSession:
     def __init__(self, net: NetworkConfig, settings: TrainSettings, weights: Weights,
-                 optimizer: Adam, valid: BinnedSplit | None):
+                 optimizer: Adam, valid: EventSplit | None):
         self.net, self.settings, self.weights = net, settings, weights
         self.optimizer, self.valid = optimizer, valid
         self.reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
                              lambda_lower=settings.reg_lambda_lower)
 
-    def run_epoch(self, epoch: int, data: BinnedSplit, order: np.ndarray,
+    def run_epoch(self, epoch: int, data: EpochData,
                   schedule: LearningRateSchedule) -> EpochOutcome:
-        """One pass over the shuffled epoch; every batch contributes its gradient."""
+        """One pass over the shuffled epoch, binned block by block; every batch contributes
+        its gradient."""
         net, settings, weights = self.net, self.settings, self.weights
         start = time.perf_counter()
-        batches = [order[i:i + settings.batch_size]
-                   for i in range(0, len(order), settings.batch_size)]
         spikes_per_neuron = np.zeros(net.n_hidden, dtype=np.int64)
         loss_sum = correct = 0.0
         lr = schedule.current_lr
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch",
+        bar = tqdm(total=-(-len(data) // settings.batch_size), unit="batch",
+                   desc=f"epoch {epoch + 1}/{settings.epochs}",
                    disable=not settings.progress_bar, leave=False)
-        for batch in bar:
-            result = loss_and_grad(net, weights, data.steps, data.channels, data.offsets,
-                                   data.labels, batch, self.reg)
-            lr = schedule.lr_for_next_batch()
-            self.optimizer.step(weights, result.grads, lr)
-            loss_sum += result.loss * len(batch)
-            correct += float(np.sum(np.argmax(result.readout, axis=1) == data.labels[batch]))
-            spikes_per_neuron += result.hidden_spike_counts.sum(axis=0)
-            bar.set_postfix(loss=f"{result.loss:.3f}", lr=f"{lr:.1e}")
+        for block, batches in data.blocks(settings.batch_size, settings.block_batches):
+            for batch in batches:
+                result = loss_and_grad(net, weights, block.steps, block.channels,
+                                       block.offsets, block.labels, batch, self.reg)
+                lr = schedule.lr_for_next_batch()
+                self.optimizer.step(weights, result.grads, lr)
+                loss_sum += result.loss * len(batch)
+                correct += float(np.sum(np.argmax(result.readout, axis=1)
+                                        == block.labels[batch]))
+                spikes_per_neuron += result.hidden_spike_counts.sum(axis=0)
+                bar.update()
+                bar.set_postfix(loss=f"{result.loss:.3f}", lr=f"{lr:.1e}")
+        bar.close()
         silent = spikes_per_neuron == 0
         weights.w_in[:, silent] += np.float32(settings.rescue_increment)
-        n = len(order)
+        n = len(data)
         row = {"epoch": epoch, "loss": loss_sum / n, "train_accuracy": correct / n, "lr": lr,
                "mean_hidden_spikes": float(spikes_per_neuron.sum()) / (n * net.n_hidden),
                "max_hidden_spikes": float(spikes_per_neuron.max()) / n,
