@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from neurokws import paper  # noqa: E402
+from neurokws import paper, resources  # noqa: E402
 from neurokws.backends import training_gpus  # noqa: E402
 from neurokws.config import (  # noqa: E402
     DOWNLOAD_SOURCES,
@@ -36,6 +36,7 @@ LAVA_MODES = LAVA["input_modes"]
 LAVA_CHUNKS = int(LAVA["chunks"])
 PROFILING = config["profiling"]
 TRAINING_COST = config["training_cost"]
+RESOURCE_SCALE = config["resources"]
 
 
 # Jobs that need the internet run on the submit host, not on compute nodes (the side
@@ -115,27 +116,48 @@ def side_env_stamp(name):
     return ancient(str(ENVS[name].stamp))
 
 
-def train_runtime(wildcards, attempt):
-    """SLURM time limit (min) of a training job, from measured throughput.
+def job_request(stage, wildcards, input, attempt):
+    """The job's memory (MB) and time (min), from its input data (neurokws.resources)."""
+    try:
+        if stage == "prepare":
+            return resources.prepare(input[0], attempt, RESOURCE_SCALE)
+        hidden, n_steps = int(wildcards.hidden), config["model"]["n_steps"]
+        if stage == "train":
+            ds, tr = config["datasets"][wildcards.dataset], config["training"]
+            train = resources.SplitStats.of(input.train)
+            valid = resources.SplitStats.of(input.valid) if "valid" in input.keys() else None
+            return resources.train(
+                train, valid, n_hidden=hidden, n_out=train.n_classes, n_in=train.n_channels,
+                n_steps=n_steps, epochs=ds["epochs"], batch_size=tr["batch_size"],
+                block_batches=tr["block_batches"], blend_n_new=ds["blend_n_new"],
+                blend="blend" in ds["augmentations"], threads=THREADS, attempt=attempt,
+                scale=RESOURCE_SCALE)
+        test = resources.SplitStats.of(input.test)
+        common = dict(n_hidden=hidden, n_steps=n_steps, attempt=attempt, scale=RESOURCE_SCALE)
+        if stage == "evaluate_float":
+            return resources.evaluate_float(test, **common)
+        if stage == "eval_fixed":
+            return resources.eval_fixed(test, n_out=test.n_classes,
+                                        n_modes=len(config["fixed_point"]["input_modes"]),
+                                        **common)
+        if stage == "eval_lava_chunk":
+            subset = min(LAVA["n_samples"] or test.n_samples, test.n_samples)
+            return resources.eval_lava_chunk(test, n_samples=-(-subset // LAVA_CHUNKS),
+                                             **common)
+        return resources.profile(test, device=wildcards.device,
+                                 max_samples=PROFILING["max_samples"],
+                                 idle_s=PROFILING["idle_s"],
+                                 min_active_s=PROFILING["min_active_s"], **common)
+    except FileNotFoundError:   # inputs not made yet: Snakemake asks again before submitting
+        return resources.UNTIL_INPUTS_EXIST
 
-    epochs x samples/epoch x ~1.1 ms x (hidden/256)^1.8 per sample at T = 1000 on 2 threads
-    (benchmarks/bench_training_throughput.py), doubled for evaluation and slower nodes,
-    +30; times the attempt (a job stopped at its limit resumes from its checkpoint).
-    """
-    ds = config["datasets"][wildcards.dataset]
-    corpus = DOWNLOAD_SOURCES.get(ds["source"])
-    n = paper.TRAIN_SAMPLES[corpus] if corpus else ds["synthetic"]["n_train"]
-    if "blend" in ds["augmentations"]:
-        n += ds["blend_n_new"] or n
-    steps = config["model"]["n_steps"]
-    ms = 1.1 * (int(wildcards.hidden) / 256) ** 1.8 * steps / 1000
-    return attempt * int(30 + 2 * ds["epochs"] * n * ms / 60000)
+
+def mem_mb(stage):
+    return lambda wildcards, input, attempt: job_request(stage, wildcards, input, attempt).mem_mb
 
 
-def lava_runtime(wildcards):
-    """SLURM time limit (min) of one Lava chunk: about 12 s per sample (1-6 s measured)."""
-    n = LAVA["n_samples"] or max(paper.TEST_SAMPLES.values())
-    return 30 + int(n) // (5 * LAVA_CHUNKS)
+def runtime(stage):
+    return lambda wildcards, input, attempt: job_request(stage, wildcards, input, attempt).runtime
 
 
 def profile_paths():

@@ -48,7 +48,8 @@ rule prepare:
     log:
         "results/{dataset}/logs/prepare_{split}.log",
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb("prepare"),
+        runtime=runtime("prepare"),
     conda:
         "../../envs/neurokws.yaml"
     script:

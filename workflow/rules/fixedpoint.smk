@@ -15,7 +15,8 @@ rule eval_fixed:
         f"{CELL}/logs/eval_fixed_int{{bits}}.log",
     threads: THREADS
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb("eval_fixed"),
+        runtime=runtime("eval_fixed"),
     conda:
         "../../envs/neurokws.yaml"
     script:
@@ -36,8 +37,8 @@ rule eval_lava_chunk:
     log:
         f"{CELL}/logs/eval_lava_int{{bits}}_{{mode}}_chunk{{chunk}}.log",
     resources:
-        mem_mb=3000,
-        runtime=lava_runtime,
+        mem_mb=mem_mb("eval_lava_chunk"),
+        runtime=runtime("eval_lava_chunk"),
     conda:
         "../../envs/neurokws.yaml"
     script:

@@ -19,6 +19,8 @@ rule profile:
         f"{CELL}/logs/profile_{{device}}_b{{batch}}.log",
     threads: THREADS
     resources:
+        mem_mb=mem_mb("profile"),
+        runtime=runtime("profile"),
         gpu=lambda wildcards: device_gpus(wildcards.device),
         # Measurements want the machine to themselves: one profiling job at a time.
         profiling_slot=1,

@@ -20,8 +20,8 @@ rule train:
         f"{CELL}/logs/train.log",
     threads: THREADS
     resources:
-        mem_mb=lambda wildcards: 4000 + 8 * int(wildcards.hidden),
-        runtime=train_runtime,
+        mem_mb=mem_mb("train"),
+        runtime=runtime("train"),
         gpu=training_gpus(config["training"]["backend"]),
     conda:
         "../../envs/neurokws.yaml"
@@ -42,7 +42,8 @@ rule evaluate_float:
         f"{CELL}/logs/evaluate_float.log",
     threads: THREADS
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb("evaluate_float"),
+        runtime=runtime("evaluate_float"),
     conda:
         "../../envs/neurokws.yaml"
     script:

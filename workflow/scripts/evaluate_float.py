@@ -5,7 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from neurokws.data.binning import bin_events
 from neurokws.data.events import load_npz
 from neurokws.model.network import load_model
 from neurokws.train.evaluate import confusion_frame, evaluate
@@ -14,9 +13,7 @@ from neurokws.utils.rule_support import rule_provenance, start_rule
 
 log = start_rule(snakemake)
 net, weights, model_prov = load_model(snakemake.input.model)
-test = load_npz(snakemake.input.test)
-data = bin_events(test, net.dt, net.n_steps)
-result = evaluate(net, weights, data)
+result = evaluate(net, weights, load_npz(snakemake.input.test))   # binned block by block
 write_csv(snakemake.output.predictions, result.predictions_frame())
 write_csv(snakemake.output.confusion, confusion_frame(result.confusion(net.n_out)), index=True)
 selected = model_prov["selected_row"]

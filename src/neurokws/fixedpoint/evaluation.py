@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from neurokws.data.events import EventSplit
-from neurokws.fixedpoint.emulator import FixedPointNetwork
+from neurokws.fixedpoint.emulator import Activity, Classification, FixedPointNetwork
 from neurokws.fixedpoint.inputs import StepInputs, build_inputs
 
 INPUT_MODES = ("aligned", "paper")
@@ -44,6 +44,26 @@ def lava_subset(n_samples: int, n_subset: int | None, seed: int = 0) -> np.ndarr
     return np.sort(rng.choice(n_samples, size=n_subset, replace=False)).astype(np.int64)
 
 
+BLOCK_SAMPLES = 512   # samples whose Loihi inputs are built at once (~100 B per event)
+
+
+def classify_split(network: FixedPointNetwork, split: EventSplit, mode: str, n_steps: int,
+                   dt_ms: float, block_samples: int = BLOCK_SAMPLES) -> Classification:
+    """The emulator's classification of every sample (isolated), inputs built per block so
+    memory does not grow with the split."""
+    parts = []
+    for start in range(0, len(split), block_samples):
+        block = split.subset(np.arange(start, min(start + block_samples, len(split))))
+        parts.append(network.classify(split_inputs(block, mode, n_steps, dt_ms),
+                                      stream_len=1))
+    if not parts:
+        return network.classify(split_inputs(split, mode, n_steps, dt_ms), stream_len=1)
+    activity = Activity(*(np.concatenate([getattr(p.activity, f) for p in parts])
+                          for f in Activity.__dataclass_fields__))
+    return Classification(np.concatenate([p.pred for p in parts]),
+                          np.concatenate([p.scores for p in parts]), activity)
+
+
 def emulate(net_path: str | os.PathLike, split: EventSplit, n_steps: int, dt_ms: float,
             modes: Sequence[str] = INPUT_MODES) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Classify every sample with the bit-exact emulator in each input mode.
@@ -57,7 +77,7 @@ def emulate(net_path: str | os.PathLike, split: EventSplit, n_steps: int, dt_ms:
     frame = pd.DataFrame({"sample": np.arange(len(split)), "label": labels})
     summary: dict[str, Any] = {"n_samples": len(split), "modes": {}}
     for mode in modes:
-        result = network.classify(split_inputs(split, mode, n_steps, dt_ms), stream_len=1)
+        result = classify_split(network, split, mode, n_steps, dt_ms)
         frame[f"pred_{mode}"] = result.pred
         frame[f"output_spikes_{mode}"] = result.activity.output_spikes
         totals = result.activity.totals()

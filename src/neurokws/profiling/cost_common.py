@@ -25,31 +25,63 @@ TRIAL_MS = 1000.0  # SHD/SSC trials are cropped at 1 s; T timesteps means dt = 1
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def rss_bytes() -> int:
-    """Current resident set size of this process in bytes (/proc/self/statm)."""
-    with open("/proc/self/statm") as handle:
+def rss_bytes(pid: int | str = "self") -> int:
+    """Current resident set size of a process in bytes (/proc/<pid>/statm)."""
+    with open(f"/proc/{pid}/statm") as handle:
         return int(handle.read().split()[1]) * _PAGE
 
 
-class RssSampler(threading.Thread):
-    """Background thread that records the largest RSS seen while it runs (1 ms period)."""
+def pss_bytes(pid: int | str = "self") -> int:
+    """Proportional set size of a process (pages shared with others counted by share), in
+    bytes, from /proc/<pid>/smaps_rollup; its RSS where that file is missing."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss_bytes(pid)
 
-    def __init__(self, period_s: float = 0.001) -> None:
+
+def tree_rss_bytes(pid: int | str = "self") -> int:
+    """Memory of a process and all its descendants (e.g. a Lava side process and the
+    worker processes it forks), in bytes: the sum of their proportional set sizes, so pages
+    the forked processes share are counted once, as a cgroup (SLURM) counts them."""
+    total, todo = 0, [str(pid)]
+    while todo:
+        current = todo.pop()
+        try:
+            total += pss_bytes(current)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    todo.extend(handle.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue   # it ended meanwhile
+    return total
+
+
+class RssSampler(threading.Thread):
+    """Background thread that records the largest RSS seen while it runs (1 ms period);
+    with tree=True the RSS of this process and its descendants together."""
+
+    def __init__(self, period_s: float = 0.001, tree: bool = False) -> None:
         super().__init__(daemon=True)
         self.period_s = period_s
-        self.peak = rss_bytes()
+        self.read = tree_rss_bytes if tree else rss_bytes
+        self.peak = self.read()
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.peak = max(self.peak, rss_bytes())
+            self.peak = max(self.peak, self.read())
             time.sleep(self.period_s)
 
     def stop(self) -> int:
         """Stop sampling; return the peak RSS in bytes."""
         self._stop_event.set()
         self.join()
-        self.peak = max(self.peak, rss_bytes())
+        self.peak = max(self.peak, self.read())
         return self.peak
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from neurokws.data.binning import BinnedSplit
+from neurokws.data.binning import BinnedSplit, bin_events
+from neurokws.data.events import EventSplit
 from neurokws.model.engine import infer
 from neurokws.model.network import NetworkConfig, Weights
 
@@ -38,12 +39,28 @@ class Evaluation:
                              "hidden_spikes": self.hidden_spikes_per_sample})
 
 
-def evaluate(config: NetworkConfig, weights: Weights, data: BinnedSplit) -> Evaluation:
-    """Run the float engine on every sample of `data` and classify by argmax of the readout."""
-    readout, counts = infer(config, weights, data.steps, data.channels, data.offsets)
-    return Evaluation(labels=np.asarray(data.labels, dtype=np.int64),
+def evaluate(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventSplit,
+             block_samples: int = 4096) -> Evaluation:
+    """Run the float engine on every sample of `data` and classify by argmax of the readout;
+    events are binned `block_samples` at a time (memory bounded by the block)."""
+    if isinstance(data, BinnedSplit):
+        blocks = [data]
+    else:
+        blocks = (bin_events(data.subset(np.arange(lo, min(lo + block_samples, len(data)))),
+                             config.dt, config.n_steps)
+                  for lo in range(0, len(data), block_samples))
+    readouts, counts, labels = [], [], []
+    for block in blocks:
+        readout, count = infer(config, weights, block.steps, block.channels, block.offsets)
+        readouts.append(readout)
+        counts.append(count.sum(axis=1))
+        labels.append(np.asarray(block.labels, dtype=np.int64))
+    readout = np.concatenate(readouts) if readouts else np.zeros((0, config.n_out))
+    return Evaluation(labels=np.concatenate(labels) if labels else np.zeros(0, np.int64),
                       predictions=np.argmax(readout, axis=1).astype(np.int64),
-                      readout=readout, hidden_spikes_per_sample=counts.sum(axis=1))
+                      readout=readout,
+                      hidden_spikes_per_sample=np.concatenate(counts) if counts else
+                      np.zeros(0, np.int64))
 
 
 def confusion_frame(matrix: np.ndarray) -> pd.DataFrame:

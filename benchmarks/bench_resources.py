@@ -1,0 +1,169 @@
+"""Peak memory and time of each workflow stage at SHD and SSC size, next to what the rules
+declare (neurokws.resources).
+
+Data: a generated SHD-like split (20 classes, ~8,000 events per 1 s sample, float16 times as
+in SHD's files; cached under --cache-dir), repeated to the sizes of SHD (8,156 train / 2,264
+test samples) and SSC (75,466 / 20,382). Every stage runs in its own process
+(neurokws.profiling.stage_cost: the same library calls as its rule script) while a thread
+samples the memory (PSS) of that process and its children. Stages: prepare (train and test
+split), one training epoch at N = 256 (blocks of `training.block_batches` batches, and the
+whole epoch at once, as before block streaming; --skip-whole-epoch leaves that out) and at
+N = 1024 (its first --max-batches-1024 batches, time extrapolated to the epoch), float
+evaluation, the emulator on the test split at N = 256 and 1024, one Lava chunk
+(--lava-samples samples) and CPU profiling. Prints, per stage, measured peak MB, declared MB
+and their ratio (goal 1-2), measured and declared time and their ratio (goal <= 3).
+
+    .venv/bin/python benchmarks/bench_resources.py [--sizes shd ssc] [--cache-dir resources/bench]
+
+Recalibrating for your nodes: run it there; if measured / declared is off, set
+`resources.mem_scale` / `resources.runtime_scale` in your config (docs/resources.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from neurokws import paper, resources
+from neurokws.config import default_config, default_network
+from neurokws.data.heidelberg import read_split, write_split
+from neurokws.data.synthetic import generate_split
+from neurokws.deploy.netx import write_netx
+from neurokws.deploy.quantize import quantize
+from neurokws.model.init import init_weights
+from neurokws.model.network import save_model
+from neurokws.utils.sidecar import run_module, side_env
+
+SIZES = {"shd": (paper.TRAIN_SAMPLES["SHD"], paper.TEST_SAMPLES["SHD"]),
+         "ssc": (paper.TRAIN_SAMPLES["SSC"], paper.TEST_SAMPLES["SSC"])}
+
+
+def base_split(cache: Path, name: str, n: int, seed: int, speakers: range, split: str) -> Path:
+    """A generated SHD-like split of n samples (cached)."""
+    path = cache / f"resources_{name}_{n}_seed{seed}.h5"
+    if not path.exists():
+        write_split(path, generate_split(n, 20, seed=seed, speakers=speakers, split=split),
+                    time_dtype=np.float16)
+    return path
+
+
+def tiled(cache: Path, source: Path, n: int, tag: str) -> Path:
+    """`source`'s samples repeated to n samples (SHD density at SSC size), cached."""
+    path = cache / f"resources_{tag}_{n}.h5"
+    if not path.exists():
+        split = read_split(source)
+        write_split(path, split.subset(np.resize(np.arange(len(split)), n)),
+                    time_dtype=np.float16)
+    return path
+
+
+def measure(request: dict) -> dict:
+    return run_module(None, "neurokws.profiling.stage_cost", request).data
+
+
+def report(rows: list[dict], name: str, got: dict, want: resources.Request,
+           seconds: float | None = None) -> None:
+    seconds = got["wall_s"] if seconds is None else seconds
+    row = {"stage": name, "peak_mb": got["peak_rss_mb"], "declared_mb": want.mem_mb,
+           "mem_ratio": want.mem_mb / got["peak_rss_mb"], "seconds": seconds,
+           "declared_min": want.runtime, "time_ratio": 60 * want.runtime / max(seconds, 1e-9)}
+    rows.append(row)
+    print(f"{name:<34} peak {row['peak_mb']:8.0f} MB  declared {want.mem_mb:7d} MB "
+          f"(x{row['mem_ratio']:.2f})   time {seconds:8.1f} s  declared {want.runtime:5d} min "
+          f"(x{row['time_ratio']:.1f})", flush=True)
+
+
+def run_size(size: str, args: argparse.Namespace, cache: Path, rows: list[dict]) -> None:
+    n_train, n_test = SIZES[size]
+    train_raw = base_split(cache, "train", paper.TRAIN_SAMPLES["SHD"], 1, range(10), "train")
+    test_raw = base_split(cache, "test", paper.TEST_SAMPLES["SHD"], 2, range(10, 12), "test")
+    if size != "shd":
+        train_raw = tiled(cache, train_raw, n_train, "train")
+        test_raw = tiled(cache, test_raw, n_test, "test")
+    work = cache / f"work_{size}"
+    work.mkdir(exist_ok=True)
+    npz = {}
+    for split, raw in (("train", train_raw), ("test", test_raw)):
+        npz[split] = str(work / f"{split}.npz")
+        got = measure({"stage": "prepare", "raw": str(raw), "out": npz[split]})
+        report(rows, f"{size} prepare {split} ({got['n_samples']})", got,
+               resources.prepare(raw))
+        print(f"    prepared arrays {got['array_mb']:.0f} MB: peak / arrays "
+              f"{got['peak_rss_mb'] / got['array_mb']:.2f}", flush=True)
+    train, test = (resources.SplitStats.of(npz[s]) for s in ("train", "test"))
+    config = default_config(datasets={"d": {"source": "synthetic", "augmentations": ["shift"]}},
+                            hidden_sizes=[256], seeds=[1])
+    tr = config["training"]
+    for n_hidden, max_batches, block in ((256, None, tr["block_batches"]),
+                                         (256, None, None), (1024, args.max_batches_1024,
+                                                             tr["block_batches"])):
+        if block is None and args.skip_whole_epoch:
+            continue
+        run_config = {**config, "training": {**tr, "block_batches": block}}
+        got = measure({"stage": "train", "train": npz["train"], "n_hidden": n_hidden,
+                       "config": run_config, "max_batches": max_batches})
+        want = resources.train(train, None, n_hidden=n_hidden, n_out=train.n_classes,
+                               n_in=train.n_channels, n_steps=1000, epochs=1,
+                               batch_size=tr["batch_size"], block_batches=block,
+                               blend_n_new=None, blend=False, threads=tr["threads"])
+        label = "blocks of %s" % block if block else "whole epoch"
+        part = "" if max_batches is None else f", {got['trained_samples']} samples"
+        report(rows, f"{size} train epoch N={n_hidden} ({label}{part})", got, want,
+               got["epoch_s"] + resources.STARTUP_S)
+    nets = {}
+    for n_hidden in (256, 1024):
+        net = default_network(n_hidden, train.n_classes)
+        weights = init_weights(net, np.random.default_rng(0))
+        nets[n_hidden] = (work / f"m{n_hidden}.npz", work / f"m{n_hidden}.net")
+        save_model(nets[n_hidden][0], net, weights, {})
+        write_netx(nets[n_hidden][1], quantize(net, weights, bits=8, percentile=99.0), {})
+    got = measure({"stage": "evaluate_float", "model": str(nets[256][0]), "test": npz["test"]})
+    report(rows, f"{size} evaluate_float N=256", got,
+           resources.evaluate_float(test, n_hidden=256, n_steps=1000))
+    for n_hidden in (256, 1024):
+        got = measure({"stage": "eval_fixed", "net": str(nets[n_hidden][1]),
+                       "test": npz["test"], "modes": ["aligned", "paper"]})
+        report(rows, f"{size} eval_fixed N={n_hidden}", got,
+               resources.eval_fixed(test, n_hidden=n_hidden, n_out=test.n_classes,
+                                    n_steps=1000, n_modes=2))
+    if side_env("lava").ready() and args.lava_samples:
+        got = measure({"stage": "eval_lava_chunk", "net": str(nets[256][1]),
+                       "test": npz["test"], "n_samples": args.lava_samples})
+        report(rows, f"{size} eval_lava_chunk N=256 ({args.lava_samples})", got,
+               resources.eval_lava_chunk(test, n_samples=args.lava_samples, n_hidden=256,
+                                         n_steps=1000))
+    options = {**config["profiling"], "max_samples": 256}
+    got = measure({"stage": "profile", "model": str(nets[256][0]), "net": str(nets[256][1]),
+                   "test": npz["test"], "device": "cpu", "batch": 32, "options": options})
+    report(rows, f"{size} profile cpu N=256 B=32", got,
+           resources.profile(test, device="cpu", n_hidden=256, n_steps=1000,
+                             max_samples=256, idle_s=options["idle_s"],
+                             min_active_s=options["min_active_s"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["shd", "ssc"])
+    parser.add_argument("--cache-dir", type=Path, default=Path("resources/bench"))
+    parser.add_argument("--max-batches-1024", type=int, default=40)
+    parser.add_argument("--lava-samples", type=int, default=3)
+    parser.add_argument("--skip-whole-epoch", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the rows as JSON")
+    args = parser.parse_args()
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    print(f"host: {platform.machine()}, {os.cpu_count()} cores, load "
+          f"{os.getloadavg()[0]:.1f}; margin {resources.MARGIN}", flush=True)
+    rows: list[dict] = []
+    for size in args.sizes:
+        run_size(size, args, args.cache_dir, rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

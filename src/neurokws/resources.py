@@ -1,0 +1,191 @@
+"""What a job asks the cluster for: memory and time from the data's own size and measured costs.
+
+Each rule's `mem_mb` and `runtime` come from here (workflow/rules/*.smk call these functions
+with the job's input files, which Snakemake does once they exist, just before it submits the
+job). The sizes are the data's own: `prepare` reads the raw file's size, every later stage
+the sample and event counts that `prepare` recorded (`prepared/<split>.summary.json`) and
+the prepared arrays' size on disk. The per-event, per-sample and per-neuron costs below were
+measured with `benchmarks/bench_resources.py` (2-core x86-64 VM, December 2026); they are the
+one place these numbers live. `MARGIN` is added on top, and a retry after a job was killed
+for time or memory asks for `attempt` times as much. To recalibrate for other nodes, run
+the benchmark there: it prints each stage's measured peak memory and time next to what these
+formulas declare, and the config's `resources.mem_scale` / `resources.runtime_scale` (see
+config/schema.yaml) scale all requests (docs/resources.md).
+
+Memory is the peak proportional set size of the job's processes (pages forked Lava workers
+share counted once, as a cgroup counts them); time is wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+MIB = 2**20
+MARGIN = 1.25             # declared = MARGIN x estimate (x attempt, x the config's scale)
+BASE_MB = 300             # an interpreter with numpy, numba, h5py and pandas loaded
+LAVA_BASE_MB = 750        # Lava's runtime and its worker processes (PSS), 1 sample per stream
+HDF5_BYTES_PER_EVENT = 4  # float16 times + uint16 units (SHD/SSC); float32 files have 6
+EVENT_BYTES = 6           # prepared events: int32 microseconds + int16 channel
+READ_BLOCK_BYTES = 16     # per event of one read block (vlen objects, float32, units)
+BLOCK_EVENT_BYTES = 30    # per event of a training block: subset, shift, bins, temporaries
+EVAL_EVENT_BYTES = 14     # per event of an evaluation block: subset and bins
+FIXED_EVENT_BYTES = 110   # per event of an emulator input block (int64 temporaries)
+EVAL_BLOCK = 4096         # samples per float evaluation block (train.evaluate)
+FIXED_BLOCK = 512         # samples per emulator input block (fixedpoint.evaluation)
+READ_BLOCK = 2048         # samples per HDF5 read block (data.heidelberg)
+
+# Seconds per sample at T = 1000 steps, ~8,500 input events and ~14 spikes per hidden neuron,
+# as polynomials in the hidden size N (2 threads): training (forward + Eventprop backward +
+# Adam), float inference, the fixed-point emulator per input mode, and Lava.
+TRAIN_S = (1.9e-4, 4.02e-6, 5.81e-9)
+INFER_S = (0.4 * TRAIN_S[0], 0.4 * TRAIN_S[1], 0.4 * TRAIN_S[2])
+EMULATOR_S = (2.0e-3, 8.0e-6, 0.0)
+LAVA_S = (7.5, 1.35e-2, 0.0)
+PREPARE_S_PER_EVENT = 2.5e-7
+STARTUP_S = 30.0           # start-up, imports, numba cache load, checkpoints, outputs
+
+
+@dataclass(frozen=True)
+class Request:
+    """A job's request: memory in MB (sbatch --mem) and run time in minutes (sbatch -t)."""
+
+    mem_mb: int
+    runtime: int
+
+
+@dataclass(frozen=True)
+class SplitStats:
+    """A prepared split's size: samples, events, the bytes its arrays take, its classes and
+    input channels."""
+
+    n_samples: int
+    n_events: int
+    nbytes: int
+    n_classes: int
+    n_channels: int
+
+    @property
+    def events_per_sample(self) -> float:
+        return self.n_events / max(self.n_samples, 1)
+
+    @classmethod
+    def of(cls, prepared_npz: str | os.PathLike) -> SplitStats:
+        """From `prepare`'s outputs: <split>.npz and its <split>.summary.json."""
+        npz = Path(prepared_npz)
+        summary = json.loads(npz.with_suffix(".summary.json").read_text())
+        return cls(int(summary["n_samples"]), int(summary["n_events"]), npz.stat().st_size,
+                   int(summary["n_classes"]), int(summary["n_channels"]))
+
+
+def _poly(coef: tuple[float, float, float], n: int) -> float:
+    return coef[0] + coef[1] * n + coef[2] * n * n
+
+
+def _request(mem_bytes: float, seconds: float, attempt: int,
+             scale: Mapping[str, float] | None) -> Request:
+    scale = scale or {}
+    mem = MARGIN * attempt * scale.get("mem_scale", 1.0) * mem_bytes / MIB
+    minutes = MARGIN * attempt * scale.get("runtime_scale", 1.0) * seconds / 60.0
+    return Request(mem_mb=math.ceil(mem), runtime=max(1, math.ceil(minutes)))
+
+
+def uncompressed_bytes(path: str | os.PathLike) -> int:
+    """The HDF5 bytes behind a raw split: the file, a .gz's or a .zip member's content."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic.startswith(b"\x1f\x8b"):   # gzip: ISIZE trailer = content size mod 2^32
+        with open(path, "rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            isize = int.from_bytes(handle.read(4), "little")
+        while isize < size:             # the content is at least as large as the archive
+            isize += 1 << 32
+        return isize
+    if magic.startswith(b"PK"):
+        with zipfile.ZipFile(path) as archive:
+            return sum(m.file_size for m in archive.infolist() if m.filename.endswith(".h5"))
+    return size
+
+
+def prepare(raw: str | os.PathLike, attempt: int = 1,
+            scale: Mapping[str, float] | None = None) -> Request:
+    """Reading a Heidelberg file (block by block) and writing its prepared arrays."""
+    events = uncompressed_bytes(raw) / HDF5_BYTES_PER_EVENT   # an upper bound
+    block = min(events, READ_BLOCK * 20_000) * READ_BLOCK_BYTES
+    return _request(BASE_MB * MIB + events * EVENT_BYTES + block,
+                    STARTUP_S + events * PREPARE_S_PER_EVENT, attempt, scale)
+
+
+def _model_bytes(n_in: int, n_hidden: int, n_out: int, batch_size: int) -> float:
+    """Weights, Adam's moments, per-chunk gradients and checkpoints (float32)."""
+    weights = 4 * (n_in * n_hidden + n_hidden * n_hidden + n_hidden * n_out)
+    return weights * (8 + math.ceil(batch_size / 8))
+
+
+def train(train: SplitStats, valid: SplitStats | None, *, n_hidden: int, n_out: int,
+          n_in: int, n_steps: int, epochs: int, batch_size: int, block_batches: int | None,
+          blend_n_new: int | None, blend: bool, threads: int, attempt: int = 1,
+          scale: Mapping[str, float] | None = None) -> Request:
+    """Training one cell: the split (and valid) held, one block of batches built at a time."""
+    epoch_samples = train.n_samples + ((blend_n_new or train.n_samples) if blend else 0)
+    block = epoch_samples if block_batches is None else \
+        min(epoch_samples, batch_size * block_batches)
+    valid_bytes = 0 if valid is None else valid.nbytes + \
+        min(valid.n_samples, EVAL_BLOCK) * valid.events_per_sample * EVAL_EVENT_BYTES
+    mem = (BASE_MB * MIB + train.nbytes + valid_bytes
+           + block * train.events_per_sample * BLOCK_EVENT_BYTES
+           + _model_bytes(n_in, n_hidden, n_out, batch_size))
+    speed = (n_steps / 1000) * (2 / max(1, min(threads, 2))) ** 0.8
+    seconds = epochs * speed * (epoch_samples * _poly(TRAIN_S, n_hidden)
+                                + (valid.n_samples if valid else 0) * _poly(INFER_S, n_hidden))
+    return _request(mem, STARTUP_S + seconds, attempt, scale)
+
+
+def evaluate_float(test: SplitStats, *, n_hidden: int, n_steps: int, attempt: int = 1,
+                   scale: Mapping[str, float] | None = None) -> Request:
+    """Float test accuracy: the test split held, binned block by block."""
+    mem = (BASE_MB * MIB + test.nbytes
+           + min(test.n_samples, EVAL_BLOCK) * test.events_per_sample * EVAL_EVENT_BYTES)
+    seconds = test.n_samples * (n_steps / 1000) * _poly(INFER_S, n_hidden)
+    return _request(mem, STARTUP_S + seconds, attempt, scale)
+
+
+def eval_fixed(test: SplitStats, *, n_hidden: int, n_out: int, n_steps: int, n_modes: int,
+               attempt: int = 1, scale: Mapping[str, float] | None = None) -> Request:
+    """The emulator on the whole test set, each input mode, inputs built per block."""
+    block = min(test.n_samples, FIXED_BLOCK)
+    mem = (BASE_MB * MIB + test.nbytes + block * test.events_per_sample * FIXED_EVENT_BYTES
+           + 2 * block * n_steps * n_out * 4)
+    seconds = n_modes * test.n_samples * (n_steps / 1000) * _poly(EMULATOR_S, n_hidden)
+    return _request(mem, STARTUP_S + seconds, attempt, scale)
+
+
+def eval_lava_chunk(test: SplitStats, *, n_samples: int, n_hidden: int, n_steps: int,
+                    attempt: int = 1, scale: Mapping[str, float] | None = None) -> Request:
+    """One Lava chunk: the test split in this process, Lava's processes beside it."""
+    mem = LAVA_BASE_MB * MIB + test.nbytes + 64 * n_hidden * n_hidden
+    seconds = n_samples * (n_steps / 1000) * _poly(LAVA_S, n_hidden)
+    return _request(mem, STARTUP_S + seconds, attempt, scale)
+
+
+def profile(test: SplitStats, *, device: str, n_hidden: int, n_steps: int,
+            max_samples: int | None, idle_s: float, min_active_s: float,
+            attempt: int = 1, scale: Mapping[str, float] | None = None) -> Request:
+    """One device at one batch size on at most max_samples test samples."""
+    n = test.n_samples if max_samples is None else min(max_samples, test.n_samples)
+    mem = BASE_MB * MIB + test.nbytes + n * test.events_per_sample * FIXED_EVENT_BYTES
+    per_sample = _poly(EMULATOR_S if device == "loihi" else INFER_S, n_hidden)
+    seconds = 2 * idle_s + min_active_s + 3 * n * (n_steps / 1000) * per_sample
+    return _request(mem, STARTUP_S + seconds, attempt, scale)
+
+
+# Until a job's inputs exist (a dry run's plan), its request cannot be computed; Snakemake
+# evaluates it again just before it submits the job, when they do.
+UNTIL_INPUTS_EXIST = Request(mem_mb=1000, runtime=10)
