@@ -111,7 +111,7 @@ def run_size(size: str, args: argparse.Namespace, cache: Path, rows: list[dict])
                                n_in=train.n_channels, n_steps=1000, epochs=1,
                                batch_size=tr["batch_size"], block_batches=block,
                                blend_n_new=None, blend=False, threads=tr["threads"])
-        label = "blocks of %s" % block if block else "whole epoch"
+        label = f"blocks of {block}" if block else "whole epoch"
         part = "" if max_batches is None else f", {got['trained_samples']} samples"
         report(rows, f"{size} train epoch N={n_hidden} ({label}{part})", got, want,
                got["epoch_s"] + resources.STARTUP_S)

@@ -15,6 +15,7 @@ test, n_samples}; profile {model, net, test, options}.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from neurokws.profiling.cost_common import RssSampler, rss_bytes
@@ -24,11 +25,13 @@ def _prepare(request: dict[str, Any]) -> dict[str, Any]:
     from neurokws.data.events import save_npz
     from neurokws.data.heidelberg import read_split
     from neurokws.data.prepared import check_nonempty, split_summary
+    from neurokws.utils.atomic import write_json
 
     split = read_split(request["raw"])
     check_nonempty(split, request["raw"], False)
     summary = split_summary(split)
     save_npz(request["out"], split)
+    write_json(Path(request["out"]).with_suffix(".summary.json"), summary)
     return {"n_samples": summary["n_samples"], "n_events": summary["n_events"],
             "array_mb": (split.times_us.nbytes + split.units.nbytes + split.offsets.nbytes
                          + split.labels.nbytes) / 2**20}
