@@ -45,11 +45,11 @@ READ_BLOCK = 2048         # samples per HDF5 read block (data.heidelberg)
 # polynomials in the hidden size N (2 threads): training (forward + Eventprop backward +
 # Adam + building the block), float inference, the fixed-point emulator per input mode
 # (inputs included), and Lava.
-TRAIN_S = (5.0e-4, 2.35e-5, 0.0)
-INFER_S = (0.4 * TRAIN_S[0], 0.4 * TRAIN_S[1], 0.4 * TRAIN_S[2])
-EMULATOR_S = (2.0e-3, 8.0e-6, 0.0)
+TRAIN_S = (0.0, 1.5e-5, 1.0e-8)
+INFER_S = (0.0, 0.6 * TRAIN_S[1], 0.6 * TRAIN_S[2])
+EMULATOR_S = (2.0e-3, 1.1e-5, 0.0)
 LAVA_S = (7.5, 1.35e-2, 0.0)
-PREPARE_S_PER_EVENT = 1.2e-7
+PREPARE_S_PER_EVENT = 5.0e-8
 STARTUP_S = 10.0           # start-up, imports, numba cache load, checkpoints, outputs
 
 
