@@ -129,7 +129,9 @@ def job_request(stage, wildcards, input, attempt):
             return resources.train(
                 train, valid, n_hidden=hidden, n_out=train.n_classes, n_in=train.n_channels,
                 n_steps=n_steps, epochs=ds["epochs"], batch_size=tr["batch_size"],
-                block_batches=tr["block_batches"], blend_n_new=ds["blend_n_new"],
+                # mlGeNN takes a whole epoch's inputs at once
+                block_batches=None if tr["backend"] == "mlgenn" else tr["block_batches"],
+                blend_n_new=ds["blend_n_new"],
                 blend="blend" in ds["augmentations"], threads=THREADS, attempt=attempt,
                 scale=RESOURCE_SCALE)
         test = resources.SplitStats.of(input.test)
