@@ -26,7 +26,7 @@ from neurokws.model.init import init_weights
 from neurokws.model.network import save_model
 from neurokws.utils.sidecar import run_module, side_env
 
-N_TRAIN, N_TEST, N_HIDDEN = 2400, 600, 64    # the train split: ~5 blocks of 16 batches of 32
+N_TRAIN, N_TEST, N_HIDDEN = 4800, 600, 64    # the train split: ~10 blocks of 16 batches of 32
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,12 @@ def test_training_fits_its_request_and_does_not_hold_the_epoch(data):
                            blend=False, threads=training["threads"])
     assert got["peak_rss_mb"] <= want.mem_mb, (got, want)
     assert 60 * want.runtime >= got["epoch_s"], (got, want)
+    # The same epoch with its inputs built at once (as before block streaming) does not fit
+    # that request: this test catches a stage that holds more than it declares.
+    whole = {**config, "training": {**training, "block_batches": None}}
+    hungry = stage({"stage": "train", "train": str(data[2]["train"]), "n_hidden": N_HIDDEN,
+                    "config": whole})
+    assert hungry["peak_rss_mb"] > want.mem_mb, (hungry, want)
 
 
 def test_evaluation_stages_fit_their_requests(data):

@@ -95,9 +95,11 @@ def _linear(coef: tuple[float, float], n: int) -> float:
 
 def _request(mem_bytes: float, seconds: float, attempt: int,
              scale: Mapping[str, float] | None) -> Request:
-    scale = scale or {}
-    mem = MARGIN * attempt * scale.get("mem_scale", 1.0) * mem_bytes / MIB
-    minutes = MARGIN * attempt * scale.get("runtime_scale", 1.0) * seconds / 60.0
+    # scale: the config's `resources` section; None = unscaled (the reference machine)
+    mem_scale, time_scale = (1.0, 1.0) if scale is None else \
+        (scale["mem_scale"], scale["runtime_scale"])
+    mem = MARGIN * attempt * mem_scale * mem_bytes / MIB
+    minutes = MARGIN * attempt * time_scale * seconds / 60.0
     return Request(mem_mb=math.ceil(mem), runtime=max(1, math.ceil(minutes)))
 
 
