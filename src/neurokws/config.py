@@ -33,6 +33,7 @@ SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "config.yaml"
 DOWNLOAD_SOURCES = {"shd": "SHD", "ssc": "SSC"}
 SPLITS_WITH_VALID = {"ssc"}
+COCHLEA_SOURCES = ("spoken_digits", "audio")   # audio through neurokws.data.cochlea
 _MINIMAL = {"datasets": {"default": {"source": "synthetic"}}, "hidden_sizes": [1], "seeds": [0]}
 
 
@@ -258,8 +259,10 @@ def _grid_problems(config: dict) -> list[str]:
                 if missing:
                     problems.append(f"'datasets.{name}.{key}' has no value for hidden "
                                     f"size(s) {missing}")
-        if ds["source"] == "files" and "files" not in ds:
-            problems.append(f"'datasets.{name}.files' is required when source is 'files'")
+        for source in ("files", "audio"):
+            if ds["source"] == source and source not in ds:
+                problems.append(f"'datasets.{name}.{source}' is required when source is "
+                                f"'{source}'")
     return problems
 
 
@@ -315,7 +318,8 @@ def dataset_splits(config: dict, dataset: str) -> list[str]:
     """Splits a dataset provides: train and test, plus valid where the source has one."""
     ds = config["datasets"][dataset]
     has_valid = (ds["source"] in SPLITS_WITH_VALID
-                 or (ds["source"] == "files" and "valid" in ds["files"]))
+                 or (ds["source"] == "files" and "valid" in ds["files"])
+                 or (ds["source"] == "audio" and ds["audio"]["valid_split"]))
     return ["train", "valid", "test"] if has_valid else ["train", "test"]
 
 

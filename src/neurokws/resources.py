@@ -44,13 +44,20 @@ READ_BLOCK = 2048         # samples per HDF5 read block (data.heidelberg)
 # the paper's initial weights, whose hidden layer spikes more than a trained one), 2 threads:
 # training (forward + Eventprop backward + Adam + building the block) a power law in the
 # hidden size N (measured 2.8-3.5 ms at N = 256, 23-31 ms at N = 1024), float inference a
-# share of it (measured 0.37 on the SSC-sized test split: evaluate_float, 20,382 samples); the fixed-point emulator per input mode (inputs included) and Lava linear in N.
+# share of it (measured 0.37 on the SSC-sized test split: evaluate_float, 20,382 samples);
+# the fixed-point emulator per input mode (inputs included) and Lava linear in N.
 TRAIN_S = (4.0e-7, 1.65)           # seconds = TRAIN_S[0] * N ** TRAIN_S[1]
 INFER_SHARE = 0.45
 EMULATOR_S = (2.0e-3, 1.1e-5)      # seconds = a + b N
 LAVA_S = (7.5, 1.35e-2)
 PREPARE_S_PER_EVENT = 5.0e-8
 STARTUP_S = 10.0           # start-up, imports, numba cache load, checkpoints, outputs
+# The cochlea (neurokws.data.cochlea) per second of audio at 700 channels (render, membrane,
+# hair cell, fibres, LIF), and per (channel x frequency) point of a basilar-membrane transfer;
+# a chunk keeps up to TRANSFERS_KEPT transfers (complex128) of its longest padded clip.
+COCHLEA_S_PER_AUDIO_S = 0.6
+TRANSFER_S_PER_POINT = 1.0e-6
+TRANSFERS_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,24 @@ def profile(test: SplitStats, *, device: str, n_hidden: int, n_steps: int,
     per_sample = _linear(EMULATOR_S, n_hidden) if device == "loihi" else \
         INFER_SHARE * _train_s(n_hidden)
     seconds = 2 * idle_s + min_active_s + 3 * n * (n_steps / 1000) * per_sample
+    return _request(mem, STARTUP_S + seconds, attempt, scale)
+
+
+def cochlea_chunk(plan_json: str | os.PathLike, *, chunks: int, channels: int,
+                  attempt: int = 1, scale: Mapping[str, float] | None = None) -> Request:
+    """One conversion chunk: its share of the plan's clips, at the plan's longest clip."""
+    import json
+
+    plan = json.loads(Path(plan_json).read_text())
+    info = plan["info"]
+    rate = float(info["sample_rate"])
+    clip_s = float(info["max_duration_s"])
+    n_clips = math.ceil(len(plan["clips"]) / max(1, chunks))
+    points = channels * (clip_s * rate / 2 + 1)           # one clip's membrane samples
+    mem = BASE_MB * MIB + (TRANSFERS_KEPT * 16 + 3 * 16) * points
+    distinct = min(TRANSFERS_KEPT, max(1, n_clips))
+    seconds = (n_clips * float(info["mean_duration_s"]) * COCHLEA_S_PER_AUDIO_S * channels / 700
+               + distinct * points * TRANSFER_S_PER_POINT)
     return _request(mem, STARTUP_S + seconds, attempt, scale)
 
 

@@ -5,6 +5,7 @@ coerced, every key checked, the schema's defaults filled in); rules read it by p
 indexing and hand every value a script needs to it through `params`.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -12,7 +13,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from neurokws import paper, resources  # noqa: E402
 from neurokws.backends import training_gpus  # noqa: E402
+from neurokws.data.convert import cochlea_from_settings  # noqa: E402
 from neurokws.config import (  # noqa: E402
+    COCHLEA_SOURCES,
     DOWNLOAD_SOURCES,
     dataset_splits,
     deployed_bits,
@@ -61,10 +64,22 @@ def source_of(dataset):
     return config["datasets"][dataset]["source"]
 
 
+def datasets_of(*sources):
+    """A wildcard regex matching exactly the datasets of these sources (none: matches nothing)."""
+    names = [re.escape(d) for d in DATASETS if source_of(d) in sources]
+    return "|".join(names) if names else "(?!)"
+
+
+def cochlea_chunks(dataset):
+    """Chunk files of a dataset's cochlea conversion (their count is a config value)."""
+    n = int(config["datasets"][dataset]["cochlea"]["chunks"])
+    return [f"results/{dataset}/cochlea/chunk{i}.npz" for i in range(n)]
+
+
 def raw_split_path(dataset, split):
     """Where a dataset's raw Heidelberg-format HDF5 split lives (generated, downloaded, given)."""
     source = source_of(dataset)
-    if source == "synthetic":
+    if source == "synthetic" or source in COCHLEA_SOURCES:
         return f"results/{dataset}/data/{split}.h5"
     if source in DOWNLOAD_SOURCES:
         corpus = DOWNLOAD_SOURCES[source]
@@ -121,6 +136,12 @@ def job_request(stage, wildcards, input, attempt):
     try:
         if stage == "prepare":
             return resources.prepare(input[0], attempt, RESOURCE_SCALE)
+        if stage == "cochlea_chunk":
+            cochlea = config["datasets"][wildcards.dataset]["cochlea"]
+            return resources.cochlea_chunk(
+                input.plan, chunks=int(cochlea["chunks"]),
+                channels=cochlea_from_settings(cochlea).channels,
+                attempt=attempt, scale=RESOURCE_SCALE)
         hidden, n_steps = int(wildcards.hidden), config["model"]["n_steps"]
         if stage == "train":
             ds, tr = config["datasets"][wildcards.dataset], config["training"]

@@ -6,6 +6,8 @@ rule generate_synthetic:
     output:
         train="results/{dataset}/data/train.h5",
         test="results/{dataset}/data/test.h5",
+    wildcard_constraints:
+        dataset=datasets_of("synthetic"),
     params:
         settings=lambda wildcards: config["datasets"][wildcards.dataset]["synthetic"],
     log:
@@ -14,6 +16,70 @@ rule generate_synthetic:
         "../../envs/neurokws.yaml"
     script:
         "../scripts/generate_synthetic.py"
+
+
+rule plan_corpus:
+    """List a speech corpus' clips (labels, speakers, splits, how to make the audio)."""
+    output:
+        "results/{dataset}/cochlea/plan.json",
+    wildcard_constraints:
+        dataset=datasets_of(*COCHLEA_SOURCES),
+    params:
+        source=lambda wildcards: source_of(wildcards.dataset),
+        settings=lambda wildcards: config["datasets"][wildcards.dataset][
+            source_of(wildcards.dataset)
+        ],
+    log:
+        "results/{dataset}/logs/plan_corpus.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/plan_corpus.py"
+
+
+rule cochlea_chunk:
+    """Render one chunk of a corpus' clips and turn them into spikes with the cochlea."""
+    input:
+        plan="results/{dataset}/cochlea/plan.json",
+    output:
+        "results/{dataset}/cochlea/chunk{chunk}.npz",
+    wildcard_constraints:
+        dataset=datasets_of(*COCHLEA_SOURCES),
+    params:
+        chunks=lambda wildcards: len(cochlea_chunks(wildcards.dataset)),
+        cochlea=lambda wildcards: config["datasets"][wildcards.dataset]["cochlea"],
+        settings=lambda wildcards: config["datasets"][wildcards.dataset][
+            source_of(wildcards.dataset)
+        ],
+    log:
+        "results/{dataset}/logs/cochlea_chunk{chunk}.log",
+    threads: 1
+    resources:
+        mem_mb=mem_mb("cochlea_chunk"),
+        runtime=runtime("cochlea_chunk"),
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/cochlea_chunk.py"
+
+
+rule cochlea_merge:
+    """Write one split of a converted corpus in the Heidelberg HDF5 layout."""
+    input:
+        plan="results/{dataset}/cochlea/plan.json",
+        chunks=lambda wildcards: cochlea_chunks(wildcards.dataset),
+    output:
+        "results/{dataset}/data/{split}.h5",
+    wildcard_constraints:
+        dataset=datasets_of(*COCHLEA_SOURCES),
+    params:
+        cochlea=lambda wildcards: config["datasets"][wildcards.dataset]["cochlea"],
+    log:
+        "results/{dataset}/logs/cochlea_merge_{split}.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/cochlea_merge.py"
 
 
 rule download:
