@@ -177,6 +177,22 @@ def test_chain_is_seeded_and_sorted():
     assert t1.max() <= (x.size // 2) / (FS // 2)
 
 
+def test_channel_blocks_give_the_numbers_of_all_channels_at_once():
+    """The chain runs BLOCK_CHANNELS channels at a time from one Generator; the spikes must be
+    those of the whole membrane velocity converted in one go."""
+    k = cochlea.BLOCK_CHANNELS + 36
+    co = cochlea.Cochlea(membrane=cochlea.BasilarMembrane(channels=k))
+    x = _clip(0.1, seed=6)
+    times, units = co(x, FS, np.random.default_rng(9))
+    velocity, fs = co.velocity(x, FS)
+    steps, chans = cochlea._spikes(velocity, False, fs, co.hair, co.bushy,
+                                   np.random.default_rng(9), x.size // 2 + 1)
+    order = np.lexsort((chans, steps))
+    assert units.max() >= cochlea.BLOCK_CHANNELS   # the second block fired
+    np.testing.assert_array_equal(times, steps[order] / fs)
+    np.testing.assert_array_equal(units, chans[order])
+
+
 def test_padding_keeps_the_clip_and_drops_its_tail():
     """Zero-padding to a quantum (shared transfers) changes the frequency grid slightly but not
     what the clip drives: spikes stay within the clip, and the rate matches the unpadded run."""

@@ -155,10 +155,24 @@ def _frequencies(n_samples: int, sample_rate: int) -> np.ndarray:
     return 2.0 * np.pi * np.linspace(1, sample_rate // 2, n_samples // 2 + 1)
 
 
+BLOCK_CHANNELS = 64   # channels computed together (bounds the temporaries; same numbers)
+
+
 def _transfer(n_samples: int, sample_rate: int, bm: BasilarMembrane) -> np.ndarray:
-    """V / X for every channel (rows) and frequency (columns); equations in docs/cochlea.md."""
+    """V / X for every channel (rows) and frequency (columns), BLOCK_CHANNELS at a time."""
+    places = np.linspace(0.0, bm.c_max, bm.channels)
+    out = np.empty((bm.channels, n_samples // 2 + 1), np.complex128)
+    for lo in range(0, bm.channels, BLOCK_CHANNELS):
+        out[lo:lo + BLOCK_CHANNELS] = _transfer_rows(n_samples, sample_rate, bm,
+                                                     places[lo:lo + BLOCK_CHANNELS])
+    return out
+
+
+def _transfer_rows(n_samples: int, sample_rate: int, bm: BasilarMembrane,
+                   places: np.ndarray) -> np.ndarray:
+    """V / X at the given places (rows) and every frequency (columns); docs/cochlea.md."""
     w = _frequencies(n_samples, sample_rate)[None, :]
-    c = np.linspace(0.0, bm.c_max, bm.channels)[:, None]
+    c = places[:, None]
     a, alpha, m, h, c0 = bm.a, bm.alpha, bm.m, bm.h, bm.c0
     r0 = bm.de * np.sqrt(c0 * m)
 
@@ -206,7 +220,7 @@ def transfer(n_samples: int, sample_rate: int, bm: BasilarMembrane) -> np.ndarra
         return hit
     with np.errstate(all="ignore"):  # overflow/underflow far apical of resonance -> 0
         value = _transfer(int(n_samples), int(sample_rate), bm)
-    value = np.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)
+    np.nan_to_num(value, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     value.setflags(write=False)
     with _TRANSFER_LOCK:
         while len(_TRANSFERS) >= _TRANSFER_CACHE:
@@ -490,12 +504,15 @@ class Cochlea:
         n = math.ceil(max(1, math.ceil(n_samples / quantum - 1e-9)) * quantum - 1e-9)
         return 2 * (scipy.fft.next_fast_len(n // 2 + 1) - 1) + n % 2
 
-    def velocity(self, audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
-        """Steps 1-3: membrane velocity (channels, samples) and its rate (fs // 2)."""
+    def _prepared(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Steps 1-2 and the padding."""
         x = hann_ramp(rms_normalize(audio, self.level))
         n_pad = self.padded_length(x.size, sample_rate)
-        if n_pad > x.size:
-            x = np.concatenate([x, np.zeros(n_pad - x.size)])
+        return np.concatenate([x, np.zeros(n_pad - x.size)]) if n_pad > x.size else x
+
+    def velocity(self, audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
+        """Steps 1-3: membrane velocity (channels, samples) and its rate (fs // 2)."""
+        x = self._prepared(np.asarray(audio, dtype=np.float64), sample_rate)
         return basilar_membrane(x, sample_rate, self.membrane), sample_rate // 2
 
     def __call__(self, audio: np.ndarray, sample_rate: int,
@@ -504,9 +521,21 @@ class Cochlea:
         audio = np.asarray(audio, dtype=np.float64)
         if audio.ndim != 1:
             raise ValueError(f"the cochlea takes mono audio (1-d), got shape {audio.shape}")
-        velocity, fs = self.velocity(audio, sample_rate)
+        x = self._prepared(audio, sample_rate)
+        spectrum = scipy.fft.rfft(x)
+        table = transfer(x.size, sample_rate, self.membrane)
+        fs = sample_rate // 2
         # Output samples covering the clip itself (not its padding), n // 2 + 1 without it.
         n_keep = audio.size // 2 + 1
-        steps, chans = _spikes(velocity, False, fs, self.hair, self.bushy, rng, n_keep)
+        # Channels in blocks, in order, from one Generator: the same numbers as all at once,
+        # with one block's membrane velocity alive at a time.
+        steps, chans = [], []
+        for lo in range(0, table.shape[0], BLOCK_CHANNELS):
+            half = _hermitian(table[lo:lo + BLOCK_CHANNELS], spectrum)
+            velocity = scipy.fft.irfft(half, n=spectrum.size, axis=1)
+            s, c = _spikes(velocity, False, fs, self.hair, self.bushy, rng, n_keep)
+            steps.append(s)
+            chans.append(c + lo)
+        steps, chans = np.concatenate(steps), np.concatenate(chans)
         order = np.lexsort((chans, steps))
         return steps[order] / fs, chans[order].astype(np.uint16)
