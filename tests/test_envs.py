@@ -9,7 +9,8 @@ import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"matplotlib": "matplotlib-base", "seaborn": "seaborn-base"}
+CONDA_NAMES = {"matplotlib": "matplotlib-base", "seaborn": "seaborn-base",
+               "soundfile": "pysoundfile"}
 NOT_IN_RULES = {"snakemake", "snakemake-executor-plugin-slurm",
                 "snakemake-executor-plugin-slurm-jobstep"}   # Snakemake runs the rules
 

@@ -52,10 +52,11 @@ EMULATOR_S = (2.0e-3, 1.1e-5)      # seconds = a + b N
 LAVA_S = (7.5, 1.35e-2)
 PREPARE_S_PER_EVENT = 5.0e-8
 STARTUP_S = 10.0           # start-up, imports, numba cache load, checkpoints, outputs
-# The cochlea (neurokws.data.cochlea) per second of audio at 700 channels (render, membrane,
-# hair cell, fibres, LIF), and per (channel x frequency) point of a basilar-membrane transfer;
-# a chunk keeps up to TRANSFERS_KEPT transfers (complex128) of its longest padded clip.
-COCHLEA_S_PER_AUDIO_S = 0.6
+# The cochlea (neurokws.data.cochlea) per second of audio at 700 channels (render, padding,
+# membrane, hair cell, fibres, LIF: measured 0.92-1.1 s on spoken digits, pad_s 0.25), and per
+# (channel x frequency) point of a basilar-membrane transfer; a chunk keeps up to
+# TRANSFERS_KEPT transfers (complex128) of its longest padded clip and all its audio.
+COCHLEA_S_PER_AUDIO_S = 1.0
 TRANSFER_S_PER_POINT = 1.0e-6
 TRANSFERS_KEPT = 4
 
@@ -214,7 +215,8 @@ def cochlea_chunk(plan_json: str | os.PathLike, *, chunks: int, channels: int,
     clip_s = float(info["max_duration_s"])
     n_clips = math.ceil(len(plan["clips"]) / max(1, chunks))
     points = channels * (clip_s * rate / 2 + 1)           # one clip's membrane samples
-    mem = BASE_MB * MIB + (TRANSFERS_KEPT * 16 + 3 * 16) * points
+    audio = n_clips * float(info["mean_duration_s"]) * rate * 8     # float64 samples
+    mem = BASE_MB * MIB + (TRANSFERS_KEPT * 16 + 3 * 16) * points + audio
     distinct = min(TRANSFERS_KEPT, max(1, n_clips))
     seconds = (n_clips * float(info["mean_duration_s"]) * COCHLEA_S_PER_AUDIO_S * channels / 700
                + distinct * points * TRANSFER_S_PER_POINT)

@@ -1,5 +1,6 @@
 """Rule `cochlea_merge`: one split of a converted corpus in the Heidelberg HDF5 layout."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -15,8 +16,12 @@ split = merge_split(plan, list(snakemake.input.chunks), snakemake.wildcards.spli
 if len(split) == 0:
     raise ValueError(f"{snakemake.input.plan}: the corpus has no '{snakemake.wildcards.split}' "
                      "clips; check the dataset's split settings")
+# Speaker names go into the file's attributes while they fit (HDF5 keeps attributes in the
+# object header, 64 KB); the plan always has them.
+names = json.dumps(plan["speakers"])
+speakers = plan["speakers"] if len(names) < 48_000 else f"see {snakemake.input.plan}"
 write_split(snakemake.output[0], split, attrs={
-    "source": plan["source"], "speakers": plan["speakers"], "cochlea": snakemake.params.cochlea,
+    "source": plan["source"], "speakers": speakers, "cochlea": snakemake.params.cochlea,
     "corpus": {k: v for k, v in plan["info"].items() if k != "provenance"},
     "provenance": rule_provenance(snakemake)})
 log.info("%s: %d samples, %d events", snakemake.output[0], len(split), split.n_events)
