@@ -94,12 +94,6 @@ def read_plan(path: str | os.PathLike) -> dict[str, Any]:
     return plan
 
 
-def plan_splits(plan: Mapping[str, Any]) -> list[str]:
-    """The splits a plan has clips for, in SPLITS order."""
-    present = {clip["split"] for clip in plan["clips"]}
-    return [s for s in SPLITS if s in present]
-
-
 def chunk_range(n_clips: int, n_chunks: int, chunk: int) -> range:
     """The clips of one chunk: contiguous, sizes differing by at most one."""
     if not 0 <= chunk < n_chunks:
