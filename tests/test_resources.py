@@ -137,3 +137,21 @@ def test_requests_grow_with_the_data_attempts_and_scales(data, tmp_path):
         shutil.copyfileobj(source, out)
     assert resources.uncompressed_bytes(packed) == raw.stat().st_size
     assert resources.prepare(packed) == resources.prepare(raw)
+
+
+def test_cochlea_request_mirrors_the_cochlea_and_covers_a_measured_chunk(tmp_path):
+    """resources stays standard-library only, so it repeats two of the cochlea's sizes; they
+    must agree. A chunk of 12 spoken-digit clips at 700 channels must fit its request."""
+    from neurokws.data import cochlea, convert, corpus
+
+    assert resources.COCHLEA_BLOCK == cochlea.BLOCK_CHANNELS
+    assert resources.TRANSFERS_KEPT == cochlea._TRANSFER_CACHE
+    settings = {"n_speakers_train": 1, "n_speakers_test": 1, "per_class_per_speaker": 1,
+                "difficulty": 0.5, "seed": 1}
+    plan_path = tmp_path / "plan.json"
+    convert.write_plan(plan_path, **corpus.plan("spoken_digits", settings))
+    want = resources.cochlea_chunk(plan_path, chunks=4, channels=700)
+    got = stage({"stage": "cochlea_chunk", "plan": str(plan_path), "chunks": 4,
+                 "cochlea": {"pad_s": 0.25}, "settings": settings})
+    assert got["n_clips"] == 10 and got["n_events"] > 0
+    assert got["peak_rss_mb"] <= want.mem_mb, (got, want)

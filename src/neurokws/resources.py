@@ -59,6 +59,7 @@ STARTUP_S = 10.0           # start-up, imports, numba cache load, checkpoints, o
 COCHLEA_S_PER_AUDIO_S = 1.0
 TRANSFER_S_PER_POINT = 1.0e-6
 TRANSFERS_KEPT = 4
+COCHLEA_BLOCK = 64         # channels whose membrane velocity is alive at once
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,8 @@ def cochlea_chunk(plan_json: str | os.PathLike, *, chunks: int, channels: int,
     n_clips = math.ceil(len(plan["clips"]) / max(1, chunks))
     points = channels * (clip_s * rate / 2 + 1)           # one clip's membrane samples
     audio = n_clips * float(info["mean_duration_s"]) * rate * 8     # float64 samples
-    mem = BASE_MB * MIB + (TRANSFERS_KEPT * 16 + 3 * 16) * points + audio
+    block = 3 * 16 * min(channels, COCHLEA_BLOCK) * (clip_s * rate / 2 + 1)
+    mem = BASE_MB * MIB + TRANSFERS_KEPT * 16 * points + block + audio
     distinct = min(TRANSFERS_KEPT, max(1, n_clips))
     seconds = (n_clips * float(info["mean_duration_s"]) * COCHLEA_S_PER_AUDIO_S * channels / 700
                + distinct * points * TRANSFER_S_PER_POINT)

@@ -9,7 +9,8 @@ benchmark (benchmarks/bench_resources.py) and the resource test compare these wi
 
 Stages (request["stage"]): prepare {raw, out}; train {train, valid?, n_hidden, epochs,
 config}; evaluate_float {model, test}; eval_fixed {net, test, modes}; eval_lava_chunk {net,
-test, n_samples}; profile {model, net, test, options}.
+test, n_samples}; profile {model, net, test, options}; cochlea_chunk {plan, chunks, cochlea,
+settings} (its first chunk).
 """
 
 from __future__ import annotations
@@ -115,8 +116,20 @@ def _profile(request: dict[str, Any]) -> dict[str, Any]:
     return {"rows": len(rows)}
 
 
-STAGES = {"prepare": _prepare, "train": _train, "evaluate_float": _evaluate_float,
-          "eval_fixed": _eval_fixed, "eval_lava_chunk": _eval_lava_chunk, "profile": _profile}
+def _cochlea_chunk(request: dict[str, Any]) -> dict[str, Any]:
+    from neurokws.data.convert import cochlea_from_settings, convert_chunk, read_plan
+    from neurokws.data.corpus import renderer
+
+    plan = read_plan(request["plan"])
+    events = convert_chunk(plan, 0, int(request["chunks"]),
+                           cochlea_from_settings(request["cochlea"]),
+                           renderer(plan, request["settings"]), log=lambda _: None)
+    return {"n_clips": len(events), "n_events": events.n_events}
+
+
+STAGES = {"prepare": _prepare, "cochlea_chunk": _cochlea_chunk, "train": _train,
+          "evaluate_float": _evaluate_float, "eval_fixed": _eval_fixed,
+          "eval_lava_chunk": _eval_lava_chunk, "profile": _profile}
 
 
 def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
