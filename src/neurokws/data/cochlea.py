@@ -40,14 +40,15 @@ What differs from `lauscher`, and why (the numbers match; only cost and seeding 
   once per clip and channel. The inverse FFT of a complex spectrum's real part is done as
   a real inverse FFT of its Hermitian part (same numbers to rounding; half the work).
 - The hair cell and the LIF are compiled loops (numba) over channels and samples.
-- Fibre spikes are not drawn as a dense Bernoulli array of channels x samples x 40; each
-  fibre's next spike is found by inverse-transform sampling of the discrete waiting time:
-  with the cumulative hazard ``H_j = sum_{i <= j} -log(1 - p_i)`` and ``E ~ Exp(1)``, the
-  first spike after (and including) sample s is the first j with ``H_j - H_{s-1} >= E``,
-  since ``P(no spike in s..j) = prod (1 - p_i) = exp(-(H_j - H_{s-1}))``. After a spike at
-  j the search restarts at ``j + ceil(tau_refrac fs')``, which is the reference's
-  refractory rule exactly (the dropped draws never influence later ones). Exact in
-  distribution; memory is channels x samples (one channel's hazard at a time), not x 40.
+- Fibre spikes are not drawn as a dense Bernoulli array of channels x samples x 40. With the
+  cumulative hazard ``H_j = sum_{i <= j} -log(1 - p_i)``, a fibre that is free from sample s
+  fires first at the first j with ``H_j - H_{s-1} >= E``, ``E ~ Exp(1)``, since
+  ``P(no spike in s..j) = prod (1 - p_i) = exp(-(H_j - H_{s-1}))``. The fibres are
+  exchangeable, so only how many are free matters, and by memorylessness the next spike
+  among A free fibres is at hazard level ``H + Exp(1) / A``, drawn again whenever A changes;
+  a fibre that fires at j is free again at ``j + ceil(tau_refrac fs')``, the reference's
+  refractory rule exactly (the draws it drops never influence later ones). Exact in
+  distribution, two draws per fibre spike, O(1) state per channel.
 - Randomness comes from a numpy Generator the caller seeds (from the utterance and the run
   seed), not from numpy's global state.
 - Optionally (`pad_s`) the windowed clip is zero-padded to a multiple of a fixed
