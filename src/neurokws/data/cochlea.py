@@ -262,179 +262,232 @@ def _meddis_constants(hc: HairCell, fs: float) -> tuple[float, ...]:
             c_rest * (hc.l + hc.r) / k0, c_rest, c_rest * hc.r / hc.x)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _meddis_step(v, q, c, w, k):  # pragma: no cover - compiled
-    """One sample of step 4: new (q, c, w) and the release probability (old state on the
-    right-hand sides; k = _meddis_constants)."""
+# Steps 4-5 run on blocks of BLOCK_CHANNELS channels in lockstep: arrays are (samples, lanes),
+# one lane per channel, and every per-sample update is a loop over the lanes that the
+# compiler vectorises (no Python-style division checks: error_model="numpy"). Each model
+# update exists once, as an inline lane function used by every kernel below.
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@numba.njit(inline="always", **_JIT)
+def _meddis_lanes(v_row, q, c, w, out_row, k):  # pragma: no cover - compiled
+    """One sample of step 4 for every lane: (q, c, w) in place, release probability out
+    (old state on the right-hand sides; k = _meddis_constants)."""
     ymdt, xdt, ydt, rdt, gdt, hdt, lrdt, a, b, m = k[0], k[1], k[2], k[3], k[4], k[5], \
         k[6], k[7], k[8], k[9]
-    kt = gdt * (v + a) / (v + a + b) if v + a > 0 else 0.0
-    replenish = ymdt - ydt * q if q < m else 0.0
-    eject = kt * q
-    reprocess = xdt * w
-    q_new = q + replenish - eject + reprocess
-    c_new = c + eject - lrdt * c
-    w_new = w + rdt * c - reprocess
-    q = q_new if q_new > 0.0 else 0.0
-    c = c_new if c_new > 0.0 else 0.0
-    w = w_new if w_new > 0.0 else 0.0
-    return q, c, w, c * hdt
+    for i in range(v_row.size):
+        va = v_row[i] + a
+        kt = gdt * va / (va + b)
+        kt = kt if va > 0.0 else 0.0
+        qq, cc, ww = q[i], c[i], w[i]
+        replenish = ymdt - ydt * qq
+        replenish = replenish if qq < m else 0.0
+        eject = kt * qq
+        reprocess = xdt * ww
+        q_new = qq + replenish - eject + reprocess
+        c_new = cc + eject - lrdt * cc
+        w_new = ww + rdt * cc - reprocess
+        q[i] = q_new if q_new > 0.0 else 0.0
+        cc = c_new if c_new > 0.0 else 0.0
+        c[i] = cc
+        w[i] = w_new if w_new > 0.0 else 0.0
+        out_row[i] = cc * hdt
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _hazard(p):  # pragma: no cover - compiled
-    """-log(1 - p): a fibre's hazard in a sample of spike probability p (p >= 1: certain)."""
-    if p <= 0.0:
-        return 0.0
-    if p < 0.01:   # the series of -log1p(-p) to p^8: truncation < p^8 / 9 < 2e-17 relative
-        return p * (1.0 + p * (0.5 + p * (1.0 / 3.0 + p * (0.25 + p * (0.2 + p * (
-            1.0 / 6.0 + p * (1.0 / 7.0 + p * 0.125)))))))
-    if p >= 1.0:
-        return np.inf
-    return -math.log1p(-p)
+@numba.njit(**_JIT)
+def _meddis_block(velocity, n_run, k, out):  # pragma: no cover - compiled
+    """Step 4 on a (samples, lanes) block, the state starting at rest."""
+    lanes = velocity.shape[1]
+    q, c, w = np.full(lanes, k[10]), np.full(lanes, k[11]), np.full(lanes, k[12])
+    for j in range(n_run):
+        _meddis_lanes(velocity[j], q, c, w, out[j], k)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _pool_step(available, target, h_before, h_after, ring, slot, rng):  # pragma: no cover
-    """One sample of the fibres (step 5): how many of the channel's fibres fire.
-
-    The fibres are exchangeable, so only how many are available (not refractory) matters.
-    By memorylessness the available fibres' remaining hazards to their next spike are
-    i.i.d. Exp(1), so the first of `available` fires at hazard level
-    ``target = H + Exp(1) / available``, redrawn whenever the pool changes; a fibre that
-    fires in this sample returns `gap` samples later (ring[slot] is read again then).
-    Exact in distribution (docs/cochlea.md). Returns (fired, available, target)."""
-    back = ring[slot]
-    if back > 0:
-        ring[slot] = 0
-        available += back
-        target = h_before + rng.standard_exponential() / available
-    fired = 0
-    while available > 0 and target <= h_after:
-        fired += 1
-        available -= 1
-        if available > 0:
-            target += rng.standard_exponential() / available
-    ring[slot] += fired
-    return fired, available, target
+@numba.njit(**_JIT)
+def _pool_start(lanes, n_fibres, gap, inv, rng):  # pragma: no cover - compiled
+    """Fibre pools at rest: all fibres free, survival 1, each lane's first threshold."""
+    ring = np.zeros((gap, lanes))
+    free = np.full(lanes, n_fibres, np.int64)
+    survival = np.ones(lanes)
+    threshold = np.empty(lanes)
+    for i in range(lanes):
+        threshold[i] = math.exp(-rng.standard_exponential() * inv[n_fibres])
+    return ring, free, survival, threshold
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _lif_step(step, count, v_prev, current, refrac, d_mem, d_syn, gain, n_refrac):
+@numba.njit(inline="always", **_JIT)
+def _pool_lanes(p_row, back, free, survival, threshold, fired, pending, inv, rng):
     # pragma: no cover - compiled
-    """One sample of the bushy cell in the reference's discrete scheme (docs/cochlea.md):
-    returns (v, current, refrac, spiked at step - 1); gain = weight dt."""
-    v = 0.0
-    spiked = False
-    if step > 0:
-        if refrac <= 0:
-            if v_prev < 1.0:
-                v = v_prev * d_mem
-            else:
-                refrac = n_refrac
-                spiked = True
-        current = current * d_syn
-    current += count
-    if refrac <= 0:
-        v += current * gain
-    if v > 1.0:
-        v = 1.0
-    return v, current, refrac - 1, spiked
+    """One sample of step 5's fibres for every lane; `back` is the ring slot of fibres that
+    come back in this sample and receives the ones that fire (they return gap samples
+    later). `fired` gets each lane's count.
+
+    The fibres of a lane are exchangeable, so only how many are free (A) matters. Survival
+    ``S = prod (1 - p_i)`` runs from the last event; by memorylessness the first of the A
+    free fibres fires when S falls to ``exp(-E / A)``, E ~ Exp(1), i.e. the hazard
+    ``-log S`` reaches E / A (docs/cochlea.md). After a spike the survival restarts from the
+    threshold (S / threshold) and a new threshold is drawn for A - 1; when fibres come back,
+    S restarts at 1 with a threshold for the new A. With no free fibre the threshold is -1.
+    Only lanes with an event leave the vectorised passes: first those whose fibres come
+    back, then those where a fibre fires."""
+    n_back = 0
+    for i in range(p_row.size):
+        keep = 1.0 - p_row[i]
+        keep = keep if keep > 0.0 else 0.0
+        returning = back[i] > 0.0
+        survival[i] = (1.0 if returning else survival[i]) * keep
+        pending[n_back] = i
+        n_back += returning
+    for e in range(n_back):
+        i = pending[e]
+        a = free[i] + int(back[i])
+        free[i] = a
+        threshold[i] = math.exp(-rng.standard_exponential() * inv[a])
+        back[i] = 0.0
+    n_fire = 0
+    for i in range(p_row.size):
+        pending[n_fire] = i
+        n_fire += survival[i] <= threshold[i]
+    for e in range(n_fire):
+        i = pending[e]
+        a, t, s = free[i], threshold[i], survival[i]
+        count = 0
+        while True:
+            count += 1
+            a -= 1
+            s /= t
+            t = math.exp(-rng.standard_exponential() * inv[a]) if a > 0 else -1.0
+            if s > t:
+                break
+        free[i], threshold[i], survival[i] = a, t, s
+        back[i] = count
+        fired[i] = count
 
 
-@numba.njit(cache=True, nogil=True)
-def _meddis(velocity, k):  # pragma: no cover - compiled
-    out = np.empty(velocity.shape)
-    for ch in range(velocity.shape[0]):
-        q, c, w = k[10], k[11], k[12]
-        for j in range(velocity.shape[1]):
-            q, c, w, out[ch, j] = _meddis_step(velocity[ch, j], q, c, w, k)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _fibres(prob, n_fibres, gap, rng):  # pragma: no cover - compiled
-    counts = np.zeros(prob.shape, np.int32)
-    ring = np.zeros(gap, np.int64)
-    for ch in range(prob.shape[0]):
-        ring[:] = 0
-        available = n_fibres
-        h = 0.0
-        target = rng.standard_exponential() / n_fibres
-        slot = 0
-        for j in range(prob.shape[1]):
-            h_next = h + _hazard(prob[ch, j])
-            counts[ch, j], available, target = _pool_step(available, target, h, h_next,
-                                                          ring, slot, rng)
-            h = h_next
-            slot = slot + 1 if slot + 1 < gap else 0
-    return counts
-
-
-@numba.njit(cache=True, nogil=True)
-def _lif(counts, d_mem, d_syn, gain, n_refrac):  # pragma: no cover - compiled
-    spikes = np.zeros(counts.shape, np.bool_)
-    for ch in range(counts.shape[0]):
-        v, current, refrac = 0.0, 0.0, 0.0
-        for j in range(counts.shape[1]):
-            v, current, refrac, spiked = _lif_step(j, counts[ch, j], v, current, refrac,
-                                                   d_mem, d_syn, gain, n_refrac)
-            if spiked:
-                spikes[ch, j - 1] = True
-    return spikes
-
-
-@numba.njit(cache=True, nogil=True)
-def _channels(signal, is_prob, k, n_fibres, gap, rng, d_mem, d_syn, gain, n_refrac, n_keep):
+@numba.njit(inline="always", **_JIT)
+def _lif_lanes(count, v, current, refrac, spiked, d_mem, d_syn, gain, n_refrac):
     # pragma: no cover - compiled
-    """Steps 4-5 fused, sample by sample per channel (O(1) state): spike samples, channels."""
-    n_ch, n = signal.shape
-    ring = np.zeros(gap, np.int64)
-    prob = np.empty(n)
-    out_step = np.empty(4096, np.int64)
-    out_ch = np.empty(4096, np.int64)
+    """One sample of the bushy cells in the reference's discrete scheme (docs/cochlea.md);
+    `spiked` marks the lanes whose cell spiked in the previous sample; gain = weight dt."""
+    for i in range(count.size):
+        vp, rf = v[i], refrac[i]
+        ready = rf <= 0.0
+        fire = ready & (vp >= 1.0)
+        vv = vp * d_mem if ready & (vp < 1.0) else 0.0
+        rf = n_refrac if fire else rf
+        cur = current[i] * d_syn
+        cur += count[i]
+        vv = vv + cur * gain if rf <= 0.0 else vv
+        v[i] = vv if vv < 1.0 else 1.0
+        refrac[i] = rf - 1.0
+        current[i] = cur
+        spiked[i] = fire
+
+
+@numba.njit(**_JIT)
+def _fibre_block(prob, n_fibres, gap, inv, rng, counts):  # pragma: no cover - compiled
+    ring, free, survival, threshold = _pool_start(prob.shape[1], n_fibres, gap, inv, rng)
+    pending = np.empty(prob.shape[1], np.int64)
+    fired = np.zeros(prob.shape[1])
+    slot = 0
+    for j in range(prob.shape[0]):
+        fired[:] = 0.0
+        _pool_lanes(prob[j], ring[slot], free, survival, threshold, fired, pending, inv, rng)
+        counts[j] = fired
+        slot = slot + 1 if slot + 1 < gap else 0   # j % gap
+
+
+@numba.njit(**_JIT)
+def _lif_block(counts, d_mem, d_syn, gain, n_refrac, spiked):  # pragma: no cover - compiled
+    lanes = counts.shape[1]
+    v, current, refrac = np.zeros(lanes), np.zeros(lanes), np.zeros(lanes)
+    for j in range(counts.shape[0]):
+        _lif_lanes(counts[j], v, current, refrac, spiked[j], d_mem, d_syn, gain, n_refrac)
+
+
+TILE = 16   # samples moved from channel-major rows into lanes at a time (a cache line or two)
+
+
+@numba.njit(**_JIT)
+def _bushy_block(signal, lo, is_prob, n_run, n_keep, k, n_fibres, gap, inv, rng, d_mem,
+                 d_syn, gain, n_refrac):  # pragma: no cover - compiled
+    """Steps 4-5 (or 5 alone if is_prob) for channels lo.. lo + BLOCK_CHANNELS of a
+    (channels, samples) array, fused per sample: hair cell -> fibres -> LIF, in lanes.
+    Returns the spike samples (< n_keep) and channels, by time, then channel."""
+    lanes = min(BLOCK_CHANNELS, signal.shape[0] - lo)
+    tile = np.empty((TILE, lanes))
+    q, c, w = np.full(lanes, k[10]), np.full(lanes, k[11]), np.full(lanes, k[12])
+    prob = np.empty(lanes)
+    ring, free, survival, threshold = _pool_start(lanes, n_fibres, gap, inv, rng)
+    pending = np.empty(lanes, np.int64)
+    fired = np.zeros(lanes)
+    v, current, refrac = np.zeros(lanes), np.zeros(lanes), np.zeros(lanes)
+    spiked = np.zeros(lanes, np.bool_)
+    out_step = np.empty(1024, np.int64)
+    out_ch = np.empty(1024, np.int64)
     total = 0
-    for ch in range(n_ch):
-        if is_prob:
-            prob[:] = signal[ch]
-        else:
-            q, c, w = k[10], k[11], k[12]
-            for j in range(n):
-                q, c, w, prob[j] = _meddis_step(signal[ch, j], q, c, w, k)
-        ring[:] = 0
-        available = n_fibres
-        target = rng.standard_exponential() / n_fibres
-        h = 0.0
-        v, current, refrac = 0.0, 0.0, 0.0
-        slot = 0
-        for j in range(n):
-            h_next = h + _hazard(prob[j])
-            fired, available, target = _pool_step(available, target, h, h_next, ring, slot,
-                                                  rng)
-            h = h_next
+    slot = 0
+    for j0 in range(0, n_run, TILE):
+        width = min(TILE, n_run - j0)
+        for i in range(lanes):          # a small transpose: rows -> lanes
+            row = signal[lo + i]
+            for t in range(width):
+                tile[t, i] = row[j0 + t]
+        for t in range(width):
+            j = j0 + t
+            if is_prob:
+                prob[:] = tile[t]
+            else:
+                _meddis_lanes(tile[t], q, c, w, prob, k)
+            fired[:] = 0.0
+            _pool_lanes(prob, ring[slot], free, survival, threshold, fired, pending, inv, rng)
             slot = slot + 1 if slot + 1 < gap else 0   # j % gap
-            v, current, refrac, spiked = _lif_step(j, fired, v, current, refrac, d_mem,
-                                                   d_syn, gain, n_refrac)
-            if spiked and j - 1 < n_keep:
-                if total == out_step.size:
-                    out_step = np.concatenate((out_step, np.empty(total, np.int64)))
-                    out_ch = np.concatenate((out_ch, np.empty(total, np.int64)))
-                out_step[total] = j - 1
-                out_ch[total] = ch
-                total += 1
+            _lif_lanes(fired, v, current, refrac, spiked, d_mem, d_syn, gain, n_refrac)
+            n_spikes = 0
+            for i in range(lanes):
+                n_spikes += spiked[i]
+            if n_spikes > 0 and j - 1 < n_keep:          # flagged at j: spiked at j - 1
+                if total + n_spikes > out_step.size:
+                    grow = max(out_step.size, n_spikes)
+                    out_step = np.concatenate((out_step, np.empty(grow, np.int64)))
+                    out_ch = np.concatenate((out_ch, np.empty(grow, np.int64)))
+                for i in range(lanes):
+                    if spiked[i]:
+                        out_step[total] = j - 1
+                        out_ch[total] = lo + i
+                        total += 1
     return out_step[:total], out_ch[:total]
+
+
+def _blocks(array: np.ndarray):
+    """(channels, samples) -> (first channel, contiguous (samples, lanes) block) pairs."""
+    for lo in range(0, array.shape[0], BLOCK_CHANNELS):
+        yield lo, np.ascontiguousarray(array[lo:lo + BLOCK_CHANNELS].T, dtype=np.float64)
 
 
 def hair_cell(velocity: np.ndarray, sample_rate: int, hc: HairCell) -> np.ndarray:
     """Release probability per sample (channels, samples) from membrane velocity (step 4)."""
-    v = np.ascontiguousarray(velocity, dtype=np.float64)
-    return _meddis(v, np.array(_meddis_constants(hc, float(sample_rate))))
+    velocity = np.asarray(velocity, dtype=np.float64)
+    k = np.array(_meddis_constants(hc, float(sample_rate)))
+    out = np.empty(velocity.shape)
+    for lo, block in _blocks(velocity):
+        prob = np.empty(block.shape)
+        _meddis_block(block, block.shape[0], k, prob)
+        out[lo:lo + block.shape[1]] = prob.T
+    return out
 
 
 def _gap(bc: BushyCell, sample_rate: int) -> int:
     """Samples from a fibre spike to the earliest next one (the reference's refractory rule:
     a spike is dropped while ``j - last < tau_refrac fs``)."""
     return max(1, math.ceil(bc.tau_refrac * sample_rate - 1e-12))
+
+
+def _inverse(n_fibres: int) -> np.ndarray:
+    """1 / A for A = 0..n_fibres (0 at A = 0, never used there)."""
+    inv = np.zeros(n_fibres + 1)
+    inv[1:] = 1.0 / np.arange(1, n_fibres + 1)
+    return inv
 
 
 def _lif_constants(bc: BushyCell, sample_rate: int) -> tuple[float, float, float, float]:
@@ -446,30 +499,49 @@ def _lif_constants(bc: BushyCell, sample_rate: int) -> tuple[float, float, float
 def fibre_counts(prob: np.ndarray, sample_rate: int, bc: BushyCell,
                  rng: np.random.Generator) -> np.ndarray:
     """Fibre spikes per (channel, sample) for release probabilities (the LIF's input)."""
-    prob = np.ascontiguousarray(prob, dtype=np.float64)
-    return _fibres(prob, bc.n_fibres, _gap(bc, sample_rate), rng)
+    prob = np.asarray(prob, dtype=np.float64)
+    out = np.empty(prob.shape, np.int32)
+    gap, inv = _gap(bc, sample_rate), _inverse(bc.n_fibres)
+    for lo, block in _blocks(prob):
+        counts = np.empty(block.shape)
+        _fibre_block(block, bc.n_fibres, gap, inv, rng, counts)
+        out[lo:lo + block.shape[1]] = counts.T
+    return out
 
 
 def lif_spikes(counts: np.ndarray, sample_rate: int, bc: BushyCell) -> list[np.ndarray]:
     """Spike samples of each channel's bushy cell for given fibre counts."""
-    counts = np.ascontiguousarray(counts, dtype=np.int32)
-    spikes = _lif(counts, *_lif_constants(bc, sample_rate))
-    return [np.flatnonzero(row) for row in spikes]
+    counts = np.asarray(counts, dtype=np.float64)
+    rows = []
+    for _, block in _blocks(counts):
+        spiked = np.zeros(block.shape, np.bool_)
+        _lif_block(block, *_lif_constants(bc, sample_rate), spiked)
+        rows += [np.flatnonzero(col[1:]) for col in spiked.T]   # flag at j: spike at j - 1
+    return rows
 
 
 def _spikes(signal: np.ndarray, is_prob: bool, sample_rate: int, hc: HairCell, bc: BushyCell,
-            rng: np.random.Generator, n_keep: int | None) -> tuple[np.ndarray, np.ndarray]:
+            rng: np.random.Generator, n_keep: int | None, lo: int = 0,
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Spike samples (< n_keep) and channels (+ lo) of steps 4-5 (or 5), block by block."""
     signal = np.ascontiguousarray(signal, dtype=np.float64)
     n_keep = signal.shape[1] if n_keep is None else int(n_keep)
-    return _channels(signal, is_prob, np.array(_meddis_constants(hc, float(sample_rate))),
-                     bc.n_fibres, _gap(bc, sample_rate), rng, *_lif_constants(bc, sample_rate),
-                     n_keep)
+    n_run = min(signal.shape[1], n_keep + 1)   # a spike at j - 1 shows at sample j
+    k = np.array(_meddis_constants(hc, float(sample_rate)))
+    gap, inv = _gap(bc, sample_rate), _inverse(bc.n_fibres)
+    steps, chans = [], []
+    for first in range(0, signal.shape[0], BLOCK_CHANNELS):
+        s, c = _bushy_block(signal, first, is_prob, n_run, n_keep, k, bc.n_fibres, gap, inv,
+                            rng, *_lif_constants(bc, sample_rate))
+        steps.append(s)
+        chans.append(c + lo)
+    return np.concatenate(steps), np.concatenate(chans)
 
 
 def bushy_cells(prob: np.ndarray, sample_rate: int, bc: BushyCell, rng: np.random.Generator,
                 n_keep: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Spike samples and channels (by channel, then time) of the bushy cells driven by release
-    probabilities (step 5); spikes at samples >= n_keep are dropped."""
+    """Spike samples and channels (by time, then channel) of the bushy cells driven by
+    release probabilities (step 5); spikes at samples >= n_keep are dropped."""
     return _spikes(prob, True, sample_rate, HairCell(), bc, rng, n_keep)
 
 
@@ -503,7 +575,7 @@ class Cochlea:
             return n_samples
         quantum = self.pad_s * sample_rate
         n = math.ceil(max(1, math.ceil(n_samples / quantum - 1e-9)) * quantum - 1e-9)
-        return 2 * (scipy.fft.next_fast_len(n // 2 + 1) - 1) + n % 2
+        return 2 * (scipy.fft.next_fast_len(n // 2 + 1, real=True) - 1) + n % 2
 
     def _prepared(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         """Steps 1-2 and the padding."""
@@ -534,9 +606,9 @@ class Cochlea:
         for lo in range(0, table.shape[0], BLOCK_CHANNELS):
             half = _hermitian(table[lo:lo + BLOCK_CHANNELS], spectrum)
             velocity = scipy.fft.irfft(half, n=spectrum.size, axis=1)
-            s, c = _spikes(velocity, False, fs, self.hair, self.bushy, rng, n_keep)
+            s, c = _spikes(velocity, False, fs, self.hair, self.bushy, rng, n_keep, lo)
             steps.append(s)
-            chans.append(c + lo)
+            chans.append(c)
         steps, chans = np.concatenate(steps), np.concatenate(chans)
         order = np.lexsort((chans, steps))
         return steps[order] / fs, chans[order].astype(np.uint16)
