@@ -32,7 +32,7 @@ def load(name: str) -> dict:
     return yaml.safe_load((ROOT / "config" / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "synthetic.yaml", "paper.yaml"])
 def test_shipped_configs_are_valid(name):
     check_config(load(name), SCHEMA)
 
@@ -110,7 +110,7 @@ def test_deployed_bits_is_the_papers_eight_when_swept():
     (lambda c: c["model"].update(tau_mem_ms=-1), "'model.tau_mem_ms'"),
 ])
 def test_bad_config_names_the_key(mutate, expected):
-    config = copy.deepcopy(load("config.yaml"))
+    config = copy.deepcopy(load("synthetic.yaml"))
     mutate(config)
     with pytest.raises(ConfigError) as info:
         check_config(config, SCHEMA)
@@ -125,7 +125,7 @@ def test_value_for_hidden_map_and_scalar():
 
 
 def test_network_config_from_model_section():
-    net = network_config(resolve_config(load("config.yaml")), 128, n_out=10, n_in=700)
+    net = network_config(resolve_config(load("synthetic.yaml")), 128, n_out=10, n_in=700)
     assert (net.n_in, net.n_hidden, net.n_out, net.n_steps) == (700, 128, 10, 1000)
     assert net.alpha == pytest.approx(0.951229, abs=1e-6)
     assert net.beta == pytest.approx(0.818731, abs=1e-6)

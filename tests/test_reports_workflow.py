@@ -15,7 +15,7 @@ pytestmark = pytest.mark.workflow
 
 def tiny_config(tmp_path: Path, **sections) -> Path:
     """The default config shrunk to one small model; fast profiling and training cost."""
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config" / "synthetic.yaml").read_text())
     config["datasets"]["synth"]["synthetic"].update(n_train=96, n_test=48, n_classes=4)
     config["datasets"]["synth"]["epochs"] = 1
     config["hidden_sizes"] = [16]

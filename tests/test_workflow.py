@@ -30,7 +30,7 @@ def readme_command(marker: str) -> list[str]:
 
 
 def tiny_config(tmp_path: Path) -> Path:
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config" / "synthetic.yaml").read_text())
     config["datasets"]["synth"]["synthetic"].update(n_train=96, n_test=48, n_classes=4)
     config["datasets"]["synth"]["epochs"] = 2
     config["hidden_sizes"] = [16]
@@ -74,14 +74,15 @@ def test_default_config_applies_without_a_configfile_and_under_config_overrides(
 
 
 def test_one_and_two_cores_train_byte_identical_weights(tmp_path):
-    """The default config (shortened by --config overrides): `--cores 1` runs training on
-    one thread, `--cores 2` on two; the weights must be the same bytes."""
+    """The fast synthetic config (shortened by --config overrides): `--cores 1` runs training
+    on one thread, `--cores 2` on two; the weights must be the same bytes."""
     target = "results/synth/h128/seed1/model.npz"
     weights = []
     for cores in ("1", "2"):
         workdir = tmp_path / f"cores{cores}"
         workdir.mkdir()
-        proc = snakemake(target, "--cores", cores, "--config", "seeds=[1]",
+        proc = snakemake(target, "--cores", cores, "--configfile",
+                         str(ROOT / "config" / "synthetic.yaml"), "--config", "seeds=[1]",
                          "datasets={synth: {epochs: 3}}", cwd=workdir, timeout=900)
         assert proc.returncode == 0, proc.stderr[-3000:]
         log = (workdir / "results/synth/h128/seed1/logs/train.log").read_text()
