@@ -240,6 +240,19 @@ def test_speed_factor_scales_duration_and_pitch(speed):
     assert len(change_speed(np.ones(1000, np.float32), 0.5)) == 2000
 
 
+def test_resample_keeps_the_spectrum_and_the_duration():
+    """22.05 kHz speech to 16 kHz (the spoken-digit default, Speech Commands' rate): the same
+    duration, the same pitch; equal rates are a no-op; a bad rate is refused."""
+    voice = Voice("m6", 50, 40, 170, 100)
+    x, sr = render(utt(9, voice))
+    y = speech.resample(x, sr, 16000)
+    assert len(y) == -(-len(x) * 320 // 441)
+    assert f0_estimate(y, 16000) == pytest.approx(f0_estimate(x, sr), rel=0.03)
+    assert np.array_equal(speech.resample(x, sr, sr), x)
+    with pytest.raises(ValueError, match="sample rates must be positive"):
+        speech.resample(x, sr, 0)
+
+
 def test_gain_scales_level():
     u = utt(3, Voice("m2"), gain_db=-6.0)
     quiet = render(u)[0]

@@ -193,3 +193,5 @@ def test_spoken_digits_corpus_through_snakemake(tmp_path):
     for name in ("times_us", "units", "offsets"):
         assert arrays[0][name].tobytes() == arrays[1][name].tobytes(), name
     assert (tmp_path / "a" / targets[2]).stat().st_size > 1000
+    info = json.loads((tmp_path / "a/results/digits/cochlea/plan.json").read_text())["info"]
+    assert info["sample_rate"] == 16000   # the schema's default: Speech Commands' rate

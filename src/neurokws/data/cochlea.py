@@ -39,16 +39,17 @@ What differs from `lauscher`, and why (the numbers match; only cost and seeding 
   constants) with numpy across channels and frequencies and kept (`transfer`), instead of
   once per clip and channel. The inverse FFT of a complex spectrum's real part is done as
   a real inverse FFT of its Hermitian part (same numbers to rounding; half the work).
-- The hair cell and the LIF are compiled loops (numba) over channels and samples.
-- Fibre spikes are not drawn as a dense Bernoulli array of channels x samples x 40. With the
-  cumulative hazard ``H_j = sum_{i <= j} -log(1 - p_i)``, a fibre that is free from sample s
-  fires first at the first j with ``H_j - H_{s-1} >= E``, ``E ~ Exp(1)``, since
-  ``P(no spike in s..j) = prod (1 - p_i) = exp(-(H_j - H_{s-1}))``. The fibres are
-  exchangeable, so only how many are free matters, and by memorylessness the next spike
-  among A free fibres is at hazard level ``H + Exp(1) / A``, drawn again whenever A changes;
-  a fibre that fires at j is free again at ``j + ceil(tau_refrac fs')``, the reference's
-  refractory rule exactly (the draws it drops never influence later ones). Exact in
-  distribution, two draws per fibre spike, O(1) state per channel.
+- Steps 4-5 are compiled (numba) and run 64 channels in lockstep, fused per sample (hair
+  cell -> fibres -> LIF), vectorised across channels; they stop at the clip's end.
+- Fibre spikes are not drawn as a dense Bernoulli array of channels x samples x 40. A free
+  fibre survives samples s..j with probability ``S = prod (1 - p_i)``, so it fires first
+  when S falls below a uniform variate, i.e. when the cumulative hazard ``-log S`` reaches
+  ``E ~ Exp(1)``. The fibres are exchangeable, so only how many are free (A) matters, and by
+  memorylessness the first of A free fibres fires when S falls to ``exp(-E / A)``; S and the
+  threshold restart at every event (a spike, fibres coming back). A fibre that fires at j is
+  free again at ``j + ceil(tau_refrac fs')``, the reference's refractory rule exactly (the
+  draws it drops never influence later ones). Exact in distribution, about two draws per
+  fibre spike, O(1) state per channel (docs/cochlea.md).
 - Randomness comes from a numpy Generator the caller seeds (from the utterance and the run
   seed), not from numpy's global state.
 - Optionally (`pad_s`) the windowed clip is zero-padded to a multiple of a fixed

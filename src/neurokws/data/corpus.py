@@ -48,11 +48,13 @@ def renderer(plan_: Mapping[str, Any], settings: Mapping[str, Any]) -> Renderer:
     if plan_["source"] == "spoken_digits":
         from neurokws.data import speech
 
+        rate = int(plan_["info"]["sample_rate"])
+
         def render(clip: Mapping[str, Any]) -> tuple[np.ndarray, int]:
             utt = speech.Utterance(**{**clip["utterance"],
                                       "voice": speech.Voice(**clip["utterance"]["voice"])})
-            audio, rate = speech.render(utt)
-            return audio.astype(np.float64), rate
+            audio, native = speech.render(utt)
+            return speech.resample(audio, native, rate).astype(np.float64), rate
         return render
     raise ValueError(f"plan source {plan_['source']!r} has no renderer")
 
@@ -106,5 +108,6 @@ def _plan_spoken_digits(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {"source": "spoken_digits", "keys": list(speech.KEYS),
             "speakers": [f"espeak-{i}" for i in range(n_speakers)], "clips": clips,
             "seed": int(settings["seed"]),
-            "info": {"sample_rate": speech.SAMPLE_RATE, "difficulty": settings["difficulty"],
+            "info": {"sample_rate": int(settings["sample_rate"]),
+                     "difficulty": settings["difficulty"],
                      "max_duration_s": SPOKEN_MAX_S, "mean_duration_s": SPOKEN_MEAN_S}}

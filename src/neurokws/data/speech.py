@@ -34,6 +34,7 @@ from __future__ import annotations
 import _ctypes
 import atexit
 import ctypes
+import math
 import os
 import shutil
 import tempfile
@@ -402,6 +403,21 @@ def change_speed(x: np.ndarray, speed: float) -> np.ndarray:
     if ratio == 1:
         return x.copy()
     up, down = ratio.denominator, ratio.numerator
+    return resample_poly(x, up, down, window=_lowpass(up, down)).astype(np.float32)
+
+
+def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """x at `rate` Hz resampled to `target` Hz (polyphase, scipy.signal.resample_poly with
+    up/down = target/rate reduced by their gcd and its default filter); x itself when the
+    rates are equal. len(out) = ceil(len(x) * up / down)."""
+    rate, target = int(rate), int(target)
+    if rate <= 0 or target <= 0:
+        raise ValueError(f"sample rates must be positive, got {rate} -> {target}")
+    x = np.asarray(x, dtype=np.float32)
+    if rate == target:
+        return x
+    g = math.gcd(rate, target)
+    up, down = target // g, rate // g
     return resample_poly(x, up, down, window=_lowpass(up, down)).astype(np.float32)
 
 
