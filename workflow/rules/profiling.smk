@@ -17,7 +17,7 @@ rule profile:
         or "",
     log:
         f"{CELL}/logs/profile_{{device}}_b{{batch}}.log",
-    threads: THREADS
+    threads: PROFILING["threads"]
     resources:
         mem_mb=mem_mb("profile"),
         runtime=runtime("profile"),

@@ -331,22 +331,28 @@ def _pool_lanes(p_row, back, free, survival, threshold, fired, pending, inv, rng
     S restarts at 1 with a threshold for the new A. With no free fibre the threshold is -1.
     Only lanes with an event leave the vectorised passes: first those whose fibres come
     back, then those where a fibre fires."""
+    lanes = p_row.size
     n_back = 0
-    for i in range(p_row.size):
-        keep = 1.0 - p_row[i]
-        keep = keep if keep > 0.0 else 0.0
-        returning = back[i] > 0.0
-        survival[i] = (1.0 if returning else survival[i]) * keep
+    for i in range(lanes):                 # lanes whose fibres come back (index list)
         pending[n_back] = i
-        n_back += returning
+        n_back += back[i] > 0.0
     for e in range(n_back):
+        # The free fibres' threshold, given that they have not fired by survival S, is S
+        # times that of a fresh pool (max of A uniforms): it restarts as threshold / S with
+        # S = 1 (-1 stays negative: no free fibre). The pool's threshold is the larger of
+        # theirs and the B returning fibres' own (U for one, exp(-E / B) for several).
         i = pending[e]
-        a = free[i] + int(back[i])
-        free[i] = a
-        threshold[i] = math.exp(-rng.standard_exponential() * inv[a])
+        b = int(back[i])
+        free[i] += b
+        own = rng.random() if b == 1 else math.exp(-rng.standard_exponential() * inv[b])
+        threshold[i] = max(threshold[i] / survival[i], own)
+        survival[i] = 1.0
         back[i] = 0.0
+    for i in range(lanes):                 # this sample's survival (vectorised)
+        keep = 1.0 - p_row[i]
+        survival[i] *= keep if keep > 0.0 else 0.0
     n_fire = 0
-    for i in range(p_row.size):
+    for i in range(lanes):                 # lanes where a fibre fires (index list)
         pending[n_fire] = i
         n_fire += survival[i] <= threshold[i]
     for e in range(n_fire):

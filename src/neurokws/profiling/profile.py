@@ -42,6 +42,8 @@ class ProfileOptions:
     min_active_s: float
     max_samples: int | None
     loihi_repeats: int
+    threads: int   # cores a profiling job holds (its rule's `threads`; measurements want
+                   # the machine to themselves, whatever training.threads is)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProfileOptions:
