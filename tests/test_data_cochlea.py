@@ -138,6 +138,21 @@ def test_fibre_spikes_agree_in_distribution_with_lauscher():
     assert np.min(np.diff(np.flatnonzero(one))) == 12
 
 
+def test_certain_release_fires_every_free_fibre():
+    """p >= 1 in a sample (lauscher: a Bernoulli draw that always succeeds): every fibre that
+    is not refractory fires, so all fibres fire together once per refractory gap (12
+    samples); after it, silence (p = 0) gives no spikes."""
+    fs = FS // 2
+    for p in (1.0, 1.5):
+        prob = np.zeros((3, 100))
+        prob[:, :30] = p
+        counts = cochlea.fibre_counts(prob, fs, cochlea.BushyCell(), np.random.default_rng(0))
+        expected = np.zeros(100, np.int32)
+        expected[[0, 12, 24]] = 40
+        for row in counts:
+            np.testing.assert_array_equal(row, expected)
+
+
 def test_bushy_spikes_agree_in_distribution_with_lauscher(reference):
     """The whole spike stage on the clip's release probabilities (K channels): per-channel
     spike counts over repeated runs, lauscher's BushyCell vs ours; every |z| < 4.5 and the
