@@ -147,7 +147,7 @@ def test_cochlea_request_mirrors_the_cochlea_and_covers_a_measured_chunk(tmp_pat
     assert resources.COCHLEA_BLOCK == cochlea.BLOCK_CHANNELS
     assert resources.TRANSFERS_KEPT == cochlea._TRANSFER_CACHE
     settings = {"n_speakers_train": 1, "n_speakers_test": 1, "per_class_per_speaker": 1,
-                "difficulty": 0.5, "seed": 1}
+                "difficulty": 0.5, "seed": 1, "sample_rate": 16000}
     plan_path = tmp_path / "plan.json"
     convert.write_plan(plan_path, **corpus.plan("spoken_digits", settings))
     want = resources.cochlea_chunk(plan_path, chunks=4, channels=700)
