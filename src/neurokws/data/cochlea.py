@@ -46,7 +46,8 @@ What differs from `lauscher`, and why (the numbers match; only cost and seeding 
   when S falls below a uniform variate, i.e. when the cumulative hazard ``-log S`` reaches
   ``E ~ Exp(1)``. The fibres are exchangeable, so only how many are free (A) matters, and by
   memorylessness the first of A free fibres fires when S falls to ``exp(-E / A)``; S and the
-  threshold restart at every event (a spike, fibres coming back). A fibre that fires at j is
+  threshold restart at every event (a spike; fibres coming back join by the larger
+  threshold). A fibre that fires at j is
   free again at ``j + ceil(tau_refrac fs')``, the reference's refractory rule exactly (the
   draws it drops never influence later ones). Exact in distribution, about two draws per
   fibre spike, O(1) state per channel (docs/cochlea.md).
@@ -328,7 +329,8 @@ def _pool_lanes(p_row, back, free, survival, threshold, fired, pending, inv, rng
     free fibres fires when S falls to ``exp(-E / A)``, E ~ Exp(1), i.e. the hazard
     ``-log S`` reaches E / A (docs/cochlea.md). After a spike the survival restarts from the
     threshold (S / threshold) and a new threshold is drawn for A - 1; when fibres come back,
-    S restarts at 1 with a threshold for the new A. With no free fibre the threshold is -1.
+    S restarts at 1 and the threshold becomes the larger of the free fibres' (rescaled by
+    1 / S) and the returning fibres' own. With no free fibre the threshold is -1.
     Only lanes with an event leave the vectorised passes: first those whose fibres come
     back, then those where a fibre fires."""
     lanes = p_row.size
