@@ -116,7 +116,8 @@ def test_config_mirroring_classes_have_no_defaults_of_their_own():
     from neurokws.train.optimizer import Adam
     from neurokws.train.schedule import LearningRateSchedule
 
-    state = {"step_count", "m", "v", "batches_seen", "fast", "slow", "last_change_epoch"}
+    state = {"step_count", "m", "v", "batches_seen", "fast", "slow", "last_change_epoch",
+             "epochs_done"}
     for cls in (TrainSettings, NetworkConfig, ProfileOptions, CostSettings, Adam,
                 LearningRateSchedule):
         defaults = [f.name for f in dataclasses.fields(cls) if f.name not in state and (

@@ -85,6 +85,27 @@ def test_plateau_halves_only_after_patience_and_when_fast_below_slow():
     assert schedule.target_lr == pytest.approx(5e-4)
 
 
+def test_cosine_annealing_follows_its_formula_per_epoch_and_on_top_of_ease_in():
+    """lr of epoch e = min(target, eased) (1 + cos(pi e / E)) / 2; the schema's default
+    (none) leaves the paper's schedule unchanged."""
+    assert SCHEDULE["anneal"] == "none"
+    epochs, per_epoch = 10, 4
+    schedule = LearningRateSchedule(**{**SCHEDULE, "anneal": "cosine", "epochs": epochs,
+                                       "start_lr": 1e-4, "factor": 2.0})
+    plain = LearningRateSchedule(**{**SCHEDULE, "start_lr": 1e-4, "factor": 2.0})
+    for epoch in range(epochs):
+        factor = 0.5 * (1 + np.cos(np.pi * epoch / epochs))
+        for _ in range(per_epoch):
+            assert schedule.lr_for_next_batch() == pytest.approx(
+                plain.lr_for_next_batch() * factor, rel=1e-12)
+        schedule.end_epoch(epoch, 0.5)
+        plain.end_epoch(epoch, 0.5)
+    assert schedule.current_lr == 0.0       # after the last epoch: (1 + cos(pi)) / 2
+    # A resumed schedule continues where it stopped.
+    resumed = LearningRateSchedule.from_state({**schedule.state(), "epochs_done": 3})
+    assert resumed.current_lr == pytest.approx(1e-3 * 0.5 * (1 + np.cos(0.3 * np.pi)))
+
+
 def test_plateau_ewma_formula():
     schedule = LearningRateSchedule(**SCHEDULE)
     schedule.end_epoch(0, 1.0)

@@ -53,6 +53,7 @@ class TrainSettings:
     plateau_slow: float
     plateau_patience: int
     plateau_factor: float
+    lr_anneal: str
     nu_upper: float
     reg_lambda_upper: float
     reg_lambda_lower: float
@@ -306,7 +307,8 @@ def train_settings(config: dict, dataset: str, hidden: int) -> TrainSettings:
         adam_eps=float(tr["adam_eps"]), ease_in_start_lr=float(tr["ease_in_start_lr"]),
         ease_in_factor=float(tr["ease_in_factor"]), plateau_fast=float(tr["plateau_fast"]),
         plateau_slow=float(tr["plateau_slow"]), plateau_patience=int(tr["plateau_patience"]),
-        plateau_factor=float(tr["plateau_factor"]), nu_upper=float(tr["nu_upper"]),
+        plateau_factor=float(tr["plateau_factor"]), lr_anneal=str(tr["lr_anneal"]),
+        nu_upper=float(tr["nu_upper"]),
         reg_lambda_upper=upper, reg_lambda_lower=lower,
         rescue_increment=float(tr["rescue_increment"]),
         augmentations=tuple(ds["augmentations"]), shift_max=int(ds["shift_max"]),
