@@ -30,11 +30,15 @@ ROOT = Path(__file__).resolve().parents[1]
 def run(folder: Path, cores: int) -> float:
     """Seconds of one Snakemake run that makes both splits of the corpus."""
     start = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "snakemake"), "--cores", str(cores),
-                    "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
-                    "--configfile", str(folder / "corpus.yaml"), "--quiet",
-                    "results/corpus/data/train.h5", "results/corpus/data/test.h5"],
-                   check=True, cwd=folder)
+    with open(folder / "snakemake.log", "a") as log:
+        done = subprocess.run([str(Path(sys.executable).parent / "snakemake"),
+                               "results/corpus/data/train.h5", "results/corpus/data/test.h5",
+                               "--cores", str(cores), "--snakefile", str(ROOT / "Snakefile"),
+                               "--directory", str(folder),
+                               "--configfile", str(folder / "corpus.yaml")],
+                              cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode:
+        sys.exit("snakemake failed:\n" + (folder / "snakemake.log").read_text()[-3000:])
     return time.perf_counter() - start
 
 

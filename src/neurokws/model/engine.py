@@ -45,8 +45,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from neurokws.model import kernels
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model import delay_kernels, kernels
+from neurokws.model.network import Delays, NetworkConfig, Weights
 
 # Samples per chunk of the batch-parallel gradient. Fixed, so that the chunks of a batch,
 # and the order their gradients are summed in (a fixed pairwise tree), depend on the batch
@@ -79,6 +79,7 @@ class BatchResult:
     readout: np.ndarray              # (B, C) float64, the R values
     hidden_spike_counts: np.ndarray  # (B, N) int32
     grads: Weights | None            # dL/dw incl. the regulariser term, weights' dtype
+    delay_grads: Delays | None = None  # dL/dd per step (float, weights' dtype), with delays
 
 
 ADJOINTS = ("mlgenn", "discrete")
@@ -98,6 +99,7 @@ def _constants(config: NetworkConfig, dtype: np.dtype, adjoint: str = "mlgenn") 
         c[kernels.COEF_X] = c_i                                     # c_I x
         c[kernels.FB_A], c[kernels.FB_B] = c_i, (1.0 - beta) / (1.0 - alpha)
         c[kernels.K_BWD] = k_in
+        c[kernels.K_D] = 1.0 - alpha                               # docs: delay_kernels.py
     else:
         c[kernels.DEN_X], c[kernels.DEN_V] = 1.0, -1.0              # x - V_pre
         c[kernels.COEF_DEN], c[kernels.COEF_TH] = 1.0, config.v_th  # (x - V_pre) + v_th
@@ -107,6 +109,7 @@ def _constants(config: NetworkConfig, dtype: np.dtype, adjoint: str = "mlgenn") 
         c[kernels.LATE] = 1.0
         c[kernels.DRIVE] = config.tau_mem / config.dt
         c[kernels.INV_KAPPA] = config.tau_syn / config.tau_mem
+        c[kernels.K_D] = config.dt / config.tau_mem
     return c.astype(dtype)
 
 
@@ -126,6 +129,22 @@ def _weights_arrays(config: NetworkConfig, weights: Weights, check_finite: bool 
         raise TypeError(f"weights must be float32 or float64, got {dtype}")
     return tuple(np.ascontiguousarray(a, dtype=dtype)  # type: ignore[return-value]
                  for a in (weights.w_in, weights.w_rec, weights.w_out))
+
+
+def _delay_arrays(config: NetworkConfig, delays: Delays | None) -> tuple:
+    """() without delays, else (d_in, d_rec, ring rows = max delay + 1), checked, int32."""
+    if delays is None:
+        return ()
+    delays.check(config)
+    d_in, d_rec = (np.ascontiguousarray(a, dtype=np.int32) for a in (delays.d_in,
+                                                                     delays.d_rec))
+    return d_in, d_rec, delays.max_delay + 1
+
+
+def _kernels(delay_args: tuple):
+    """(forward_chunk, backward_chunk) of the delay-free or the delayed network."""
+    return ((delay_kernels.forward_chunk, delay_kernels.backward_chunk) if delay_args
+            else (kernels.forward_chunk, kernels.backward_chunk))
 
 
 def _events(config: NetworkConfig, steps, channels, offsets,
@@ -213,9 +232,13 @@ def regulariser_jump(config: NetworkConfig, reg: RegConfig | None, counts: np.nd
 def loss_and_grad(config: NetworkConfig, weights: Weights, steps: np.ndarray,
                   channels: np.ndarray, offsets: np.ndarray, labels: np.ndarray,
                   batch_idx: np.ndarray, reg: RegConfig | None = None,
-                  compute_grad: bool = True, adjoint: str = "mlgenn") -> BatchResult:
-    """Forward + Eventprop backward for the samples batch_idx; gradient of the mean CE (+reg)."""
+                  compute_grad: bool = True, adjoint: str = "mlgenn",
+                  delays: Delays | None = None) -> BatchResult:
+    """Forward + Eventprop backward for the samples batch_idx; gradient of the mean CE (+reg).
+    With `delays` (integer steps), also dL/dd (delay_kernels.py)."""
     w_in, w_rec, w_out = _weights_arrays(config, weights)
+    d_args = _delay_arrays(config, delays)
+    forward_chunk, backward_chunk = _kernels(d_args)
     steps, channels, offsets, batch_idx = _events(config, steps, channels, offsets, batch_idx)
     labels_b = np.asarray(labels)[batch_idx].astype(np.int64)
     if labels_b.size and (labels_b.min() < 0 or labels_b.max() >= config.n_out):
@@ -227,10 +250,10 @@ def loss_and_grad(config: NetworkConfig, weights: Weights, steps: np.ndarray,
     dt_over_t = config.dt / config.duration_ms
     chunks = _chunks(batch_idx, CHUNK_SAMPLES)
     per_sample = _tape_per_sample.get(config.n_hidden, 16.0 * config.n_hidden)
-    fwd = _run(kernels.forward_chunk,
-               [(w_in, w_rec, w_out, consts, config.n_steps, dt_over_t, steps, channels,
-                 offsets, c, compute_grad, int(per_sample * (c.shape[0] + 2) * 1.5) + MIN_TAPE)
-                for c in chunks])
+    fwd = _run(forward_chunk,
+               [(w_in, w_rec, w_out, *d_args, consts, config.n_steps, dt_over_t, steps,
+                 channels, offsets, c, compute_grad,
+                 int(per_sample * (c.shape[0] + 2) * 1.5) + MIN_TAPE) for c in chunks])
     readout = np.concatenate([f[0] for f in fwd])
     counts = np.concatenate([f[1] for f in fwd])
     probs, ce = _softmax_ce(readout, labels_b)
@@ -244,22 +267,29 @@ def loss_and_grad(config: NetworkConfig, weights: Weights, steps: np.ndarray,
     dl_dr = (dl_dr / n_batch).astype(w_rec.dtype)
     reg_jump = regulariser_jump(config, reg, counts).astype(w_rec.dtype)
     bounds = np.cumsum([0] + [c.shape[0] for c in chunks])
-    parts = _run(kernels.backward_chunk,
-                 [(w_in, w_rec, w_out, consts, config.n_steps, dt_over_t, steps, channels,
-                   offsets, c, f[2], f[3], f[4], f[5], f[6], dl_dr[bounds[i]:bounds[i + 1]],
-                   reg_jump) for i, (c, f) in enumerate(zip(chunks, fwd, strict=True))])
-    result.grads = Weights(*_tree_sum(parts))   # fresh arrays from the kernel
+    parts = _run(backward_chunk,
+                 [(w_in, w_rec, w_out, *d_args, consts, config.n_steps, dt_over_t, steps,
+                   channels, offsets, c, f[2], f[3], f[4], f[5], f[6],
+                   dl_dr[bounds[i]:bounds[i + 1]], reg_jump)
+                  for i, (c, f) in enumerate(zip(chunks, fwd, strict=True))])
+    summed = _tree_sum(parts)   # fresh arrays from the kernel
+    result.grads = Weights(*summed[:3])
+    if d_args:
+        result.delay_grads = Delays(*summed[3:])
     return result
 
 
 def infer(config: NetworkConfig, weights: Weights, steps: np.ndarray, channels: np.ndarray,
           offsets: np.ndarray, batch_idx: np.ndarray | None = None,
-          batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+          batch_size: int = 256, delays: Delays | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
     """Forward only, no tape: readout R (n, C) float64 and hidden spike counts (n, N) int32."""
     # Samples go through in groups of batch_size, each group split over the threads;
     # batch_size=1 runs them one after another on one thread (latency mode).
     w_in, w_rec, w_out = _weights_arrays(config, weights, check_finite=False)
     steps, channels, offsets, batch_idx = _events(config, steps, channels, offsets, batch_idx)
+    d_args = _delay_arrays(config, delays)
+    forward_chunk = _kernels(d_args)[0]
     consts = _constants(config, w_rec.dtype)
     dt_over_t = config.dt / config.duration_ms
     n = batch_idx.shape[0]
@@ -269,9 +299,9 @@ def infer(config: NetworkConfig, weights: Weights, steps: np.ndarray, channels: 
     for start in range(0, n, max(1, batch_size)):
         group = batch_idx[start:start + max(1, batch_size)]
         size = -(-group.shape[0] // n_threads)   # samples are independent: any split
-        parts = _run(kernels.forward_chunk,
-                     [(w_in, w_rec, w_out, consts, config.n_steps, dt_over_t, steps, channels,
-                       offsets, c, False, 0) for c in _chunks(group, size)])
+        parts = _run(forward_chunk,
+                     [(w_in, w_rec, w_out, *d_args, consts, config.n_steps, dt_over_t, steps,
+                       channels, offsets, c, False, 0) for c in _chunks(group, size)])
         readout[start:start + group.shape[0]] = np.concatenate([p[0] for p in parts])
         counts[start:start + group.shape[0]] = np.concatenate([p[1] for p in parts])
     return readout, counts

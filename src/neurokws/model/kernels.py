@@ -10,7 +10,8 @@ schemes; the scheme enters only through the constants vector `consts` (weights' 
     COEF_X, COEF_DEN, COEF_TH: own-term factor coef = COEF_X x + COEF_DEN den + COEF_TH;
     FB_A, FB_B: feedback per target  FB_A dL/dV - FB_B dL/dx;
     K_BWD: hidden b <- beta b + K_BWD a;  LATE: 1 = jump after the step's decay and
-    constant-drive output update (mlGeNN), 0 = exact discrete;  DRIVE, INV_KAPPA: mlGeNN drive.
+    constant-drive output update (mlGeNN), 0 = exact discrete;  DRIVE, INV_KAPPA: mlGeNN drive;
+    K_D: delay gradient factor (delay_kernels.py).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from numba import njit
 # No nnan/ninf: the threshold test must still see NaN as "no spike" if weights blow up.
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 (ALPHA, BETA, K_IN, V_TH, ZERO, DEN_X, DEN_VOLD, DEN_V, COEF_X, COEF_DEN, COEF_TH, FB_A, FB_B,
- K_BWD, LATE, DRIVE, INV_KAPPA) = range(17)
-N_CONSTS = 17
+ K_BWD, LATE, DRIVE, INV_KAPPA, K_D) = range(18)
+N_CONSTS = 18
 
 
 @njit(cache=True, nogil=True)

@@ -109,6 +109,55 @@ class Weights:
                     "or the file is corrupt - retrain or pick an earlier checkpoint.")
 
 
+LOIHI_MAX_DELAY = 62   # Loihi 2 synaptic delays: 0..62 steps (lava-dl netx, ml_genn_netx clip)
+
+
+@dataclass
+class Delays:
+    """Per-synapse integer delays in steps, (pre, post) layout like the weights.
+
+    A spike of neuron (or input channel) i emitted at step n reaches target j at the end of
+    step ``n + d_ij`` instead of step n: it is in x_j from step ``n + d_ij + 1`` on (d = 0 is
+    the delay-free network; mlGeNN's ``addToPostDelay`` and Lava's ``DelayDense`` have the
+    same convention: a delay d arrives d steps later than Dense). Arrivals after the last
+    step are dropped. The readout connection has no delays.
+    """
+
+    d_in: np.ndarray   # (n_in, n_hidden) int32
+    d_rec: np.ndarray  # (n_hidden, n_hidden) int32
+
+    NAMES = ("d_in", "d_rec")
+
+    @classmethod
+    def zeros(cls, config: NetworkConfig) -> Delays:
+        return cls(np.zeros((config.n_in, config.n_hidden), np.int32),
+                   np.zeros((config.n_hidden, config.n_hidden), np.int32))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in self.NAMES}
+
+    @property
+    def max_delay(self) -> int:
+        return int(max((a.max(initial=0) for a in self.arrays().values()), default=0))
+
+    def check(self, config: NetworkConfig, source: str = "delays") -> None:
+        """Raise ModelFormatError unless both are integer arrays of the weights' shapes
+        with values >= 0."""
+        expected = {"d_in": (config.n_in, config.n_hidden),
+                    "d_rec": (config.n_hidden, config.n_hidden)}
+        for name, shape in expected.items():
+            array = np.asarray(getattr(self, name))
+            if array.shape != shape:
+                raise ModelFormatError(f"{source}: {name} has shape {array.shape}, expected "
+                                       f"{shape} (the shape of its weight matrix)")
+            if array.dtype.kind not in "iu":
+                raise ModelFormatError(f"{source}: {name} has dtype {array.dtype}; delays "
+                                       "are whole steps (round trained float delays first)")
+            if array.size and array.min() < 0:
+                raise ModelFormatError(f"{source}: {name} has negative delays (min "
+                                       f"{int(array.min())}); delays are 0 or more steps")
+
+
 def save_model(path: str | os.PathLike, config: NetworkConfig, weights: Weights,
                provenance: dict[str, Any]) -> None:
     """Atomically write weights + network config + provenance to an .npz file."""

@@ -1,0 +1,291 @@
+"""Numba kernels of the network with per-synapse delays: forward pass and Eventprop backward.
+
+The delay-free kernels (kernels.py) stay as they are (their speed and bits do not change);
+these are used when a model has delays (network.Delays: integer steps, (pre, post)).
+
+Forward. A spike of i emitted at step n adds w_ij to target j's x at the end of step
+m = n + d_ij (d = 0: at the end of step n, as without delays), so it moves V_j from step
+m + 1 on; arrivals with m >= n_steps are dropped. Pending inputs live in a ring of
+L = D + 1 rows (D the largest delay) per neuron: a spike scatters w_ij into row
+(n + d_ij) mod L, and at the end of step n row n mod L is added to x and cleared. Cost stays
+proportional to events (one scatter of N per spike instead of a row add); memory L x N.
+
+Backward (both adjoint schemes of engine.py). An arrival at the end of step m enters the
+loss through b_j = dL/dx_j[m + 1], the value at the start of backward step m, so with delays
+every per-target quantity a spike's gradient and jump read at step n is read at its arrival
+step m = n + d_ij instead:
+    dL/dw_ij  += b_j[m]
+    jump feedback of i (hidden): sum_j w_ij dh_j[m],   dh_j = FB_A a_j - FB_B b_j
+    dL/dd_ij  += -K_D w_ij dh_j[m]
+with a_j, b_j taken at the start of backward step m (before that step's jumps), as the
+delay-free kernels take them at spike steps. The delay gradient is the sensitivity of L to
+moving the arrival one step later. "discrete": K_D = 1 - alpha and FB = (c_I, kappa_d); then
+-K_D w dh_j[m] = w (dL/dx[m+1] - dL/dx[m]) = L(d) - L(d - 1) to first order, the exact
+backward difference of the discrete model (the adjoint of x over one step is
+dL/dx[m] = beta dL/dx[m+1] + (1 - alpha) c_I dL/dV[m]). "mlgenn": K_D = dt / tau_mem and
+FB = (1, tau_mem / tau_syn), i.e. dt dL/dt_arrival = dt w (b / tau_syn - a / tau_mem), the
+continuous Eventprop delay gradient (Meszaros et al. 2025, arXiv 2501.07331; mlGeNN's
+DelayGradient -= g (LambdaI_post[d] - LambdaV_post[d]) is this / (tau_mem dt), as its
+weight gradient is dL/dw / tau_mem). Both converge to dL/dd as dt -> 0 (tests:
+tests/test_engine_delays.py). b and dh of the last L backward steps are kept in two rings of
+L x N (memory flat in T; only spike steps are on the tape, as without delays): at the start
+of backward step m, row m mod L gets b and dh; steps m..m + D are then all in the rings, and
+reads with m + d >= n_steps (never written in this sample) are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from neurokws.model.kernels import (
+    ALPHA,
+    BETA,
+    DRIVE,
+    FASTMATH,
+    FB_A,
+    FB_B,
+    INV_KAPPA,
+    K_BWD,
+    K_D,
+    K_IN,
+    LATE,
+    ZERO,
+    _add_row,
+    _grow,
+    _hidden_step,
+)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _scatter(ring, slot, w, d, row):
+    """ring[(slot + d[row, j]) mod L, j] += w[row, j] for every target j (d < L)."""
+    n_rows = ring.shape[0]
+    for j in range(w.shape[1]):
+        r = slot + d[row, j]
+        r = r - n_rows if r >= n_rows else r
+        ring[r, j] += w[row, j]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _forward_sample(w_in, w_rec, w_out, d_in, d_rec, ring, consts, n_steps, dt_over_t,
+                    ev_steps, ev_ch, e, e1, xh, vh, den, coef, flag, xo, vo, readout_row,
+                    count_row, store, sp_step, sp_neu, sp_den, sp_coef, n_buf):
+    """kernels._forward_sample with the hidden layer's inputs through the delay ring."""
+    n_hid = w_rec.shape[0]
+    n_out = w_out.shape[1]
+    n_rows = ring.shape[0]
+    alpha = consts[ALPHA]
+    beta = consts[BETA]
+    k_in = consts[K_IN]
+    zero = consts[ZERO]
+    cap = sp_step.shape[0]
+    inv_steps = 1.0 / n_steps
+    xh[:] = zero
+    vh[:] = zero
+    xo[:] = zero
+    vo[:] = zero
+    ring[:, :] = zero
+    readout_row[:] = 0.0
+    count_row[:] = 0
+    slot = 0
+    for n in range(n_steps):
+        nsp = _hidden_step(xh, vh, den, coef, flag, consts)
+        wt = math.exp(-n * dt_over_t) * inv_steps
+        for k in range(n_out):
+            xk = xo[k]
+            v = alpha * vo[k] + k_in * xk
+            xo[k] = beta * xk
+            vo[k] = v
+            readout_row[k] += wt * v
+        if nsp > 0:
+            if store and n_buf + nsp > cap:
+                return -1
+            for j in range(n_hid):
+                if flag[j]:
+                    count_row[j] += 1
+                    if store:
+                        sp_step[n_buf] = n
+                        sp_neu[n_buf] = j
+                        sp_den[n_buf] = den[j]
+                        sp_coef[n_buf] = coef[j]
+                        n_buf += 1
+                    _scatter(ring, slot, w_rec, d_rec, j)
+                    _add_row(xo, w_out, j)
+        while e < e1 and ev_steps[e] <= n:
+            _scatter(ring, slot, w_in, d_in, ev_ch[e])
+            e += 1
+        arriving = ring[slot]
+        for j in range(n_hid):
+            xh[j] += arriving[j]
+            arriving[j] = zero
+        slot = slot + 1 if slot + 1 < n_rows else 0   # n mod L
+    return n_buf
+
+
+@njit(cache=True, nogil=True)
+def forward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_over_t,
+                  ev_steps, ev_ch, offsets, samples, store, cap):
+    """kernels.forward_chunk with delays (n_rows = max delay + 1); same outputs."""
+    n_hid = w_rec.shape[0]
+    n_out = w_out.shape[1]
+    nb = samples.shape[0]
+    dtype = w_rec.dtype
+    readout = np.zeros((nb, n_out), np.float64)
+    counts = np.zeros((nb, n_hid), np.int32)
+    cap = max(cap, 1) if store else 0
+    sp_step = np.empty(cap, np.int32)
+    sp_neu = np.empty(cap, np.int32)
+    sp_den = np.empty(cap, dtype)
+    sp_coef = np.empty(cap, dtype)
+    sp_off = np.zeros(nb + 1, np.int64)
+    xh = np.empty(n_hid, dtype)
+    vh = np.empty(n_hid, dtype)
+    den = np.empty(n_hid, dtype)
+    coef = np.empty(n_hid, dtype)
+    flag = np.empty(n_hid, np.bool_)
+    xo = np.empty(n_out, dtype)
+    vo = np.empty(n_out, dtype)
+    ring = np.empty((n_rows, n_hid), dtype)
+    n_buf = 0
+    for si in range(nb):
+        s = samples[si]
+        while True:
+            n_new = _forward_sample(w_in, w_rec, w_out, d_in, d_rec, ring, consts, n_steps,
+                                    dt_over_t, ev_steps, ev_ch, offsets[s], offsets[s + 1],
+                                    xh, vh, den, coef, flag, xo, vo, readout[si], counts[si],
+                                    store, sp_step, sp_neu, sp_den, sp_coef, n_buf)
+            if n_new >= 0:
+                break
+            sp_step = _grow(sp_step, n_buf)
+            sp_neu = _grow(sp_neu, n_buf)
+            sp_den = _grow(sp_den, n_buf)
+            sp_coef = _grow(sp_coef, n_buf)
+        n_buf = n_new
+        sp_off[si + 1] = n_buf
+    return (readout, counts, sp_step[:n_buf], sp_neu[:n_buf], sp_den[:n_buf],
+            sp_coef[:n_buf], sp_off)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _gather(g, gd, w, d, row, b_ring, dh_ring, slot, left, k_d, zero):
+    """Gradients of one spike's synapses read at their arrivals; returns sum_j w dh[m].
+    left = n_steps - n: synapses with d >= left arrive after the end (skipped)."""
+    n_rows = b_ring.shape[0]
+    fb = zero
+    for j in range(w.shape[1]):
+        dij = d[row, j]
+        if dij < left:
+            r = slot + dij
+            r = r - n_rows if r >= n_rows else r
+            wdh = w[row, j] * dh_ring[r, j]
+            fb += wdh
+            g[row, j] += b_ring[r, j]
+            gd[row, j] -= k_d * wdh
+    return fb
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def backward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_over_t,
+                   ev_steps, ev_ch, offsets, samples, sp_step, sp_neu, sp_den, sp_coef, sp_off,
+                   dl_dr, reg_jump):
+    """kernels.backward_chunk with delays: (dW_in, dW_rec, dW_out, dD_in, dD_rec)."""
+    n_hid = w_rec.shape[0]
+    n_out = w_out.shape[1]
+    dtype = w_rec.dtype
+    alpha = consts[ALPHA]
+    beta = consts[BETA]
+    k_in = consts[K_IN]
+    zero = consts[ZERO]
+    fb_a = consts[FB_A]
+    fb_b = consts[FB_B]
+    k_bwd = consts[K_BWD]
+    late = consts[LATE] > zero
+    drive = consts[DRIVE]
+    inv_kappa = consts[INV_KAPPA]
+    k_d = consts[K_D]
+    g_in = np.zeros(w_in.shape, dtype)
+    g_rec = np.zeros(w_rec.shape, dtype)
+    g_out = np.zeros(w_out.shape, dtype)
+    gd_in = np.zeros(w_in.shape, dtype)
+    gd_rec = np.zeros(w_rec.shape, dtype)
+    ah = np.empty(n_hid, dtype)   # dL/dV[n] (hidden), through later steps only
+    bh = np.empty(n_hid, dtype)   # dL/dx[n + 1] (hidden synaptic variable)
+    pend = np.zeros(n_hid, dtype)  # LATE: jump terms applied after the decay
+    b_ring = np.zeros((n_rows, n_hid), dtype)   # bh at the start of backward step m (m mod L)
+    dh_ring = np.zeros((n_rows, n_hid), dtype)  # FB_A ah - FB_B bh there
+    ao = np.empty(n_out, dtype)
+    bo = np.empty(n_out, dtype)
+    do = np.empty(n_out, dtype)
+    src = np.empty(n_out, dtype)
+    inv_steps = 1.0 / n_steps
+    for si in range(samples.shape[0]):
+        s = samples[si]
+        ah[:] = zero
+        bh[:] = zero
+        ao[:] = zero
+        bo[:] = zero
+        e0 = offsets[s]
+        e = offsets[s + 1] - 1
+        while e >= e0 and ev_steps[e] >= n_steps:
+            e -= 1
+        p0 = sp_off[si]
+        p = sp_off[si + 1] - 1
+        slot = (n_steps - 1) % n_rows
+        for n in range(n_steps - 1, -1, -1):
+            wt = math.exp(-n * dt_over_t) * inv_steps
+            for k in range(n_out):
+                src[k] = dl_dr[si, k] * wt   # dL/dV_out[n], direct (readout) part
+            b_row = b_ring[slot]
+            dh_row = dh_ring[slot]
+            for j in range(n_hid):
+                b_row[j] = bh[j]
+                dh_row[j] = fb_a * ah[j] - fb_b * bh[j]
+            left = n_steps - n
+            p_top = p
+            # Spikes emitted at step n: gradients and jumps read at each synapse's arrival.
+            if p >= p0 and sp_step[p] == n:
+                for k in range(n_out):
+                    do[k] = fb_a * (ao[k] + (zero if late else src[k])) - fb_b * bo[k]
+                while p >= p0 and sp_step[p] == n:
+                    i = sp_neu[p]
+                    fb = _gather(g_rec, gd_rec, w_rec, d_rec, i, b_ring, dh_ring, slot, left,
+                                 k_d, zero)
+                    for k in range(n_out):
+                        fb += w_out[i, k] * do[k]
+                        g_out[i, k] += bo[k]
+                    if late:
+                        pend[i] = fb / sp_den[p] + reg_jump[i]
+                    else:
+                        ah[i] = (sp_coef[p] * ah[i] + fb) / sp_den[p] + reg_jump[i]
+                    p -= 1
+            # Input spikes emitted at step n.
+            while e >= e0 and ev_steps[e] == n:
+                _gather(g_in, gd_in, w_in, d_in, ev_ch[e], b_ring, dh_ring, slot, left, k_d,
+                        zero)
+                e -= 1
+            # One step back: readout source on V_out[n], then the decay.
+            if late:
+                for k in range(n_out):
+                    drv = src[k] * drive
+                    a_old = ao[k]
+                    bo[k] = (drv * inv_kappa + (bo[k] - drv * inv_kappa) * beta
+                             + k_bwd * (a_old - drv))
+                    ao[k] = drv + (a_old - drv) * alpha
+            else:
+                for k in range(n_out):
+                    at = ao[k] + src[k]
+                    bo[k] = beta * bo[k] + k_in * at
+                    ao[k] = alpha * at
+            for j in range(n_hid):
+                at = ah[j]
+                bh[j] = beta * bh[j] + k_bwd * at
+                ah[j] = alpha * at
+            if late:
+                for q in range(p + 1, p_top + 1):
+                    i = sp_neu[q]
+                    ah[i] = ah[i] * sp_coef[q] / sp_den[q] + pend[i]
+            slot = slot - 1 if slot > 0 else n_rows - 1
+    return g_in, g_rec, g_out, gd_in, gd_rec
