@@ -61,10 +61,11 @@ def test_delay_timing() -> None:
     consts = engine._constants(config, np.float64, "mlgenn")
 
     def spike_steps(d: int, n_steps: int) -> list[int]:
+        off_in, off_rec = delay_kernels.ring_offsets(np.array([[d]]), np.zeros((1, 1), int))
         tape = delay_kernels.forward_chunk(
-            weights.w_in, weights.w_rec, weights.w_out, np.array([[d]], np.int32),
-            np.zeros((1, 1), np.int32), d + 1, consts, n_steps, config.dt / config.duration_ms,
-            steps, channels, offsets, np.array([0]), True, 4)
+            weights.w_in, weights.w_rec, weights.w_out, off_in, off_rec, d + 1, consts,
+            n_steps, config.dt / config.duration_ms, steps, channels, offsets, np.array([0]),
+            True, 4)
         return tape[2].tolist()
 
     assert spike_steps(0, 9)[0] == 3        # the first spike: x stays large, it refires

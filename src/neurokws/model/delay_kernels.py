@@ -6,9 +6,11 @@ these are used when a model has delays (network.Delays: integer steps, (pre, pos
 Forward. A spike of i emitted at step n adds w_ij to target j's x at the end of step
 m = n + d_ij (d = 0: at the end of step n, as without delays), so it moves V_j from step
 m + 1 on; arrivals with m >= n_steps are dropped. Pending inputs live in a ring of
-L = D + 1 rows (D the largest delay) per neuron: a spike scatters w_ij into row
-(n + d_ij) mod L, and at the end of step n row n mod L is added to x and cleared. Cost stays
-proportional to events (one scatter of N per spike instead of a row add); memory L x N.
+L = D + 1 rows (D the largest delay) of N, stored twice over (2L rows) so that no index is
+taken modulo L: with s = n mod L, a spike scatters w_ij to row s + d_ij (< 2L - 1) at the
+precomputed offset d_ij N + j (`ring_offsets`), and at the end of step n rows s and s + L
+(the arrivals of step n) are added to x and cleared. Cost stays proportional to events (one
+scatter of N per spike instead of a row add); memory 2L x N.
 
 Backward (both adjoint schemes of engine.py). An arrival at the end of step m enters the
 loss through b_j = dL/dx_j[m + 1], the value at the start of backward step m, so with delays
@@ -28,9 +30,10 @@ continuous Eventprop delay gradient (Meszaros et al. 2025, arXiv 2501.07331; mlG
 DelayGradient -= g (LambdaI_post[d] - LambdaV_post[d]) is this / (tau_mem dt), as its
 weight gradient is dL/dw / tau_mem). Both converge to dL/dd as dt -> 0 (tests:
 tests/test_engine_delays.py). b and dh of the last L backward steps are kept in two rings of
-L x N (memory flat in T; only spike steps are on the tape, as without delays): at the start
-of backward step m, row m mod L gets b and dh; steps m..m + D are then all in the rings, and
-reads with m + d >= n_steps (never written in this sample) are skipped.
+2L x N laid out as the forward ring (memory flat in T; only spike steps are on the tape, as
+without delays): at the start of backward step m, rows m mod L and m mod L + L get b and dh,
+so steps m..m + D are all there and row s + d is step m + d's. The rings are zeroed per
+sample, so the rows of steps >= n_steps (never written) read 0: arrivals after the end.
 """
 
 from __future__ import annotations
@@ -59,24 +62,30 @@ from neurokws.model.kernels import (
 )
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _scatter(ring, slot, w, d, row):
-    """ring[(slot + d[row, j]) mod L, j] += w[row, j] for every target j (d < L)."""
-    n_rows = ring.shape[0]
-    for j in range(w.shape[1]):
-        r = slot + d[row, j]
-        r = r - n_rows if r >= n_rows else r
-        ring[r, j] += w[row, j]
+def ring_offsets(d_in: np.ndarray, d_rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per synapse its place in a ring row block: d_ij N + j (int32, C order)."""
+    n_hid = d_rec.shape[0]
+    return tuple(np.ascontiguousarray(np.asarray(d, np.int64) * n_hid + np.arange(n_hid),
+                                      dtype=np.int32) for d in (d_in, d_rec))
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _forward_sample(w_in, w_rec, w_out, d_in, d_rec, ring, consts, n_steps, dt_over_t,
+def _scatter(ring, base, w, off, row):
+    """ring[base + off[row, j]] += w[row, j] for every target j (off = d N + j)."""
+    o = off[row]
+    wr = w[row]
+    part = ring[base:]
+    for j in range(wr.shape[0]):
+        part[o[j]] += wr[j]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, ring, consts, n_steps, dt_over_t,
                     ev_steps, ev_ch, e, e1, xh, vh, den, coef, flag, xo, vo, readout_row,
                     count_row, store, sp_step, sp_neu, sp_den, sp_coef, n_buf):
     """kernels._forward_sample with the hidden layer's inputs through the delay ring."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
-    n_rows = ring.shape[0]
     alpha = consts[ALPHA]
     beta = consts[BETA]
     k_in = consts[K_IN]
@@ -87,10 +96,11 @@ def _forward_sample(w_in, w_rec, w_out, d_in, d_rec, ring, consts, n_steps, dt_o
     vh[:] = zero
     xo[:] = zero
     vo[:] = zero
-    ring[:, :] = zero
+    ring[:] = zero
     readout_row[:] = 0.0
     count_row[:] = 0
     slot = 0
+    base = 0
     for n in range(n_steps):
         nsp = _hidden_step(xh, vh, den, coef, flag, consts)
         wt = math.exp(-n * dt_over_t) * inv_steps
@@ -112,23 +122,26 @@ def _forward_sample(w_in, w_rec, w_out, d_in, d_rec, ring, consts, n_steps, dt_o
                         sp_den[n_buf] = den[j]
                         sp_coef[n_buf] = coef[j]
                         n_buf += 1
-                    _scatter(ring, slot, w_rec, d_rec, j)
+                    _scatter(ring, base, w_rec, off_rec, j)
                     _add_row(xo, w_out, j)
         while e < e1 and ev_steps[e] <= n:
-            _scatter(ring, slot, w_in, d_in, ev_ch[e])
+            _scatter(ring, base, w_in, off_in, ev_ch[e])
             e += 1
-        arriving = ring[slot]
+        mirror = base + n_rows * n_hid
         for j in range(n_hid):
-            xh[j] += arriving[j]
-            arriving[j] = zero
+            xh[j] += ring[base + j] + ring[mirror + j]
+            ring[base + j] = zero
+            ring[mirror + j] = zero
         slot = slot + 1 if slot + 1 < n_rows else 0   # n mod L
+        base = slot * n_hid
     return n_buf
 
 
 @njit(cache=True, nogil=True)
-def forward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_over_t,
+def forward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps, dt_over_t,
                   ev_steps, ev_ch, offsets, samples, store, cap):
-    """kernels.forward_chunk with delays (n_rows = max delay + 1); same outputs."""
+    """kernels.forward_chunk with delays (n_rows = L = max delay + 1, off = ring_offsets);
+    same outputs."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     nb = samples.shape[0]
@@ -148,12 +161,13 @@ def forward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_o
     flag = np.empty(n_hid, np.bool_)
     xo = np.empty(n_out, dtype)
     vo = np.empty(n_out, dtype)
-    ring = np.empty((n_rows, n_hid), dtype)
+    ring = np.empty(2 * n_rows * n_hid, dtype)
     n_buf = 0
     for si in range(nb):
         s = samples[si]
         while True:
-            n_new = _forward_sample(w_in, w_rec, w_out, d_in, d_rec, ring, consts, n_steps,
+            n_new = _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, ring, consts,
+                                    n_steps,
                                     dt_over_t, ev_steps, ev_ch, offsets[s], offsets[s + 1],
                                     xh, vh, den, coef, flag, xo, vo, readout[si], counts[si],
                                     store, sp_step, sp_neu, sp_den, sp_coef, n_buf)
@@ -170,25 +184,26 @@ def forward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_o
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gather(g, gd, w, d, row, b_ring, dh_ring, slot, left, k_d, zero):
-    """Gradients of one spike's synapses read at their arrivals; returns sum_j w dh[m].
-    left = n_steps - n: synapses with d >= left arrive after the end (skipped)."""
-    n_rows = b_ring.shape[0]
+def _gather(g, gd, w, off, row, b_ring, dh_ring, base, k_d, zero):
+    """Gradients of one spike's synapses read at their arrivals; returns sum_j w dh[m]."""
+    o = off[row]
+    wr = w[row]
+    gr = g[row]
+    gdr = gd[row]
+    bs = b_ring[base:]
+    ds = dh_ring[base:]
     fb = zero
-    for j in range(w.shape[1]):
-        dij = d[row, j]
-        if dij < left:
-            r = slot + dij
-            r = r - n_rows if r >= n_rows else r
-            wdh = w[row, j] * dh_ring[r, j]
-            fb += wdh
-            g[row, j] += b_ring[r, j]
-            gd[row, j] -= k_d * wdh
+    for j in range(wr.shape[0]):
+        r = o[j]
+        wdh = wr[j] * ds[r]
+        fb += wdh
+        gr[j] += bs[r]
+        gdr[j] -= k_d * wdh
     return fb
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def backward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_over_t,
+def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps, dt_over_t,
                    ev_steps, ev_ch, offsets, samples, sp_step, sp_neu, sp_den, sp_coef, sp_off,
                    dl_dr, reg_jump):
     """kernels.backward_chunk with delays: (dW_in, dW_rec, dW_out, dD_in, dD_rec)."""
@@ -214,8 +229,8 @@ def backward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_
     ah = np.empty(n_hid, dtype)   # dL/dV[n] (hidden), through later steps only
     bh = np.empty(n_hid, dtype)   # dL/dx[n + 1] (hidden synaptic variable)
     pend = np.zeros(n_hid, dtype)  # LATE: jump terms applied after the decay
-    b_ring = np.zeros((n_rows, n_hid), dtype)   # bh at the start of backward step m (m mod L)
-    dh_ring = np.zeros((n_rows, n_hid), dtype)  # FB_A ah - FB_B bh there
+    b_ring = np.zeros(2 * n_rows * n_hid, dtype)   # bh at the start of backward step m
+    dh_ring = np.zeros(2 * n_rows * n_hid, dtype)  # FB_A ah - FB_B bh there
     ao = np.empty(n_out, dtype)
     bo = np.empty(n_out, dtype)
     do = np.empty(n_out, dtype)
@@ -233,17 +248,22 @@ def backward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_
             e -= 1
         p0 = sp_off[si]
         p = sp_off[si + 1] - 1
+        b_ring[:] = zero   # rows of steps >= n_steps must read 0 (arrivals after the end)
+        dh_ring[:] = zero
         slot = (n_steps - 1) % n_rows
         for n in range(n_steps - 1, -1, -1):
             wt = math.exp(-n * dt_over_t) * inv_steps
             for k in range(n_out):
                 src[k] = dl_dr[si, k] * wt   # dL/dV_out[n], direct (readout) part
-            b_row = b_ring[slot]
-            dh_row = dh_ring[slot]
+            base = slot * n_hid
+            mirror = base + n_rows * n_hid
             for j in range(n_hid):
-                b_row[j] = bh[j]
-                dh_row[j] = fb_a * ah[j] - fb_b * bh[j]
-            left = n_steps - n
+                bj = bh[j]
+                dj = fb_a * ah[j] - fb_b * bj
+                b_ring[base + j] = bj
+                b_ring[mirror + j] = bj
+                dh_ring[base + j] = dj
+                dh_ring[mirror + j] = dj
             p_top = p
             # Spikes emitted at step n: gradients and jumps read at each synapse's arrival.
             if p >= p0 and sp_step[p] == n:
@@ -251,8 +271,8 @@ def backward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_
                     do[k] = fb_a * (ao[k] + (zero if late else src[k])) - fb_b * bo[k]
                 while p >= p0 and sp_step[p] == n:
                     i = sp_neu[p]
-                    fb = _gather(g_rec, gd_rec, w_rec, d_rec, i, b_ring, dh_ring, slot, left,
-                                 k_d, zero)
+                    fb = _gather(g_rec, gd_rec, w_rec, off_rec, i, b_ring, dh_ring, base, k_d,
+                                 zero)
                     for k in range(n_out):
                         fb += w_out[i, k] * do[k]
                         g_out[i, k] += bo[k]
@@ -263,8 +283,7 @@ def backward_chunk(w_in, w_rec, w_out, d_in, d_rec, n_rows, consts, n_steps, dt_
                     p -= 1
             # Input spikes emitted at step n.
             while e >= e0 and ev_steps[e] == n:
-                _gather(g_in, gd_in, w_in, d_in, ev_ch[e], b_ring, dh_ring, slot, left, k_d,
-                        zero)
+                _gather(g_in, gd_in, w_in, off_in, ev_ch[e], b_ring, dh_ring, base, k_d, zero)
                 e -= 1
             # One step back: readout source on V_out[n], then the decay.
             if late:

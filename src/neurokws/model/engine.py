@@ -132,13 +132,11 @@ def _weights_arrays(config: NetworkConfig, weights: Weights, check_finite: bool 
 
 
 def _delay_arrays(config: NetworkConfig, delays: Delays | None) -> tuple:
-    """() without delays, else (d_in, d_rec, ring rows = max delay + 1), checked, int32."""
+    """() without delays, else the delay kernels' (off_in, off_rec, L = max delay + 1)."""
     if delays is None:
         return ()
     delays.check(config)
-    d_in, d_rec = (np.ascontiguousarray(a, dtype=np.int32) for a in (delays.d_in,
-                                                                     delays.d_rec))
-    return d_in, d_rec, delays.max_delay + 1
+    return (*delay_kernels.ring_offsets(delays.d_in, delays.d_rec), delays.max_delay + 1)
 
 
 def _kernels(delay_args: tuple):

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.model.network import Weights
+from neurokws.model.network import Delays, Weights
 from neurokws.utils.atomic import write_npz
 from neurokws.utils.errors import ModelFormatError
 
@@ -30,6 +30,7 @@ class TrainState:
     best_metric: float = -np.inf
     best_epoch: int = -1
     run_hash: str = ""
+    delays: Delays | None = None     # float delays (steps), when delays are learned
 
 
 def save_checkpoint(path: str | os.PathLike, state: TrainState) -> None:
@@ -37,7 +38,9 @@ def save_checkpoint(path: str | os.PathLike, state: TrainState) -> None:
     meta = {"epoch": state.epoch, "schedule": state.schedule, "log_rows": state.log_rows,
             "best_metric": state.best_metric, "best_epoch": state.best_epoch,
             "run_hash": state.run_hash}
-    write_npz(path, **state.weights.arrays(), **state.optimizer,
+    delays = {} if state.delays is None else {f"delay_{k}": a
+                                              for k, a in state.delays.arrays().items()}
+    write_npz(path, **state.weights.arrays(), **state.optimizer, **delays,
               meta=np.array(json.dumps(meta)))
 
 
@@ -49,13 +52,15 @@ def load_checkpoint(path: str | os.PathLike) -> TrainState:
             weights = Weights(*(np.array(archive[k]) for k in Weights.NAMES))
             optimizer = {k: np.array(archive[k]) for k in archive.files
                          if k.startswith("adam_")}
+            delays = (Delays(*(np.array(archive[f"delay_{k}"]) for k in Delays.NAMES))
+                      if "delay_d_in" in archive.files else None)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFormatError(f"{path}: unreadable training checkpoint ({exc}); move it "
                                "away to restart this run from scratch.") from exc
     return TrainState(epoch=int(meta["epoch"]), weights=weights, optimizer=optimizer,
                       schedule=meta["schedule"], log_rows=meta["log_rows"],
                       best_metric=float(meta["best_metric"]), best_epoch=int(meta["best_epoch"]),
-                      run_hash=meta.get("run_hash", ""))
+                      run_hash=meta.get("run_hash", ""), delays=delays)
 
 
 def resume_or_none(path: Path, run_hash: str) -> TrainState | None:

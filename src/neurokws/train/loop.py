@@ -28,8 +28,9 @@ from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
 from neurokws.model.engine import RegConfig, infer, loss_and_grad
 from neurokws.model.init import init_weights
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train.checkpoint import TrainState, resume_or_none, save_checkpoint
+from neurokws.train.delays import DelayTraining, clamp_delays, init_delays, round_delays
 from neurokws.train.optimizer import Adam
 from neurokws.train.schedule import LearningRateSchedule
 from neurokws.utils.atomic import write_csv, write_npz
@@ -50,6 +51,7 @@ class TrainResult:
     selected_epoch: int
     selection: str
     log_rows: list[dict[str, Any]]
+    delays: Delays | None = None   # the selected epoch's integer delays, when learned
 
 
 @dataclass
@@ -59,6 +61,7 @@ class EpochOutcome:
     row: dict[str, Any]
     weights: Weights
     optimizer: dict[str, np.ndarray]
+    delays: Delays | None = None   # float delays after the epoch, when learned
 
 
 @dataclass(frozen=True)
@@ -153,40 +156,49 @@ def selection_mode(settings: TrainSettings, has_valid: bool) -> str:
 
 
 def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventSplit,
-             block_samples: int = 4096) -> float:
-    """Float test/validation accuracy of `weights` on binned data, or on events (binned
-    `block_samples` at a time, so memory stays bounded)."""
+             block_samples: int = 4096, delays: Delays | None = None) -> float:
+    """Float test/validation accuracy of `weights` (and integer `delays`) on binned data, or
+    on events (binned `block_samples` at a time, so memory stays bounded)."""
     if isinstance(data, BinnedSplit):
-        readout, _ = infer(config, weights, data.steps, data.channels, data.offsets)
+        readout, _ = infer(config, weights, data.steps, data.channels, data.offsets,
+                           delays=delays)
         return float(np.mean(np.argmax(readout, axis=1) == data.labels))
     correct = 0
     for start in range(0, len(data), block_samples):
         block = bin_events(data.subset(np.arange(start, min(start + block_samples, len(data)))),
                            config.dt, config.n_steps)
-        readout, _ = infer(config, weights, block.steps, block.channels, block.offsets)
+        readout, _ = infer(config, weights, block.steps, block.channels, block.offsets,
+                           delays=delays)
         correct += int(np.sum(np.argmax(readout, axis=1) == block.labels))
     return correct / len(data) if len(data) else float("nan")
 
 
 def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
-                run_hash: str) -> TrainState:
-    """Epoch 0: the paper's initialisation drawn from `seed` and a new schedule."""
+                run_hash: str, delays: DelayTraining | None = None) -> TrainState:
+    """Epoch 0: the paper's initialisation drawn from `seed` and a new schedule (and the
+    initial delays, from their own stream of `seed`)."""
     return TrainState(epoch=0, weights=init_weights(net, np.random.default_rng(int(seed))),
                       optimizer={}, schedule=LearningRateSchedule.from_settings(settings).state(),
-                      run_hash=run_hash)
+                      run_hash=run_hash,
+                      delays=None if delays is None else init_delays(net, delays, seed))
 
 
 def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
           out_dir: Path, valid_split: EventSplit | None = None,
-          backend: EpochBackend | None = None) -> TrainResult:
-    """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there."""
-    backend = backend or NumbaBackend(net, settings)
+          backend: EpochBackend | None = None,
+          delays: DelayTraining | None = None) -> TrainResult:
+    """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there.
+    With `delays`, synaptic delays are learned with the weights (train/delays.py; numba
+    backend)."""
+    if delays is not None and backend is not None:
+        raise ValueError("learned delays are trained by the numba engine only (so far)")
+    backend = backend or NumbaBackend(net, settings, delays)
     ckpt_dir = Path(out_dir) / "checkpoints"
     run_hash = resume_hash(net, settings, seed, train_split, backend.identity())
     mode = selection_mode(settings, valid_split is not None)
     state = resume_or_none(ckpt_dir / "last.npz", run_hash)
     if state is None:
-        state = fresh_state(net, settings, seed, run_hash)
+        state = fresh_state(net, settings, seed, run_hash, delays)
     else:
         log.info("resuming %s after epoch %d", out_dir, state.epoch)
     if state.epoch < settings.epochs:
@@ -198,8 +210,11 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
                 finish_epoch(state, outcome, schedule, mode, ckpt_dir)
     with np.load(ckpt_dir / "best.npz") as best:
         selected = Weights(*(np.array(best[k]) for k in Weights.NAMES))
+        chosen = (None if delays is None else
+                  round_delays(Delays(*(np.array(best[f"delay_{k}"]) for k in Delays.NAMES)),
+                               delays))
     return TrainResult(weights=selected, selected_epoch=state.best_epoch, selection=mode,
-                       log_rows=state.log_rows)
+                       log_rows=state.log_rows, delays=chosen)
 
 
 def finish_epoch(state: TrainState, outcome: EpochOutcome, schedule: LearningRateSchedule,
@@ -214,8 +229,11 @@ def finish_epoch(state: TrainState, outcome: EpochOutcome, schedule: LearningRat
               "last": float(epoch)}[mode]
     if metric > state.best_metric:
         state.best_metric, state.best_epoch = float(metric), epoch
-        write_npz(ckpt_dir / "best.npz", **weights.arrays(), epoch=np.array(epoch))
+        extra = ({} if outcome.delays is None else
+                 {f"delay_{k}": a for k, a in outcome.delays.arrays().items()})
+        write_npz(ckpt_dir / "best.npz", **weights.arrays(), **extra, epoch=np.array(epoch))
     state.weights, state.optimizer, state.schedule = weights, outcome.optimizer, schedule.state()
+    state.delays = outcome.delays
     save_checkpoint(ckpt_dir / "last.npz", state)
     log.info("epoch %d: %s", epoch, row)
 
@@ -223,11 +241,12 @@ def finish_epoch(state: TrainState, outcome: EpochOutcome, schedule: LearningRat
 class NumbaBackend:
     """Epochs of our event-driven numba Eventprop engine (neurokws.model.engine)."""
 
-    def __init__(self, net: NetworkConfig, settings: TrainSettings):
-        self.net, self.settings = net, settings
+    def __init__(self, net: NetworkConfig, settings: TrainSettings,
+                 delays: DelayTraining | None = None):
+        self.net, self.settings, self.delays = net, settings, delays
 
     def identity(self) -> dict[str, Any]:
-        return {}
+        return {} if self.delays is None else {"delays": self.delays.to_dict()}
 
     @contextlib.contextmanager
     def session(self, state: TrainState, train_split: EventSplit,
@@ -236,14 +255,41 @@ class NumbaBackend:
         optimizer = Adam(s.adam_beta1, s.adam_beta2, s.adam_eps)
         if state.optimizer:
             optimizer.load_state(state.optimizer)
-        yield _NumbaSession(self.net, s, state.weights.copy(), optimizer, valid)
+        learned = None
+        if self.delays is not None:
+            # The delays' own Adam (mlGeNN's delay_optimiser), same betas and eps.
+            delay_adam = Adam(s.adam_beta1, s.adam_beta2, s.adam_eps)
+            if DELAY_ADAM + "step_count" in state.optimizer:
+                delay_adam.load_state(state.optimizer, DELAY_ADAM, Delays.NAMES)
+            floats = Delays(*(np.array(a, np.float32, copy=True)
+                              for a in state.delays.arrays().values()))
+            learned = _LearnedDelays(self.delays, floats, delay_adam)
+        yield _NumbaSession(self.net, s, state.weights.copy(), optimizer, valid, learned)
+
+
+DELAY_ADAM = "adam_delay_"   # checkpoint key prefix of the delays' optimizer state
+
+
+@dataclass
+class _LearnedDelays:
+    spec: DelayTraining
+    floats: Delays      # float delays, updated in place
+    adam: Adam
+
+    def rounded(self) -> Delays:
+        return round_delays(self.floats, self.spec)
+
+    def step(self, grads: Delays) -> None:
+        self.adam.step(self.floats, grads, self.spec.lr)
+        clamp_delays(self.floats, self.spec)
 
 
 class _NumbaSession:
     def __init__(self, net: NetworkConfig, settings: TrainSettings, weights: Weights,
-                 optimizer: Adam, valid: EventSplit | None):
+                 optimizer: Adam, valid: EventSplit | None,
+                 delays: _LearnedDelays | None = None):
         self.net, self.settings, self.weights = net, settings, weights
-        self.optimizer, self.valid = optimizer, valid
+        self.optimizer, self.valid, self.delays = optimizer, valid, delays
         self.reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
                              lambda_lower=settings.reg_lambda_lower)
 
@@ -261,10 +307,14 @@ class _NumbaSession:
                    disable=not settings.progress_bar, leave=False)
         for block, batches in data.blocks(settings.batch_size, settings.block_batches):
             for batch in batches:
+                rounded = None if self.delays is None else self.delays.rounded()
                 result = loss_and_grad(net, weights, block.steps, block.channels,
-                                       block.offsets, block.labels, batch, self.reg)
+                                       block.offsets, block.labels, batch, self.reg,
+                                       delays=rounded)
                 lr = schedule.lr_for_next_batch()
                 self.optimizer.step(weights, result.grads, lr)
+                if self.delays is not None:
+                    self.delays.step(result.delay_grads)
                 loss_sum += result.loss * len(batch)
                 correct += float(np.sum(np.argmax(result.readout, axis=1)
                                         == block.labels[batch]))
@@ -279,10 +329,16 @@ class _NumbaSession:
                "mean_hidden_spikes": float(spikes_per_neuron.sum()) / (n * net.n_hidden),
                "max_hidden_spikes": float(spikes_per_neuron.max()) / n,
                "silent_neurons": int(silent.sum()), "n_samples": n,
-               "valid_accuracy": (accuracy(net, weights, self.valid)
+               "valid_accuracy": (accuracy(net, weights, self.valid, delays=(
+                   None if self.delays is None else self.delays.rounded()))
                                   if self.valid is not None else np.nan),
                "wall_time_s": time.perf_counter() - start}
-        return EpochOutcome(row, weights.copy(), self.optimizer.state())
+        if self.delays is None:
+            return EpochOutcome(row, weights.copy(), self.optimizer.state())
+        floats = Delays(*(a.copy() for a in self.delays.floats.arrays().values()))
+        return EpochOutcome(row, weights.copy(), {**self.optimizer.state(),
+                                                  **self.delays.adam.state(DELAY_ADAM)},
+                            delays=floats)
 
 
 def write_train_log(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""Adam over the three weight matrices, with state that checkpoints exactly."""
+"""Adam over the weight matrices (or the delays), with state that checkpoints exactly."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ class Adam:
     v: dict[str, np.ndarray] = field(default_factory=dict)
 
     def step(self, weights: Weights, grads: Weights, lr: float) -> None:
-        """Apply one update to `weights` in place from `grads`."""
+        """Apply one update to `weights` in place from `grads` (any parameter set with
+        NAMES, e.g. network.Delays holding float delays)."""
         self.step_count += 1
         first = 1.0 / (1.0 - self.beta1 ** self.step_count)
         second = 1.0 / (1.0 - self.beta2 ** self.step_count)
-        for name in Weights.NAMES:
+        for name in type(weights).NAMES:
             w = getattr(weights, name)
             g = getattr(grads, name).astype(w.dtype, copy=False)
             m = self.m.setdefault(name, np.zeros_like(w))
@@ -36,17 +37,18 @@ class Adam:
             v += (1.0 - self.beta2) * (g * g)
             w -= (lr * first) * m / (np.sqrt(v * second) + self.eps)
 
-    def state(self) -> dict[str, np.ndarray]:
-        """Arrays to store in a checkpoint."""
-        state = {f"adam_m_{k}": a for k, a in self.m.items()}
-        state.update({f"adam_v_{k}": a for k, a in self.v.items()})
-        state["adam_step_count"] = np.array(self.step_count)
+    def state(self, prefix: str = "adam_") -> dict[str, np.ndarray]:
+        """Arrays to store in a checkpoint (keys start with `prefix`)."""
+        state = {f"{prefix}m_{k}": a for k, a in self.m.items()}
+        state.update({f"{prefix}v_{k}": a for k, a in self.v.items()})
+        state[f"{prefix}step_count"] = np.array(self.step_count)
         return state
 
-    def load_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore from `state()` output."""
-        self.step_count = int(state["adam_step_count"])
-        self.m = {k: np.array(state[f"adam_m_{k}"]) for k in Weights.NAMES
-                  if f"adam_m_{k}" in state}
-        self.v = {k: np.array(state[f"adam_v_{k}"]) for k in Weights.NAMES
-                  if f"adam_v_{k}" in state}
+    def load_state(self, state: dict[str, np.ndarray], prefix: str = "adam_",
+                   names: tuple[str, ...] = Weights.NAMES) -> None:
+        """Restore from `state(prefix)` output."""
+        self.step_count = int(state[f"{prefix}step_count"])
+        self.m = {k: np.array(state[f"{prefix}m_{k}"]) for k in names
+                  if f"{prefix}m_{k}" in state}
+        self.v = {k: np.array(state[f"{prefix}v_{k}"]) for k in names
+                  if f"{prefix}v_{k}" in state}

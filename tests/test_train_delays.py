@@ -1,0 +1,106 @@
+"""Learning synaptic delays with the weights (train/delays.py, train/loop.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurokws.config import default_config, network_config, train_settings
+from neurokws.data.synthetic import generate_split
+from neurokws.model.init import init_weights
+from neurokws.model.network import Delays
+from neurokws.train.checkpoint import load_checkpoint
+from neurokws.train.delays import DelayTraining, init_delays, round_delays
+from neurokws.train.loop import train
+
+CONFIG = default_config(
+    datasets={"tiny": {"source": "synthetic", "augmentations": [], "epochs": 4,
+                       "reg_lambda": 2.5e-10}},
+    hidden_sizes=[24], seeds=[5], model={"n_steps": 250},
+    training={"batch_size": 16, "ease_in_start_lr": 1e-3, "progress_bar": False})
+SPEC = DelayTraining(max_in=20, max_rec=10, lr=1.0, init_in=10.0, init_rec=0.0)
+
+
+@pytest.fixture(scope="module")
+def tiny_split():
+    return generate_split(64, 4, seed=11, difficulty=0.3, duration_ms=250.0)
+
+
+def run(tmp: Path, split, epochs: int = 4, spec: DelayTraining | None = SPEC, lr=None):
+    net = network_config(CONFIG, 24, n_out=split.n_classes, n_in=split.n_channels)
+    settings = dataclasses.replace(train_settings(CONFIG, "tiny", 24), epochs=epochs)
+    if lr is not None:   # the weights' rate (and its ease-in start)
+        settings = dataclasses.replace(settings, lr=lr, ease_in_start_lr=lr)
+    return train(net, settings, 5, split, tmp, delays=spec)
+
+
+def test_rounding_halves_up_and_clips():
+    spec = DelayTraining(max_in=3, max_rec=1, lr=0.1, init_in=0.0, init_rec=0.0)
+    floats = Delays(np.array([[0.49, 0.5, 1.5, 2.5, 9.0]], np.float32),
+                    np.array([[0.5, 2.0]], np.float32))
+    rounded = round_delays(floats, spec)
+    assert rounded.d_in.tolist() == [[0, 1, 2, 3, 3]] and rounded.d_in.dtype == np.int32
+    assert rounded.d_rec.tolist() == [[1, 1]]
+
+
+def test_initial_delays_are_uniform_on_their_own_stream():
+    net = network_config(CONFIG, 24, n_out=4, n_in=700)
+    a, b = init_delays(net, SPEC, 5), init_delays(net, SPEC, 5)
+    np.testing.assert_array_equal(a.d_in, b.d_in)
+    assert 0 <= a.d_in.min() and a.d_in.max() <= 10.0 and abs(a.d_in.mean() - 5.0) < 0.1
+    assert not a.d_rec.any()                                     # init_rec 0
+    assert not np.array_equal(a.d_in, init_delays(net, SPEC, 6).d_in)
+    # The weights' initial draw does not depend on whether delays are learned.
+    rng = np.random.default_rng(5)
+    np.testing.assert_array_equal(init_weights(net, rng).w_in,
+                                  init_weights(net, np.random.default_rng(5)).w_in)
+
+
+def test_delays_alone_lower_the_training_loss(tmp_path, tiny_split):
+    """With the weights frozen (rate 1e-12), only the delays move: the loss must fall; with
+    the delays' rate 0 as well, nothing moves and the loss stays (no augmentation: every
+    epoch sees the same samples). Measured: 1.38712 -> 1.38530 over 6 epochs, falling every
+    epoch; the control stays at 1.38719 to 1e-15."""
+    learned = run(tmp_path / "learned", tiny_split, epochs=6, lr=1e-12)
+    losses = [r["loss"] for r in learned.log_rows]
+    frozen = run(tmp_path / "frozen", tiny_split, epochs=6, lr=1e-12,
+                 spec=dataclasses.replace(SPEC, lr=0.0))
+    frozen_losses = [r["loss"] for r in frozen.log_rows]
+    # At initialisation the readout is near chance (loss ~ ln 4), so timing moves it by
+    # little, but every epoch lowers it, by far more than the frozen control varies.
+    assert all(np.diff(losses) < 0), losses
+    assert losses[0] - losses[-1] > 1e-3, losses
+    assert max(frozen_losses) - min(frozen_losses) < 1e-9, frozen_losses
+    assert learned.delays.d_in.max() <= SPEC.max_in and learned.delays.d_in.min() >= 0
+    assert learned.delays.d_rec.max() <= SPEC.max_rec
+    assert (learned.delays.d_rec > 0).any()                     # learned from 0
+    assert not np.array_equal(learned.delays.d_in, frozen.delays.d_in)
+
+
+def test_resume_continues_weights_and_delays_bit_identically(tmp_path, tiny_split):
+    whole = run(tmp_path / "whole", tiny_split, epochs=4)
+    run(tmp_path / "split", tiny_split, epochs=2)
+    state = load_checkpoint(tmp_path / "split" / "checkpoints" / "last.npz")
+    assert state.delays is not None and "adam_delay_step_count" in state.optimizer
+    resumed = run(tmp_path / "split", tiny_split, epochs=4)
+    for name in ("w_in", "w_rec", "w_out"):
+        np.testing.assert_array_equal(getattr(whole.weights, name),
+                                      getattr(resumed.weights, name))
+    for name in Delays.NAMES:
+        np.testing.assert_array_equal(getattr(whole.delays, name), getattr(resumed.delays, name))
+    last_whole = load_checkpoint(tmp_path / "whole" / "checkpoints" / "last.npz")
+    last_resumed = load_checkpoint(tmp_path / "split" / "checkpoints" / "last.npz")
+    np.testing.assert_array_equal(last_whole.delays.d_in, last_resumed.delays.d_in)
+    # A run without delays does not resume from a run with them (different identity).
+    plain = run(tmp_path / "split", tiny_split, epochs=4, spec=None)
+    assert plain.delays is None
+
+
+def test_bad_delay_settings_are_refused():
+    with pytest.raises(ValueError, match="not both 0"):
+        DelayTraining(max_in=0, max_rec=0, lr=0.1, init_in=0.0, init_rec=0.0)
+    with pytest.raises(ValueError, match="lr"):
+        DelayTraining(max_in=4, max_rec=0, lr=-1.0, init_in=0.0, init_rec=0.0)
