@@ -5,8 +5,9 @@ github.com/mbalazs98/deventprop, `sequence_detection.py`: two channels, class 0 
 then channel 1 ten steps later, class 1 the reverse), scaled up to the workflow's data: P
 patterns, each a fixed random set of `pattern_channels` input channels that fire
 `spikes_per_channel` times within `jitter_ms` of the pattern's time. A sample is an
-ordered pair (X, Y), X != Y, of patterns, Y `gap_ms` after X, at a uniformly random onset; the class is the ordered pair, so there are
-P (P - 1) classes, and (X, Y) and (Y, X) contain the same spikes in a different order.
+ordered pair (X, Y), X != Y, of patterns, Y `gap_ms` after X, at a uniformly random onset;
+the class is the ordered pair, so there are P (P - 1) classes, and (X, Y) and (Y, X)
+contain the same spikes in a different order.
 Background spikes (`noise_hz` per channel) are added everywhere.
 
 A gap longer than the membrane and synaptic time constants means that when Y arrives, X has
