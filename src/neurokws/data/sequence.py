@@ -1,6 +1,6 @@
 """Sequence detection: classes defined by the order of two input patterns (a delay task).
 
-After the sequence-detection task of Meszaros et al. 2025 (arXiv 2501.07331, Sec. 4.1; code
+After the sequence-detection task of Meszaros et al. 2025 (arXiv 2501.07331; code
 github.com/mbalazs98/deventprop, `sequence_detection.py`: two channels, class 0 = channel 0
 then channel 1 ten steps later, class 1 the reverse), scaled up to the workflow's data: P
 patterns, each a fixed random set of `pattern_channels` input channels that fire

@@ -46,12 +46,9 @@ from numba import njit
 from neurokws.model.kernels import (
     ALPHA,
     BETA,
-    DRIVE,
     FASTMATH,
     FB_A,
     FB_B,
-    INV_KAPPA,
-    K_BWD,
     K_D,
     K_IN,
     LATE,
@@ -59,6 +56,7 @@ from neurokws.model.kernels import (
     _add_row,
     _grow,
     _hidden_step,
+    _step_back,
 )
 
 
@@ -210,16 +208,10 @@ def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps,
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     dtype = w_rec.dtype
-    alpha = consts[ALPHA]
-    beta = consts[BETA]
-    k_in = consts[K_IN]
     zero = consts[ZERO]
     fb_a = consts[FB_A]
     fb_b = consts[FB_B]
-    k_bwd = consts[K_BWD]
     late = consts[LATE] > zero
-    drive = consts[DRIVE]
-    inv_kappa = consts[INV_KAPPA]
     k_d = consts[K_D]
     g_in = np.zeros(w_in.shape, dtype)
     g_rec = np.zeros(w_rec.shape, dtype)
@@ -285,26 +277,7 @@ def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps,
             while e >= e0 and ev_steps[e] == n:
                 _gather(g_in, gd_in, w_in, off_in, ev_ch[e], b_ring, dh_ring, base, k_d, zero)
                 e -= 1
-            # One step back: readout source on V_out[n], then the decay.
-            if late:
-                for k in range(n_out):
-                    drv = src[k] * drive
-                    a_old = ao[k]
-                    bo[k] = (drv * inv_kappa + (bo[k] - drv * inv_kappa) * beta
-                             + k_bwd * (a_old - drv))
-                    ao[k] = drv + (a_old - drv) * alpha
-            else:
-                for k in range(n_out):
-                    at = ao[k] + src[k]
-                    bo[k] = beta * bo[k] + k_in * at
-                    ao[k] = alpha * at
-            for j in range(n_hid):
-                at = ah[j]
-                bh[j] = beta * bh[j] + k_bwd * at
-                ah[j] = alpha * at
-            if late:
-                for q in range(p + 1, p_top + 1):
-                    i = sp_neu[q]
-                    ah[i] = ah[i] * sp_coef[q] / sp_den[q] + pend[i]
+            _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
+                       late, consts)
             slot = slot - 1 if slot > 0 else n_rows - 1
     return g_in, g_rec, g_out, gd_in, gd_rec

@@ -206,16 +206,10 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     dtype = w_rec.dtype
-    alpha = consts[ALPHA]
-    beta = consts[BETA]
-    k_in = consts[K_IN]
     zero = consts[ZERO]
     fb_a = consts[FB_A]
     fb_b = consts[FB_B]
-    k_bwd = consts[K_BWD]
     late = consts[LATE] > zero
-    drive = consts[DRIVE]
-    inv_kappa = consts[INV_KAPPA]
     g_in = np.zeros(w_in.shape, dtype)
     g_rec = np.zeros(w_rec.shape, dtype)
     g_out = np.zeros(w_out.shape, dtype)
@@ -269,25 +263,38 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
             while e >= e0 and ev_steps[e] == n:
                 _add_vec(g_in, ev_ch[e], bh)
                 e -= 1
-            # One step back: readout source on V_out[n], then the decay.
-            if late:
-                for k in range(n_out):
-                    drv = src[k] * drive
-                    a_old = ao[k]
-                    bo[k] = (drv * inv_kappa + (bo[k] - drv * inv_kappa) * beta
-                             + k_bwd * (a_old - drv))
-                    ao[k] = drv + (a_old - drv) * alpha
-            else:
-                for k in range(n_out):
-                    at = ao[k] + src[k]
-                    bo[k] = beta * bo[k] + k_in * at
-                    ao[k] = alpha * at
-            for j in range(n_hid):
-                at = ah[j]
-                bh[j] = beta * bh[j] + k_bwd * at
-                ah[j] = alpha * at
-            if late:
-                for q in range(p + 1, p_top + 1):
-                    i = sp_neu[q]
-                    ah[i] = ah[i] * sp_coef[q] / sp_den[q] + pend[i]
+            _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
+                       late, consts)
     return g_in, g_rec, g_out
+
+
+@njit(inline="always", fastmath=FASTMATH)
+def _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, q0, q1, late, consts):
+    """One step back: the readout source on V_out[n], the decay of both layers, and (LATE)
+    the jumps of the spikes q0..q1 - 1 of the tape after the decay."""
+    alpha = consts[ALPHA]
+    beta = consts[BETA]
+    k_in = consts[K_IN]
+    k_bwd = consts[K_BWD]
+    drive = consts[DRIVE]
+    inv_kappa = consts[INV_KAPPA]
+    if late:
+        for k in range(ao.shape[0]):
+            drv = src[k] * drive
+            a_old = ao[k]
+            bo[k] = (drv * inv_kappa + (bo[k] - drv * inv_kappa) * beta
+                     + k_bwd * (a_old - drv))
+            ao[k] = drv + (a_old - drv) * alpha
+    else:
+        for k in range(ao.shape[0]):
+            at = ao[k] + src[k]
+            bo[k] = beta * bo[k] + k_in * at
+            ao[k] = alpha * at
+    for j in range(ah.shape[0]):
+        at = ah[j]
+        bh[j] = beta * bh[j] + k_bwd * at
+        ah[j] = alpha * at
+    if late:
+        for q in range(q0, q1):
+            i = sp_neu[q]
+            ah[i] = ah[i] * sp_coef[q] / sp_den[q] + pend[i]
