@@ -290,3 +290,31 @@ def test_output_layer_spikes_are_counted_recorded_and_warned(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="neurokws.fixedpoint.evaluation"):
         _, summary = emulate(quiet, split, 60, 1.0, ["aligned"])
     assert summary["modes"]["aligned"]["output_spikes"] == 0 and not caplog.text
+
+
+def test_uniform_input_delay_is_a_shifted_input():
+    """d_in = k everywhere (d_rec = 0): DelayDense adds each step's shifted sum k steps
+    later, so it is the delay-free network on inputs k steps later (per-sample streams:
+    arrivals after the end are lost, as shifted events beyond T). Per-synapse delays, by
+    contrast, shift each delay group on its own and differ from any shifted input."""
+    rng = np.random.default_rng(8)
+    w_in, w_rec, w_out = random_weights(rng, 40, 16, 4)
+    hidden = NeuronParams(1024, 128, 1500)
+    output = NeuronParams(1024, 128, 1 << 16)
+    inputs = random_inputs(rng, 3, 60, 40, 0.2)
+    k = 9
+    delayed = FixedPointNetwork(w_in, w_rec, w_out, hidden, output,
+                                d_in=np.full(w_in.shape, k), d_rec=np.zeros(w_rec.shape, int))
+    plain = FixedPointNetwork(w_in, w_rec, w_out, hidden, output)
+    keep = inputs.steps + k < inputs.n_steps
+    counts = np.add.reduceat(keep, inputs.offsets[:-1]) if keep.size else np.zeros(3, int)
+    shifted = StepInputs((inputs.steps + k)[keep], inputs.channels[keep],
+                         inputs.values[keep], np.concatenate([[0], np.cumsum(counts)]),
+                         inputs.n_steps, inputs.n_channels)
+    a = delayed.run(inputs, stream_len=1, record=("hidden", "output")).traces
+    b = plain.run(shifted, stream_len=1, record=("hidden", "output")).traces
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert a["hidden_s"].sum() > 0
+    with pytest.raises(ValueError, match="non-negative integers"):
+        FixedPointNetwork(w_in, w_rec, w_out, hidden, output, d_in=-np.ones(w_in.shape, int))

@@ -84,8 +84,11 @@ class FixedPointNetwork:
     """700 -> recurrent LIF N -> LIF readout C, in Lava's integer arithmetic."""
 
     def __init__(self, w_in: np.ndarray, w_rec: np.ndarray, w_out: np.ndarray,
-                 hidden: NeuronParams, output: NeuronParams) -> None:
-        """Build from integer matrices (targets, sources) as stored in the NetX file."""
+                 hidden: NeuronParams, output: NeuronParams,
+                 d_in: np.ndarray | None = None, d_rec: np.ndarray | None = None) -> None:
+        """Build from integer matrices (targets, sources) as stored in the NetX file, and
+        optionally integer synaptic delays (steps, same layout) of the input and recurrent
+        connections (kernels.py: Lava's DelayDense)."""
         self.ff, self.rec = dense_rec_layer(np.asarray(w_in), np.asarray(w_rec))
         self.out: SynapseWeights = dense_layer(np.asarray(w_out))
         self.hidden, self.output = hidden, output
@@ -101,6 +104,8 @@ class FixedPointNetwork:
             for s in (self.ff, self.rec, self.out))
         self._hid = _layer_constants(hidden, self.n_hidden)
         self._out = _layer_constants(output, self.n_out)
+        self.d_in, self.d_rec, self._delays = _delay_layout(d_in, d_rec, self.ff.weights.shape,
+                                                            self.rec.weights.shape)
 
     @classmethod
     def from_netx(cls, path: str | os.PathLike) -> FixedPointNetwork:
@@ -146,7 +151,7 @@ class FixedPointNetwork:
                                 self._w_rec_t, self._w_out_t, self.ff.weight_exp,
                                 self.out.weight_exp, self._hid[0], self._hid[1],
                                 self._out[0], self._out[1], phases, out_v, out_u, out_s,
-                                hid_u, hid_v, hid_s, activity)
+                                hid_u, hid_v, hid_s, activity, *self._delays)
         traces = {}
         if rec_h:
             traces.update(hidden_u=hid_u, hidden_v=hid_v, hidden_s=hid_s)
@@ -184,6 +189,27 @@ class FixedPointNetwork:
             synaptic_ops=counts[:, 0] * self.n_hidden + counts[:, 1] * (self.n_hidden
                                                                         + self.n_out),
             neuron_updates=np.full(n, n_steps * (self.n_hidden + self.n_out), np.int64))
+
+
+def _delay_layout(d_in: np.ndarray | None, d_rec: np.ndarray | None, ff_shape: tuple,
+                  rec_shape: tuple) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Checked (targets, sources) delays (zeros where None) and the kernel's
+    (n_rows, off_ff, off_rec): ring rows D + 1 and per synapse d N + j, (sources, targets)."""
+    delays = []
+    for name, d, shape in (("d_in", d_in, ff_shape), ("d_rec", d_rec, rec_shape)):
+        d = np.zeros(shape, np.int64) if d is None else np.asarray(d)
+        if d.shape != shape or d.dtype.kind not in "iu" or (d.size and d.min() < 0):
+            raise ValueError(f"{name}: delays must be non-negative integers of shape {shape} "
+                             f"(targets, sources), got {d.dtype} {d.shape}")
+        delays.append(d.astype(np.int64))
+    top = max(int(d.max(initial=0)) for d in delays)
+    if top == 0:
+        dummy = np.zeros((1, 1), np.int32)
+        return delays[0], delays[1], (1, dummy, dummy)
+    n_hid = ff_shape[0]
+    offsets = [np.ascontiguousarray((d.T * n_hid + np.arange(n_hid)).astype(np.int32))
+               for d in delays]
+    return delays[0], delays[1], (top + 1, *offsets)
 
 
 def stream_bounds(n_samples: int, stream_len: int | None) -> np.ndarray:

@@ -11,6 +11,14 @@ Per Lava timestep ts (1-based from the stream's start; local step t = (ts - 1) m
    then v = 0. Output layer likewise from its own buffer;
 3. the Dense stages sum the weights of this step's input events and hidden spikes and
    shift the sums by their exponent: these are next step's buffers (one step of delay).
+
+With synaptic delays (input and recurrent connections; Lava's DelayDense, lava-nc 0.10
+``PyDelayDenseModelBitAcc``): a delay d arrives d steps later than Dense. DelayDense sums the
+weights of this step's spikes per delay value, shifts each of those sums by the exponent on
+its own, and adds them to the buffers of steps t + 1 + d; so each connection keeps a ring of
+D + 1 buffers (D its largest delay, `n_rows`), indexed (t + 1 + d) mod (D + 1), and a synapse
+of delay d adds into row d of a per-step sum array at offset d N + j (`off_*`). Without
+delays (n_rows 1) this is the Dense path above.
 """
 
 from __future__ import annotations
@@ -54,17 +62,32 @@ def _layer_step(u, v, a, spk, du, dv, vth, bias):  # pragma: no cover - compiled
         spk[j] = s
 
 
+@numba.njit(inline="always")
+def _deliver(acc, ring, slot, n_rows, n_hid, exp):  # pragma: no cover - compiled
+    """Shift each delay row of this step's sums on its own and add it to the ring buffer
+    of step t + 1 + d (slot = t mod n_rows); clears acc."""
+    for d in range(n_rows):
+        r = slot + 1 + d
+        r = (r - n_rows if r >= n_rows else r) * n_hid
+        a = d * n_hid
+        for j in range(n_hid):
+            ring[r + j] += _shift(acc[a + j], exp)
+            acc[a + j] = 0
+
+
 @numba.njit(parallel=True, cache=True)
 def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps,
                 w_ff_t, w_rec_t, w_out_t, exp_hid, exp_out,
                 hid_const, hid_bias, out_const, out_bias, phases,
-                out_v, out_u, out_s, hid_u, hid_v, hid_s, activity):  # pragma: no cover
+                out_v, out_u, out_s, hid_u, hid_v, hid_s, activity,
+                n_rows, off_ff, off_rec):  # pragma: no cover
     """Run every stream; fill out_v (S, T, C), optional traces and per-sample activity.
 
     hid_const/out_const: int64 [4096 - iDecay, 4096 - vDecay, vThMant << 6];
     bias arrays already << 6; phases: (hidden, output) reset phases. Trace arrays with a
     zero first dimension are not recorded. activity[s] = (input events, hidden spikes,
-    output spikes).
+    output spikes). n_rows: 1 without delays, else D + 1; off_ff/off_rec (sources,
+    targets): d N + j per synapse (unused when n_rows is 1).
     """
     n_hid = w_rec_t.shape[0]
     n_out = w_out_t.shape[1]
@@ -84,6 +107,11 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
         buf_out = np.zeros(n_out, np.int64)
         acc_out = np.zeros(n_out, np.int32)
         spk_o = np.zeros(n_out, np.uint8)
+        delayed = n_rows > 1
+        ring_ff = np.zeros(n_rows * n_hid if delayed else 0, np.int64)
+        ring_rec = np.zeros(n_rows * n_hid if delayed else 0, np.int64)
+        acc_d = np.zeros(n_rows * n_hid if delayed else 0, np.int32)
+        slot = 0
         for smp in range(stream_bounds[stream], stream_bounds[stream + 1]):
             ev = offsets[smp]
             ev_end = offsets[smp + 1]
@@ -98,8 +126,15 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
                 if phase == phases[1]:
                     u_o[:] = 0
                     v_o[:] = 0
-                for j in range(n_hid):
-                    a_h[j] = buf_ff[j] + buf_rec[j]
+                if delayed:
+                    base = slot * n_hid
+                    for j in range(n_hid):
+                        a_h[j] = ring_ff[base + j] + ring_rec[base + j]
+                        ring_ff[base + j] = 0
+                        ring_rec[base + j] = 0
+                else:
+                    for j in range(n_hid):
+                        a_h[j] = buf_ff[j] + buf_rec[j]
                 _layer_step(u_h, v_h, a_h, spk_h, hid_const[0], hid_const[1], hid_const[2],
                             hid_bias)
                 _layer_step(u_o, v_o, buf_out, spk_o, out_const[0], out_const[1],
@@ -125,8 +160,12 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
                 acc[:] = 0
                 while ev < ev_end and steps[ev] == t:
                     row = w_ff_t[channels[ev]]
-                    if graded:
-                        val = values[ev]
+                    val = values[ev] if graded else 1
+                    if delayed:
+                        off = off_ff[channels[ev]]
+                        for j in range(n_hid):
+                            acc_d[off[j]] += val * row[j]
+                    elif graded:
                         for j in range(n_hid):
                             acc[j] += val * row[j]
                     else:
@@ -134,19 +173,31 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
                             acc[j] += row[j]
                     n_in_events += 1
                     ev += 1
-                for j in range(n_hid):
-                    buf_ff[j] = _shift(acc[j], exp_hid)
+                if delayed:
+                    _deliver(acc_d, ring_ff, slot, n_rows, n_hid, exp_hid)
+                else:
+                    for j in range(n_hid):
+                        buf_ff[j] = _shift(acc[j], exp_hid)
                 acc[:] = 0
                 acc_out[:] = 0
                 for i in range(n_spk):
                     row = w_rec_t[spikes[i]]
-                    for j in range(n_hid):
-                        acc[j] += row[j]
+                    if delayed:
+                        off = off_rec[spikes[i]]
+                        for j in range(n_hid):
+                            acc_d[off[j]] += row[j]
+                    else:
+                        for j in range(n_hid):
+                            acc[j] += row[j]
                     row_out = w_out_t[spikes[i]]
                     for k in range(n_out):
                         acc_out[k] += row_out[k]
-                for j in range(n_hid):
-                    buf_rec[j] = _shift(acc[j], exp_hid)
+                if delayed:
+                    _deliver(acc_d, ring_rec, slot, n_rows, n_hid, exp_hid)
+                    slot = slot + 1 if slot + 1 < n_rows else 0
+                else:
+                    for j in range(n_hid):
+                        buf_rec[j] = _shift(acc[j], exp_hid)
                 for k in range(n_out):
                     buf_out[k] = _shift(acc_out[k], exp_out)
                 n_hid_spikes += n_spk
