@@ -109,7 +109,7 @@ def test_no_config_default_is_written_outside_the_schema():
 def test_config_mirroring_classes_have_no_defaults_of_their_own():
     import dataclasses
 
-    from neurokws.config import TrainSettings
+    from neurokws.config import DelayTraining, TrainSettings
     from neurokws.model.network import NetworkConfig
     from neurokws.profiling.profile import ProfileOptions
     from neurokws.profiling.training_cost import CostSettings
@@ -118,7 +118,7 @@ def test_config_mirroring_classes_have_no_defaults_of_their_own():
 
     state = {"step_count", "m", "v", "batches_seen", "fast", "slow", "last_change_epoch",
              "epochs_done"}
-    for cls in (TrainSettings, NetworkConfig, ProfileOptions, CostSettings, Adam,
+    for cls in (TrainSettings, DelayTraining, NetworkConfig, ProfileOptions, CostSettings, Adam,
                 LearningRateSchedule):
         defaults = [f.name for f in dataclasses.fields(cls) if f.name not in state and (
             f.default is not dataclasses.MISSING

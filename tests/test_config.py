@@ -58,7 +58,14 @@ def test_resolution_fills_every_default_from_the_schema():
                              "seeds": [1]})
     schema = yaml.safe_load(Path(SCHEMA).read_text())
     training = schema["properties"]["training"]["properties"]
-    assert config["training"] == {k: v["default"] for k, v in training.items()}
+
+    def defaults(props):   # nested sections' defaults come from their own keys
+        return {k: defaults(v["properties"]) if v.get("type") == "object" else v["default"]
+                for k, v in props.items()}
+
+    assert config["training"] == defaults(training)
+    assert config["training"]["delays"]["lr"] == training["delays"]["properties"]["lr"]["default"]
+    assert config["delays"] == [False]   # the grid's delay axis: the paper's network
     assert config["datasets"]["x"]["shift_max"] == \
         schema["$defs"]["dataset"]["properties"]["shift_max"]["default"]
     assert schema_default("deploy.percentile") == config["deploy"]["percentile"]

@@ -127,27 +127,40 @@ def test_emulator_equals_lava_with_delays_and_graded_input(lava, tmp_path):
 
 
 def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
-    """Weights and delays learned by our trainer (train/delays.py), quantized by deploy."""
-    from neurokws.config import default_config, network_config, train_settings
+    """Weights and delays learned by our trainer (train/delays.py), quantized by deploy and
+    carried through the NetX file (delay / delay_rec) into the emulator and the Lava graph."""
+    from neurokws.config import (
+        default_config,
+        delay_training,
+        network_config,
+        train_settings,
+    )
     from neurokws.data.binning import bin_events
     from neurokws.data.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
-    from neurokws.train.delays import DelayTraining
     from neurokws.train.loop import train
 
     config = default_config(datasets={"s": {"source": "synthetic", "epochs": 3}},
                             hidden_sizes=[32], seeds=[1], model={"n_steps": 100},
-                            training={"ease_in_start_lr": 1e-3, "progress_bar": False})
+                            delays=[True],
+                            training={"ease_in_start_lr": 1e-3, "progress_bar": False,
+                                      "delays": {"lr": 1.0, "init_in": 20.0,
+                                                 "init_rec": 5.0}})
     split = generate_split(48, 3, seed=2, duration_ms=100.0)
-    net = network_config(config, 32, n_out=split.n_classes, n_in=split.n_channels)
+    net = network_config(config, 32, n_out=split.n_classes, n_in=split.n_channels,
+                         delays=True)
+    assert net.delay_maxima == {"d_in": 62, "d_rec": 62}
     settings = dataclasses.replace(train_settings(config, "s", 32), batch_size=16)
-    spec = DelayTraining(max_in=62, max_rec=62, lr=1.0, init_in=20.0, init_rec=5.0)
-    result = train(net, settings, 1, split, tmp_path / "trained", delays=spec)
+    result = train(net, settings, 1, split, tmp_path / "trained",
+                   delays=delay_training(config, True))
     assert result.delays.d_in.max() > 0 and result.delays.d_rec.max() > 0
     path = write_netx(tmp_path / "trained.net",
-                      quantize(net, result.weights, bits=8, percentile=99.0),
+                      quantize(net, result.weights, bits=8, percentile=99.0,
+                               delays=result.delays),
                       provenance={"test": "delays"})
     raw = read_netx_raw(path)
+    np.testing.assert_array_equal(raw.d_in, result.delays.d_in.T)
+    np.testing.assert_array_equal(raw.d_rec, result.delays.d_rec.T)
     binned = bin_events(split.subset(np.arange(3)), net.dt, net.n_steps)
     inputs = aligned_inputs(binned.steps, binned.channels, binned.offsets, n_steps=100)
-    _compare(raw, inputs, result.delays.d_in.T, result.delays.d_rec.T, stream_len=1)
+    _compare(raw, inputs, raw.d_in, raw.d_rec, stream_len=1)

@@ -21,7 +21,14 @@ CONFIG = default_config(
                        "reg_lambda": 2.5e-10}},
     hidden_sizes=[24], seeds=[5], model={"n_steps": 250},
     training={"batch_size": 16, "ease_in_start_lr": 1e-3, "progress_bar": False})
-SPEC = DelayTraining(max_in=20, max_rec=10, lr=1.0, init_in=10.0, init_rec=0.0)
+SPEC = DelayTraining(lr=1.0, init_in=10.0, init_rec=0.0)
+MAXIMA = {"max_delay_in": 20, "max_delay_rec": 10}
+
+
+def delay_net(n_out: int, n_in: int = 700, **maxima):
+    """The test network with delays of at most MAXIMA (or `maxima`) steps."""
+    return dataclasses.replace(network_config(CONFIG, 24, n_out=n_out, n_in=n_in),
+                               **(maxima or MAXIMA))
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +37,8 @@ def tiny_split():
 
 
 def run(tmp: Path, split, epochs: int = 4, spec: DelayTraining | None = SPEC, lr=None):
-    net = network_config(CONFIG, 24, n_out=split.n_classes, n_in=split.n_channels)
+    net = (delay_net(split.n_classes, split.n_channels) if spec is not None else
+           network_config(CONFIG, 24, n_out=split.n_classes, n_in=split.n_channels))
     settings = dataclasses.replace(train_settings(CONFIG, "tiny", 24), epochs=epochs)
     if lr is not None:   # the weights' rate (and its ease-in start)
         settings = dataclasses.replace(settings, lr=lr, ease_in_start_lr=lr)
@@ -38,16 +46,16 @@ def run(tmp: Path, split, epochs: int = 4, spec: DelayTraining | None = SPEC, lr
 
 
 def test_rounding_halves_up_and_clips():
-    spec = DelayTraining(max_in=3, max_rec=1, lr=0.1, init_in=0.0, init_rec=0.0)
+    net = delay_net(4, max_delay_in=3, max_delay_rec=1)
     floats = Delays(np.array([[0.49, 0.5, 1.5, 2.5, 9.0]], np.float32),
                     np.array([[0.5, 2.0]], np.float32))
-    rounded = round_delays(floats, spec)
+    rounded = round_delays(floats, net)
     assert rounded.d_in.tolist() == [[0, 1, 2, 3, 3]] and rounded.d_in.dtype == np.int32
     assert rounded.d_rec.tolist() == [[1, 1]]
 
 
 def test_initial_delays_are_uniform_on_their_own_stream():
-    net = network_config(CONFIG, 24, n_out=4, n_in=700)
+    net = delay_net(4)
     a, b = init_delays(net, SPEC, 5), init_delays(net, SPEC, 5)
     np.testing.assert_array_equal(a.d_in, b.d_in)
     assert 0 <= a.d_in.min() and a.d_in.max() <= 10.0 and abs(a.d_in.mean() - 5.0) < 0.1
@@ -74,8 +82,8 @@ def test_delays_alone_lower_the_training_loss(tmp_path, tiny_split):
     assert all(np.diff(losses) < 0), losses
     assert losses[0] - losses[-1] > 1e-3, losses
     assert max(frozen_losses) - min(frozen_losses) < 1e-9, frozen_losses
-    assert learned.delays.d_in.max() <= SPEC.max_in and learned.delays.d_in.min() >= 0
-    assert learned.delays.d_rec.max() <= SPEC.max_rec
+    assert learned.delays.d_in.max() <= 20 and learned.delays.d_in.min() >= 0
+    assert learned.delays.d_rec.max() <= 10
     assert (learned.delays.d_rec > 0).any()                     # learned from 0
     assert not np.array_equal(learned.delays.d_in, frozen.delays.d_in)
 
@@ -99,8 +107,15 @@ def test_resume_continues_weights_and_delays_bit_identically(tmp_path, tiny_spli
     assert plain.delays is None
 
 
-def test_bad_delay_settings_are_refused():
-    with pytest.raises(ValueError, match="not both 0"):
-        DelayTraining(max_in=0, max_rec=0, lr=0.1, init_in=0.0, init_rec=0.0)
+def test_bad_delay_settings_are_refused(tmp_path, tiny_split):
     with pytest.raises(ValueError, match="lr"):
-        DelayTraining(max_in=4, max_rec=0, lr=-1.0, init_in=0.0, init_rec=0.0)
+        DelayTraining(lr=-1.0, init_in=0.0, init_rec=0.0)
+    plain = network_config(CONFIG, 24, n_out=4, n_in=700)
+    with pytest.raises(ValueError, match="needs a model with delays"):
+        init_delays(plain, SPEC, 0)
+    settings = train_settings(CONFIG, "tiny", 24)
+    # Delay settings for a delay-free model, and a model with delays without them.
+    with pytest.raises(ValueError, match="max delays"):
+        train(plain, settings, 5, tiny_split, tmp_path / "a", delays=SPEC)
+    with pytest.raises(ValueError, match="max delays"):
+        train(delay_net(4), settings, 5, tiny_split, tmp_path / "b", delays=None)

@@ -76,6 +76,27 @@ class TrainSettings:
         return cls(**{**data, "augmentations": tuple(data["augmentations"])})
 
 
+@dataclass(frozen=True)
+class DelayTraining:
+    """How delays are learned (config `training.delays`): Adam's rate for the delays (steps
+    per update) and the upper ends (steps) of the uniform initial delays per connection."""
+
+    lr: float
+    init_in: float
+    init_rec: float
+
+    def __post_init__(self) -> None:
+        if not self.lr >= 0 or min(self.init_in, self.init_rec) < 0:
+            raise ValueError("training.delays: lr and the initial ranges must be >= 0")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DelayTraining:
+        return cls(**data)
+
+
 @functools.cache
 def _schema_text(path: str) -> str:
     return Path(path).read_text()
@@ -281,13 +302,28 @@ def value_for_hidden(value: float | dict, hidden: int, key: str) -> float:
     return float(value)
 
 
-def network_config(config: dict, n_hidden: int, n_out: int, n_in: int) -> NetworkConfig:
-    """The NetworkConfig of one cell from a resolved config's `model` section."""
+def network_config(config: dict, n_hidden: int, n_out: int, n_in: int,
+                   delays: bool = False) -> NetworkConfig:
+    """The NetworkConfig of one cell from a resolved config's `model` section; `delays`:
+    the cell's value on the grid's delay axis (False: the paper's delay-free network)."""
     model = config["model"]
+    top = model["delays"] if delays else {"max_in": 0, "max_rec": 0}
+    if delays and not max(top["max_in"], top["max_rec"]):
+        raise ConfigError("a cell with delays needs model.delays.max_in or max_rec > 0")
     return NetworkConfig(n_hidden=int(n_hidden), n_out=int(n_out), n_in=int(n_in),
                          n_steps=int(model["n_steps"]), dt=float(model["dt_ms"]),
                          tau_mem=float(model["tau_mem_ms"]), tau_syn=float(model["tau_syn_ms"]),
-                         v_th=float(model["v_th"]))
+                         v_th=float(model["v_th"]), max_delay_in=int(top["max_in"]),
+                         max_delay_rec=int(top["max_rec"]))
+
+
+def delay_training(config: dict, delays: bool) -> DelayTraining | None:
+    """How a cell learns its delays (`training.delays`), None for a cell without delays."""
+    if not delays:
+        return None
+    spec = config["training"]["delays"]
+    return DelayTraining(lr=float(spec["lr"]), init_in=float(spec["init_in"]),
+                         init_rec=float(spec["init_rec"]))
 
 
 def train_settings(config: dict, dataset: str, hidden: int) -> TrainSettings:

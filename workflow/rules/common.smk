@@ -18,6 +18,7 @@ from neurokws.config import (  # noqa: E402
     COCHLEA_SOURCES,
     DOWNLOAD_SOURCES,
     dataset_splits,
+    delay_training,
     deployed_bits,
     resolve_config,
     train_settings,
@@ -30,7 +31,9 @@ resolve_config(config)
 DATASETS = list(config["datasets"])
 HIDDEN = [int(h) for h in config["hidden_sizes"]]
 SEEDS = [int(s) for s in config["seeds"]]
-CELL = "results/{dataset}/h{hidden}/seed{seed}"
+DELAY_AXIS = [bool(d) for d in config["delays"]]
+DELAY_SUFFIX = "-delays"   # cells with learned delays: results/<dataset>/h<N>-delays/seed<S>
+CELL = "results/{dataset}/h{hidden}{delays}/seed{seed}"
 THREADS = config["training"]["threads"]
 BITS = [int(b) for b in config["deploy"]["bits"]]
 DEPLOYED_BITS = deployed_bits(config)
@@ -51,6 +54,7 @@ localrules:
 wildcard_constraints:
     dataset="|".join(DATASETS),
     hidden=r"\d+",
+    delays=f"({DELAY_SUFFIX})?",
     seed=r"\d+",
     split="train|valid|test",
     mode="aligned|paper",
@@ -101,16 +105,33 @@ def prepared_train_inputs(wildcards):
     return {split: prepared(wildcards.dataset, split) for split in splits}
 
 
-def cells():
-    """All (dataset, hidden, seed) cells of the grid as dicts."""
+def cells(delays=None):
+    """All (dataset, hidden, delays, seed) cells of the grid as dicts (`delays`: only the
+    cells with / without delays)."""
+    axis = DELAY_AXIS if delays is None else [d for d in DELAY_AXIS if d == delays]
     return [
-        {"dataset": d, "hidden": h, "seed": s} for d in DATASETS for h in HIDDEN for s in SEEDS
+        {"dataset": d, "hidden": h, "delays": DELAY_SUFFIX if on else "", "seed": s}
+        for d in DATASETS
+        for h in HIDDEN
+        for on in axis
+        for s in SEEDS
     ]
 
 
-def cell_paths(name):
+def cell_paths(name, delays=None):
     """`name` (a file inside each cell's folder) for every cell of the grid."""
-    return [f"{CELL}/{name}".format(**cell) for cell in cells()]
+    return [f"{CELL}/{name}".format(**cell) for cell in cells(delays)]
+
+
+def cell_has_delays(wildcards):
+    """The cell's value on the grid's delay axis (config `delays`)."""
+    return wildcards.delays == DELAY_SUFFIX
+
+
+def cell_delay_training(wildcards):
+    """How the cell learns its delays (training.delays) as a dict, None without delays."""
+    spec = delay_training(config, cell_has_delays(wildcards))
+    return None if spec is None else spec.to_dict()
 
 
 def fixed_paths(name):
@@ -185,7 +206,7 @@ def runtime(stage):
 
 def profile_paths():
     """Profile CSVs: the first seed of every (dataset, hidden), each device and batch size."""
-    cells_ = [{"dataset": d, "hidden": h, "seed": SEEDS[0]} for d in DATASETS for h in HIDDEN]
+    cells_ = [cell for cell in cells() if cell["seed"] == SEEDS[0]]
     return [
         f"{CELL}/profile/{device}_b{b}.csv".format(**cell)
         for device in PROFILING["devices"]
@@ -200,7 +221,7 @@ def all_targets():
         f"results/{d}/prepared/{split}.npz" for d in DATASETS for split in dataset_splits(config, d)
     ]
     targets += ["results/tables/accuracy_float.csv"]
-    targets += cell_paths("model.nir")
+    targets += cell_paths("model.nir", delays=False)   # NIR: delay-free models (export_nir)
     targets += ["results/tables/accuracy_fixed.csv"]
     if PROFILING["devices"]:
         targets += ["results/tables/table2.csv"]

@@ -11,6 +11,7 @@ rule quantize:
     params:
         percentile=config["deploy"]["percentile"],
         model=config["model"],
+        delays=cell_has_delays,
     log:
         f"{CELL}/logs/quantize_int{{bits}}.log",
     conda:

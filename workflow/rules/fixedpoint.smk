@@ -11,6 +11,7 @@ rule eval_fixed:
         predictions=f"{CELL}/int{{bits}}/predictions_fixed.csv",
     params:
         modes=config["fixed_point"]["input_modes"],
+        delays=cell_has_delays,
     log:
         f"{CELL}/logs/eval_fixed_int{{bits}}.log",
     threads: THREADS
@@ -56,6 +57,8 @@ rule merge_lava:
         emulator=f"{CELL}/int{{bits}}/predictions_fixed.csv",
     output:
         f"{CELL}/int{{bits}}/eval_lava_{{mode}}.json",
+    params:
+        delays=cell_has_delays,
     log:
         f"{CELL}/logs/merge_lava_int{{bits}}_{{mode}}.log",
     conda:

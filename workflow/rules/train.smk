@@ -15,6 +15,7 @@ rule train:
             config, wildcards.dataset, int(wildcards.hidden)
         ).to_dict(),
         model=config["model"],
+        delays=cell_delay_training,
         backend=config["training"]["backend"],
     log:
         f"{CELL}/logs/train.log",
@@ -38,6 +39,8 @@ rule evaluate_float:
         metrics=f"{CELL}/eval_float.json",
         predictions=f"{CELL}/predictions_float.csv",
         confusion=f"{CELL}/confusion_float.csv",
+    params:
+        delays=cell_has_delays,
     log:
         f"{CELL}/logs/evaluate_float.log",
     threads: THREADS

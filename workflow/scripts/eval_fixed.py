@@ -20,6 +20,7 @@ write_csv(snakemake.output.predictions, frame)
 write_json(snakemake.output.summary, {
     **summary, "dataset": snakemake.wildcards.dataset,
     "hidden": int(snakemake.wildcards.hidden), "seed": int(snakemake.wildcards.seed),
+    "delays": bool(snakemake.params.delays),
     "bits": qmodel.bits,   # the model file's own bit width
     "provenance": rule_provenance(snakemake)})
 log.info("emulator accuracy %s", {m: s["accuracy"] for m, s in summary["modes"].items()})

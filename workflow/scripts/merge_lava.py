@@ -25,6 +25,7 @@ result = merge_lava_chunks(chunks, emulator[f"pred_{mode}"].to_numpy()
 write_json(snakemake.output[0], {
     **result, "input_mode": mode, "dataset": snakemake.wildcards.dataset,
     "hidden": int(snakemake.wildcards.hidden), "seed": int(snakemake.wildcards.seed),
+    "delays": bool(snakemake.params.delays),
     "bits": int(snakemake.wildcards.bits),
     "provenance": rule_provenance(snakemake)})
 log.info("Lava accuracy %.4f on %d samples, agreement %s", result["accuracy"],

@@ -14,7 +14,8 @@ log = start_rule(snakemake)
 wc = snakemake.wildcards
 job = ProfileJob(model_path=snakemake.input.model, net_path=snakemake.input.net,
                  test=load_npz(snakemake.input.test),
-                 model_name=f"{wc.dataset}/h{wc.hidden}/seed{wc.seed}", dataset=wc.dataset,
+                 model_name=f"{wc.dataset}/h{wc.hidden}{wc.delays}/seed{wc.seed}",
+                 dataset=wc.dataset,
                  paper_dataset=snakemake.params.paper_dataset,
                  extra={"model_sha256": file_sha256(snakemake.input.model)})
 rows = profile(wc.device, job, int(wc.batch), ProfileOptions.from_dict(snakemake.params.options))

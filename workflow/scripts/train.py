@@ -9,20 +9,24 @@ from neurokws.backends import train_cell
 from neurokws.config import TrainSettings, network_config
 from neurokws.data.events import load_npz
 from neurokws.model.network import save_model
+from neurokws.train.delays import DelayTraining
 from neurokws.train.loop import write_train_log
 from neurokws.utils.rule_support import rule_provenance, start_rule
 
 log = start_rule(snakemake)
 hidden, seed = int(snakemake.wildcards.hidden), int(snakemake.wildcards.seed)
 train_split = load_npz(snakemake.input.train)
+spec = snakemake.params.delays   # how delays are learned; None in a cell without delays
+delays = None if spec is None else DelayTraining.from_dict(spec)
 net = network_config({"model": snakemake.params.model}, hidden, n_out=train_split.n_classes,
-                     n_in=train_split.n_channels)
+                     n_in=train_split.n_channels, delays=delays is not None)
 settings = TrainSettings.from_dict(snakemake.params.settings)
 valid = snakemake.input.valid if "valid" in snakemake.input.keys() else None
 result = train_cell(snakemake.params.backend, net, settings, seed, snakemake.input.train,
-                    valid, snakemake.params.cell_dir)
+                    valid, snakemake.params.cell_dir, delays)
 write_train_log(Path(snakemake.output.log_csv), result.log_rows)
 save_model(snakemake.output.model, net, result.weights, rule_provenance(
     snakemake, dataset=snakemake.wildcards.dataset, hidden=hidden, selection=result.selection,
-    selected_epoch=result.selected_epoch, selected_row=result.log_rows[result.selected_epoch]))
+    selected_epoch=result.selected_epoch, selected_row=result.log_rows[result.selected_epoch]),
+    delays=result.delays)
 log.info("selected epoch %d by %s", result.selected_epoch, result.selection)

@@ -17,6 +17,7 @@ import numpy as np
 from neurokws.config import TrainSettings
 from neurokws.data.events import load_npz
 from neurokws.model.network import NetworkConfig, Weights
+from neurokws.train.delays import DelayTraining
 from neurokws.train.loop import TrainResult
 from neurokws.utils.errors import ConfigError
 from neurokws.utils.sidecar import run_module, side_env
@@ -27,13 +28,20 @@ GENN_BACKENDS_FILE = "genn-backends.json"   # written by envs/genn/setup_genn_en
 
 def train_cell(backend: str, net: NetworkConfig, settings: TrainSettings, seed: int,
                train_path: str | os.PathLike, valid_path: str | os.PathLike | None,
-               cell_dir: str | os.PathLike) -> TrainResult:
-    """Train one cell from prepared splits with `backend`; checkpoints in cell_dir."""
+               cell_dir: str | os.PathLike, delays: DelayTraining | None = None
+               ) -> TrainResult:
+    """Train one cell from prepared splits with `backend`; checkpoints in cell_dir. With
+    `delays` (a model with delays), they are learned with the weights."""
     if backend == "numba":
         from neurokws.train.loop import train
 
         valid = load_npz(valid_path) if valid_path else None
-        return train(net, settings, seed, load_npz(train_path), Path(cell_dir), valid)
+        return train(net, settings, seed, load_npz(train_path), Path(cell_dir), valid,
+                     delays=delays)
+    if delays is not None:
+        raise ConfigError(f"training.backend {backend!r} does not learn delays here (yet): "
+                          "train the cells with delays (config `delays: [true]`) with "
+                          "backend numba")
     if backend == "mlgenn":
         reply = run_module("genn", "neurokws.backends.mlgenn", {
             "op": "train", "net": net.to_dict(), "settings": settings.to_dict(),

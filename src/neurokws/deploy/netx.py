@@ -8,6 +8,7 @@ Layout (docs/quantization.md#netx-layout), as ml_genn_netx wrote it for the pape
               weight float32 [N, n_in], weight_rec float32 [N, N],
               neuron/{type "CUBA" (variable-length str), iDecay, vDecay, vThMant, refDelay 0
                       (int32 scalars), gradedSpike False}
+              delay int32 [N, n_in], delay_rec int32 [N, N]   (models with delays only)
     /layer/2  type b"dense" (S10), shape int64 [C], weight float32 [C, N],
               neuron/{... vThMant 65536}
     /neurokws/{format_version, network_config, quantization, provenance}   (JSON strings)
@@ -16,6 +17,11 @@ Why these details: netx's NetDict decodes ``type`` from bytes (scalar or 1-eleme
 reads weights with ``astype(int)`` (truncation, so we store exact integers), numbers layers
 ``0..k-1`` (no gaps), and only ever opens ``/layer``, so the ``/neurokws`` group is ignored.
 ``neuron/messageBits`` is not written: netx would then send graded spikes.
+Delays (steps, (targets, sources), int32) are written as genn-team/ml_genn_netx writes them:
+``delay`` for the feed-forward and ``delay_rec`` for the recurrent synapses, each only for a
+connection that has delays (max_delay_in/_rec > 0). Stock lava-dl 0.6 netx reads ``delay``
+only and applies it to both synapses of its RecurrentDense, without their weight exponent;
+such files run in our own Lava graph (fixedpoint/lava_graph.py) instead.
 A JSON sidecar ``<file>.json`` repeats the provenance with the .net's SHA-256.
 """
 
@@ -30,7 +36,7 @@ import h5py
 import numpy as np
 
 from neurokws.deploy.quantize import QuantizedModel, decay_mantissa, int_range
-from neurokws.model.network import NetworkConfig
+from neurokws.model.network import LOIHI_MAX_DELAY, NetworkConfig
 from neurokws.utils.atomic import atomic_path, write_json
 from neurokws.utils.errors import ModelFormatError
 from neurokws.utils.provenance import file_sha256
@@ -38,6 +44,7 @@ from neurokws.utils.provenance import file_sha256
 NETX_FORMAT_VERSION = 1
 META_GROUP = "neurokws"
 MAX_VTH_MANT = (1 << 17) - 1      # Loihi 2's threshold mantissa field (2^17 overflows)
+DELAY_KEYS = {"d_in": "delay", "d_rec": "delay_rec"}   # QuantizedModel name -> NetX dataset
 NETX_WEIGHT_BITS = 8              # netx's weight optimisation is lossless only within int8
 LAYER_TYPE_DTYPE = "S10"
 
@@ -89,6 +96,29 @@ def check_deployable(qmodel: QuantizedModel, source: str = "quantized model") ->
         if not 0 <= getattr(qmodel, name) <= 4096:
             raise ModelFormatError(f"{source}: {name} {getattr(qmodel, name)} is outside "
                                    "[0, 4096]; check tau_syn/tau_mem/dt in the config.")
+    for name, array in qmodel.delay_arrays().items():
+        _check_delays(array, shapes["w" + name[1:]], cfg.delay_maxima[name],
+                      f"{source}: {name}")
+
+
+def _check_delays(array: np.ndarray, shape: tuple[int, int], top: int, where: str) -> None:
+    """Delays must be whole steps in [0, min(top, Loihi 2's 62)] of the weights' shape."""
+    if array.shape != shape:
+        raise ModelFormatError(f"{where} has shape {array.shape}, expected {shape} (targets, "
+                               "sources, as its weight matrix); re-export the model.")
+    if array.dtype.kind not in "iuf" or not np.array_equal(array, np.rint(array)):
+        raise ModelFormatError(f"{where} must hold whole steps (integers), got {array.dtype}; "
+                               "round the trained delays (neurokws.train.delays) and re-export.")
+    if array.size and array.min() < 0:
+        raise ModelFormatError(f"{where} has negative delays (min {array.min():g}); delays "
+                               "are 0 or more steps - re-export the model.")
+    limit = min(top, LOIHI_MAX_DELAY)
+    if array.size and array.max() > limit:
+        why = (f"Loihi 2's maximum {LOIHI_MAX_DELAY}" if limit == LOIHI_MAX_DELAY
+               else f"the model's maximum {top} (config model.delays)")
+        raise ModelFormatError(f"{where} has delays up to {array.max():g} steps, above {why}; "
+                               "retrain with a smaller model.delays maximum (nothing was "
+                               "clipped).")
 
 
 def _json_default(obj: Any) -> Any:
@@ -109,6 +139,9 @@ def _write_layers(handle: h5py.File, qmodel: QuantizedModel, include_input: bool
     _layer_header(hidden, "dense_rec", qmodel.config.n_hidden)
     hidden.create_dataset("weight", data=qmodel.w_in.astype(np.float32))
     hidden.create_dataset("weight_rec", data=qmodel.w_rec.astype(np.float32))
+    for name, array in qmodel.delay_arrays().items():
+        if qmodel.config.delay_maxima[name] > 0:   # a connection without delays: none written
+            hidden.create_dataset(DELAY_KEYS[name], data=array.astype(np.int32))
     _write_neuron(hidden, qmodel.v_th_mant, qmodel)
     output = layers.create_group(str(index + 1))
     _layer_header(output, "dense", qmodel.config.n_out)
@@ -155,6 +188,8 @@ def read_netx(path: str | os.PathLike, expected: NetworkConfig | None = None) ->
         hidden, output, n_in = _find_layers(handle, source)
         w_in, w_rec = (_read_weight(hidden, key, source) for key in ("weight", "weight_rec"))
         w_out = _read_weight(output, "weight", source)
+        stored_delays = {name: hidden[key][()] for name, key in DELAY_KEYS.items()
+                         if key in hidden}
         hid_neuron = _read_neuron(hidden, source)
         out_neuron = _read_neuron(output, source)
         meta = _read_metadata(handle, source)
@@ -165,6 +200,7 @@ def read_netx(path: str | os.PathLike, expected: NetworkConfig | None = None) ->
                                f"{hid_neuron[:2]} vs {out_neuron[:2]}; not a neurokws export.")
     if expected is not None:
         _check_expected(expected, config, shapes, hid_neuron, meta is not None, source)
+    delays = _delays(stored_delays, config, w_in.shape, w_rec.shape, source)
     quant = meta.get("quantization", {}) if meta else {}
     return QuantizedModel(
         config=config, w_in=w_in, w_rec=w_rec, w_out=w_out, v_th_mant=hid_neuron[2],
@@ -174,7 +210,27 @@ def read_netx(path: str | os.PathLike, expected: NetworkConfig | None = None) ->
         percentile=quant.get("percentile"),
         hidden_exponent=quant.get("hidden_exponent"),
         output_exponent=quant.get("output_exponent"), weight_fold=quant.get("weight_fold"),
-        clipped_fraction=dict(quant.get("clipped_fraction", {})))
+        clipped_fraction=dict(quant.get("clipped_fraction", {})), **delays)
+
+
+def _delays(stored: dict[str, Any], config: NetworkConfig, ff_shape: tuple, rec_shape: tuple,
+            source: str) -> dict[str, np.ndarray]:
+    """The hidden layer's checked delays (a missing dataset = zeros) for a model with
+    delays; an error if the file's delays and the model's config disagree."""
+    if not config.has_delays:
+        if stored:
+            raise ModelFormatError(
+                f"{source}: the hidden layer has {sorted(DELAY_KEYS[k] for k in stored)}, but "
+                f"the model it belongs to has no delays (max {config.delay_maxima}); pass the "
+                "config with model.delays that trained it, or re-export.")
+        return {}
+    out = {}
+    for name, shape in (("d_in", ff_shape), ("d_rec", rec_shape)):
+        array = np.asarray(stored.get(name, np.zeros(shape, np.int32)))
+        _check_delays(array, shape, config.delay_maxima[name],
+                      f"{source}: /layer hidden {DELAY_KEYS[name]}")
+        out[name] = array.astype(np.int32)
+    return out
 
 
 def read_provenance(path: str | os.PathLike) -> dict[str, Any]:
@@ -220,11 +276,13 @@ def _find_layers(handle: h5py.File, source: str) -> tuple[h5py.Group, h5py.Group
         raise ModelFormatError(
             f"{source}: layer types {types} (after the optional input layer); expected "
             "['dense_rec', 'dense'] for the recurrent hidden + readout network.")
-    for group in groups:
-        for key in ("delay", "bias", "weight/imag"):
+    for group, keys in ((groups[0], ("bias", "weight/imag")),
+                        (groups[1], ("delay", "delay_rec", "bias", "weight/imag"))):
+        for key in keys:
             if key in group:
                 raise ModelFormatError(f"{source}: {group.name} has '{key}', which our model "
-                                       "does not have; not a neurokws export.")
+                                       "does not have (its readout synapses carry no delays); "
+                                       "not a neurokws export.")
     return groups[0], groups[1], n_in
 
 

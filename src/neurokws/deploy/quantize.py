@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.utils.errors import ModelFormatError
 
 DECAY_ONE = 4096              # Loihi's 12-bit decay unit
@@ -102,8 +102,26 @@ class QuantizedModel:
     output_exponent: int | None = None
     weight_fold: float | None = None     # c folded into the weights before scaling
     clipped_fraction: dict[str, float] = field(default_factory=dict)
+    d_in: np.ndarray | None = None       # (n_hidden, n_in) int32 delays (steps), if any
+    d_rec: np.ndarray | None = None      # (n_hidden, n_hidden) int32
 
     NAMES = ("w_in", "w_rec", "w_out")
+    DELAY_NAMES = ("d_in", "d_rec")
+
+    @property
+    def has_delays(self) -> bool:
+        return self.d_in is not None
+
+    def delay_arrays(self) -> dict[str, np.ndarray]:
+        """The integer delays in NetX layout (targets, sources); {} without delays."""
+        return {} if self.d_in is None else {k: getattr(self, k) for k in self.DELAY_NAMES}
+
+    def delays_pre_post(self) -> Delays | None:
+        """The delays in our (pre, post) layout, for the float engine."""
+        if self.d_in is None:
+            return None
+        return Delays(*(np.ascontiguousarray(a.T, dtype=np.int32)
+                        for a in self.delay_arrays().values()))
 
     @property
     def hidden_scale(self) -> float | None:
@@ -136,9 +154,12 @@ class QuantizedModel:
     def same_integers(self, other: QuantizedModel) -> bool:
         """True if weights and neuron constants are identical (what Lava would run)."""
         constants = ("v_th_mant", "i_decay", "v_decay", "out_v_th_mant")
+        mine, theirs = self.delay_arrays(), other.delay_arrays()
         return (all(getattr(self, k) == getattr(other, k) for k in constants)
                 and all(np.array_equal(a, b) for a, b in
-                        zip(self.arrays().values(), other.arrays().values(), strict=True)))
+                        zip(self.arrays().values(), other.arrays().values(), strict=True))
+                and mine.keys() == theirs.keys()
+                and all(np.array_equal(mine[k], theirs[k]) for k in mine))
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready record of how the integers were made (no arrays)."""
@@ -148,19 +169,33 @@ class QuantizedModel:
                 "weight_fold": self.weight_fold, "clipped_fraction": dict(self.clipped_fraction),
                 "v_th_mant": self.v_th_mant, "out_v_th_mant": self.out_v_th_mant,
                 "i_decay": self.i_decay, "v_decay": self.v_decay,
+                "max_delay": (None if self.d_in is None else
+                              {k: int(a.max(initial=0)) for k, a in
+                               self.delay_arrays().items()}),
                 "network_config": self.config.to_dict()}
 
 
 def quantize(config: NetworkConfig, weights: Weights, *, bits: int, percentile: float,
-             source: str | os.PathLike = "weights") -> QuantizedModel:
+             source: str | os.PathLike = "weights",
+             delays: Delays | None = None) -> QuantizedModel:
     """Quantize float weights (docs/quantization.md): `bits`-bit integers, scales from the
-    `percentile`-th percentile (config `deploy`); `source` names the weights in errors."""
+    `percentile`-th percentile (config `deploy`); `source` names the weights in errors.
+    A model with synaptic delays passes its integer `delays` (already whole steps: they
+    are carried over unchanged, in NetX layout)."""
     if not MIN_BITS <= int(bits) <= MAX_BITS or int(bits) != bits:
         raise ValueError(f"bits must be an integer in [{MIN_BITS}, {MAX_BITS}], got {bits!r}")
     if not 0.0 < percentile <= 100.0:
         raise ValueError(f"percentile must be in (0, 100], got {percentile!r}")
     bits, source = int(bits), str(source)
     weights.check(config, source=source)
+    if config.has_delays != (delays is not None):
+        raise ModelFormatError(f"{source}: the model's max delays are {config.delay_maxima} "
+                               f"but {'no' if delays is None else ''} delays were given")
+    if delays is not None:
+        delays.check(config, source=source, maxima=True)
+    netx_delays = ({} if delays is None else
+                   {k: np.ascontiguousarray(a.T, dtype=np.int32)
+                    for k, a in delays.arrays().items()})
     fold = weight_fold_factor(config)
     w_in, w_rec, w_out = (np.asarray(a, dtype=np.float64).T * fold
                           for a in weights.arrays().values())
@@ -183,4 +218,5 @@ def quantize(config: NetworkConfig, weights: Weights, *, bits: int, percentile: 
         bits=bits, percentile=float(percentile), hidden_exponent=hidden_exp,
         output_exponent=output_exp, weight_fold=fold,
         clipped_fraction={"w_in": c_in, "w_rec": c_rec, "w_out": c_out,
-                          "hidden": (c_in * q_in.size + c_rec * q_rec.size) / n_hidden})
+                          "hidden": (c_in * q_in.size + c_rec * q_rec.size) / n_hidden},
+        **netx_delays)

@@ -111,14 +111,15 @@ class FixedPointNetwork:
     def from_netx(cls, path: str | os.PathLike) -> FixedPointNetwork:
         """Load a NetX .net file the way lava-dl's netx reads it."""
         raw = read_netx_raw(path)
-        return cls(raw.w_in, raw.w_rec, raw.w_out, raw.hidden, raw.output)
+        return cls(raw.w_in, raw.w_rec, raw.w_out, raw.hidden, raw.output, raw.d_in, raw.d_rec)
 
     @classmethod
     def from_quantized(cls, qmodel: Any) -> FixedPointNetwork:
         """From a neurokws.deploy QuantizedModel (w_in, w_rec, w_out, decays, thresholds)."""
         return cls(qmodel.w_in, qmodel.w_rec, qmodel.w_out,
                    NeuronParams(qmodel.i_decay, qmodel.v_decay, qmodel.v_th_mant),
-                   NeuronParams(qmodel.i_decay, qmodel.v_decay, qmodel.out_v_th_mant))
+                   NeuronParams(qmodel.i_decay, qmodel.v_decay, qmodel.out_v_th_mant),
+                   qmodel.d_in, qmodel.d_rec)
 
     def _check(self, inputs: StepInputs) -> None:
         """Raise if the inputs do not fit this network."""

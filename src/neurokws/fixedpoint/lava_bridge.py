@@ -88,28 +88,9 @@ def run_lava_graph(w_in: np.ndarray, w_rec: np.ndarray, w_out: np.ndarray, hidde
     an array (even all zero) = DelayDense. Returns u, v and spikes of both layers,
     (samples, T, size) each.
     """
-    from neurokws.fixedpoint.weights import netx_optimize
+    from neurokws.fixedpoint.lava_graph import graph_request
 
-    n_ff = np.asarray(w_in).shape[1]
-    joint = netx_optimize(np.hstack((np.asarray(w_in), np.asarray(w_rec))))
-    out = netx_optimize(np.asarray(w_out))
-    delays = [d for d in (d_in, d_rec) if d is not None]
-    request = {"n_steps": int(inputs.n_steps), "message_bits": int(inputs.message_bits),
-               "max_delay": max([int(np.max(d, initial=0)) for d in delays], default=0),
-               "w_exp": joint.weight_exp, "w_bits": joint.num_weight_bits,
-               "out_exp": out.weight_exp, "out_bits": out.num_weight_bits,
-               "hidden": [hidden.i_decay - 1, hidden.v_decay, hidden.vth_mant],
-               "output": [output.i_decay - 1, output.v_decay, output.vth_mant],
-               "stream_len": 0 if stream_len is None else int(stream_len)}
-    n_hid, n_out = joint.weights.shape[0], out.weights.shape[0]
-    arrays = {"w_in": joint.weights[:, :n_ff], "w_rec": joint.weights[:, n_ff:],
-              "w_out": out.weights,
-              "hidden_bias": (np.zeros(n_hid, np.int32) if hidden.bias is None
-                              else np.asarray(hidden.bias, np.int32)),
-              "output_bias": (np.zeros(n_out, np.int32) if output.bias is None
-                              else np.asarray(output.bias, np.int32)),
-              **{f"in_{k}": v for k, v in inputs.arrays().items()}}
-    for name, d in (("d_in", d_in), ("d_rec", d_rec)):
-        if d is not None:
-            arrays[name] = np.asarray(d, np.int64)
+    request, arrays = graph_request(w_in, w_rec, w_out, hidden, output, inputs.n_steps,
+                                    inputs.message_bits, d_in, d_rec, stream_len)
+    arrays.update({f"in_{k}": v for k, v in inputs.arrays().items()})
     return run_module("lava", GRAPH, request, arrays, timeout=timeout).arrays

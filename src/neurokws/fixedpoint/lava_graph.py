@@ -35,6 +35,39 @@ from neurokws.fixedpoint.inputs import StepInputs
 TRACES = ("hidden_u", "hidden_v", "hidden_s", "output_u", "output_v", "output_s")
 
 
+def graph_request(w_in: np.ndarray, w_rec: np.ndarray, w_out: np.ndarray, hidden, output,
+                  n_steps: int, message_bits: int, d_in: np.ndarray | None = None,
+                  d_rec: np.ndarray | None = None, stream_len: int | None = None
+                  ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The request and arrays of `run_stream` (module docstring) for integer matrices
+    (targets, sources) as in a NetX file, netx_file.NeuronParams `hidden`/`output` and
+    optional delays (None = Dense; an array, even all zero = DelayDense)."""
+    from neurokws.fixedpoint.weights import netx_optimize
+
+    n_ff = np.asarray(w_in).shape[1]
+    joint = netx_optimize(np.hstack((np.asarray(w_in), np.asarray(w_rec))))
+    out = netx_optimize(np.asarray(w_out))
+    delays = [d for d in (d_in, d_rec) if d is not None]
+    request = {"n_steps": int(n_steps), "message_bits": int(message_bits),
+               "max_delay": max([int(np.max(d, initial=0)) for d in delays], default=0),
+               "w_exp": joint.weight_exp, "w_bits": joint.num_weight_bits,
+               "out_exp": out.weight_exp, "out_bits": out.num_weight_bits,
+               "hidden": [hidden.i_decay - 1, hidden.v_decay, hidden.vth_mant],
+               "output": [output.i_decay - 1, output.v_decay, output.vth_mant],
+               "stream_len": 0 if stream_len is None else int(stream_len)}
+    n_hid, n_out = joint.weights.shape[0], out.weights.shape[0]
+    arrays = {"w_in": joint.weights[:, :n_ff], "w_rec": joint.weights[:, n_ff:],
+              "w_out": out.weights,
+              "hidden_bias": (np.zeros(n_hid, np.int32) if hidden.bias is None
+                              else np.asarray(hidden.bias, np.int32)),
+              "output_bias": (np.zeros(n_out, np.int32) if output.bias is None
+                              else np.asarray(output.bias, np.int32))}
+    for name, d in (("d_in", d_in), ("d_rec", d_rec)):
+        if d is not None:
+            arrays[name] = np.asarray(d, np.int64)
+    return request, arrays
+
+
 def _synapse(weights: np.ndarray, delays: np.ndarray | None, max_delay: int, exp: int,
              bits: int, message_bits: int):
     """Dense, or DelayDense where there are delays (even all zero: tests the delay path)."""

@@ -28,13 +28,26 @@ from typing import Any
 
 import numpy as np
 
+from neurokws.fixedpoint import lava_graph
 from neurokws.fixedpoint.inputs import StepInputs
+from neurokws.fixedpoint.netx_file import read_netx_raw
 from neurokws.fixedpoint.readout import predict
 
 
 def run_stream(net_path: str, inputs: StepInputs, samples: np.ndarray,
                record_all: bool) -> dict[str, np.ndarray]:
-    """Simulate `samples` back to back in one fresh Lava network; traces (K*T, ...) per name."""
+    """Simulate `samples` back to back in one fresh Lava network; traces (K*T, ...) per name.
+    A file with synaptic delays runs in our own Lava graph (lava_graph.py): netx would give
+    `delay` to both synapses of the recurrent layer and drop `delay_rec`."""
+    raw = read_netx_raw(net_path)
+    if raw.has_delays:
+        request, arrays = lava_graph.graph_request(
+            raw.w_in, raw.w_rec, raw.w_out, raw.hidden, raw.output, inputs.n_steps,
+            inputs.message_bits, raw.d_in, raw.d_rec)
+        traces = lava_graph.run_stream(request, arrays, inputs, samples)
+        keep = {"output_v", "output_s"} | ({"hidden_u", "hidden_v", "hidden_s", "output_u"}
+                                           if record_all else set())
+        return {name: trace for name, trace in traces.items() if name in keep}
     from lava.lib.dl import netx
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg

@@ -4,6 +4,10 @@ Deliberately not the validating reader of ``neurokws.deploy``: the emulator must
 Lava on whatever the file holds (weights truncated toward zero by ``astype(int)``, 1-D
 weights reshaped to (targets, -1), any weight range), so it reads the raw values netx reads.
 Supported topology: optional ``input`` layer without neuron, ``dense_rec``, ``dense``.
+Synaptic delays: ``delay`` and ``delay_rec`` of the ``dense_rec`` layer (ml_genn_netx's
+datasets; neurokws.deploy.netx) are read with ``astype(int)`` too, as the delays of our own
+Lava graph (lava_graph.py: DelayDense on each connection); stock netx would misapply them
+(it gives ``delay`` to both synapses), so a file with delays is never handed to it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ class NetxNetwork:
     w_out: np.ndarray
     hidden: NeuronParams
     output: NeuronParams
+    d_in: np.ndarray | None = None    # (targets, sources) delays in steps; None = Dense
+    d_rec: np.ndarray | None = None
+
+    @property
+    def has_delays(self) -> bool:
+        return self.d_in is not None or self.d_rec is not None
 
 
 def _text(dataset: h5py.Dataset) -> str:
@@ -79,10 +89,18 @@ def read_netx_raw(path: str | os.PathLike) -> NetxNetwork:
             raise ValueError(f"{path}: layer types {types}, expected ['dense_rec', 'dense']")
         hid, out = groups
         for g in groups:
-            if "delay" in g or "weight" not in g or isinstance(g["weight"], h5py.Group):
-                raise ValueError(f"{path}: {g.name} has synaptic delays or complex weights")
+            if "weight" not in g or isinstance(g["weight"], h5py.Group):
+                raise ValueError(f"{path}: {g.name} has no weight or complex weights")
+        if "delay" in out or "delay_rec" in out:
+            raise ValueError(f"{path}: {out.name} (the readout) has synaptic delays, which "
+                             "our network does not support")
         n_hid, n_out = (int(np.prod(g["shape"][()])) for g in groups)
-        return NetxNetwork(w_in=_weight(hid, "weight", n_hid),
-                           w_rec=_weight(hid, "weight_rec", n_hid),
-                           w_out=_weight(out, "weight", n_out),
-                           hidden=_neuron(hid, n_hid), output=_neuron(out, n_out))
+        w_in, w_rec = _weight(hid, "weight", n_hid), _weight(hid, "weight_rec", n_hid)
+        delays = {name: hid[key][()].astype(int).reshape(w.shape)
+                  for name, key, w in (("d_in", "delay", w_in), ("d_rec", "delay_rec", w_rec))
+                  if key in hid}
+        if delays:   # one connection without a dataset has none: zeros (DelayDense)
+            delays = {"d_in": delays.get("d_in", np.zeros(w_in.shape, int)),
+                      "d_rec": delays.get("d_rec", np.zeros(w_rec.shape, int))}
+        return NetxNetwork(w_in=w_in, w_rec=w_rec, w_out=_weight(out, "weight", n_out),
+                           hidden=_neuron(hid, n_hid), output=_neuron(out, n_out), **delays)

@@ -134,8 +134,11 @@ def _weights_arrays(config: NetworkConfig, weights: Weights, check_finite: bool 
 def _delay_arrays(config: NetworkConfig, delays: Delays | None) -> tuple:
     """() without delays, else the delay kernels' (off_in, off_rec, L = max delay + 1)."""
     if delays is None:
+        if config.has_delays:
+            raise ValueError(f"the model has synaptic delays (max {config.delay_maxima}) but "
+                             "none were given: pass delays= (load_network reads them)")
         return ()
-    delays.check(config)
+    delays.check(config, maxima=config.has_delays)
     return (*delay_kernels.ring_offsets(delays.d_in, delays.d_rec), delays.max_delay + 1)
 
 

@@ -17,7 +17,8 @@ import numpy as np
 from neurokws.utils.atomic import write_npz
 from neurokws.utils.errors import ModelFormatError
 
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2   # 2: NetworkConfig has max_delay_in/_rec; files with delays
+NO_DELAYS = {"max_delay_in": 0, "max_delay_rec": 0}   # what files written before delays hold
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class NetworkConfig:
     builds it from the config's `model` section (`neurokws.config.network_config`), code
     outside one from the schema's defaults (`neurokws.config.default_network`), and every
     later stage from the model file it was saved in.
+
+    ``max_delay_in`` / ``max_delay_rec``: the largest synaptic delay (steps) of the input and
+    recurrent connections, 0 = that connection has no delays (`Delays`; the paper's network
+    has none). A model with delays carries them in its file (`save_model`).
     """
 
     n_hidden: int
@@ -38,6 +43,18 @@ class NetworkConfig:
     tau_mem: float
     tau_syn: float
     v_th: float
+    max_delay_in: int
+    max_delay_rec: int
+
+    @property
+    def has_delays(self) -> bool:
+        """True if either connection carries synaptic delays."""
+        return max(self.max_delay_in, self.max_delay_rec) > 0
+
+    @property
+    def delay_maxima(self) -> dict[str, int]:
+        """The largest delay per delay array name (`Delays.NAMES`)."""
+        return {"d_in": self.max_delay_in, "d_rec": self.max_delay_rec}
 
     @property
     def alpha(self) -> float:
@@ -64,11 +81,12 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
+        """From to_dict's output; a record written before delays existed has none."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown NetworkConfig keys: {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{**NO_DELAYS, **data})
 
 
 @dataclass
@@ -140,9 +158,10 @@ class Delays:
     def max_delay(self) -> int:
         return int(max((a.max(initial=0) for a in self.arrays().values()), default=0))
 
-    def check(self, config: NetworkConfig, source: str = "delays") -> None:
+    def check(self, config: NetworkConfig, source: str = "delays",
+              maxima: bool = False) -> None:
         """Raise ModelFormatError unless both are integer arrays of the weights' shapes
-        with values >= 0."""
+        with values >= 0 (and, with `maxima`, at most the config's max_delay_in/_rec)."""
         expected = {"d_in": (config.n_in, config.n_hidden),
                     "d_rec": (config.n_hidden, config.n_hidden)}
         for name, shape in expected.items():
@@ -156,21 +175,39 @@ class Delays:
             if array.size and array.min() < 0:
                 raise ModelFormatError(f"{source}: {name} has negative delays (min "
                                        f"{int(array.min())}); delays are 0 or more steps")
+            top = config.delay_maxima[name]
+            if maxima and array.size and array.max() > top:
+                raise ModelFormatError(
+                    f"{source}: {name} has delays up to {int(array.max())} steps, above the "
+                    f"model's max_delay_{name[2:]} = {top}; it comes from another config - "
+                    "retrain for this one or raise model.delays.max_" + name[2:])
 
 
 def save_model(path: str | os.PathLike, config: NetworkConfig, weights: Weights,
-               provenance: dict[str, Any]) -> None:
-    """Atomically write weights + network config + provenance to an .npz file."""
+               provenance: dict[str, Any], delays: Delays | None = None) -> None:
+    """Atomically write weights (+ integer delays, which a model with delays must have) +
+    network config + provenance to an .npz file."""
     weights.check(config, source=str(path))
-    write_npz(path, **weights.arrays(),
+    extra = {}
+    if config.has_delays:
+        if delays is None:
+            raise ModelFormatError(f"{path}: the model has synaptic delays "
+                                   f"(max {config.delay_maxima}) but none were given")
+        delays.check(config, source=str(path), maxima=True)
+        extra = {k: np.asarray(a, np.int32) for k, a in delays.arrays().items()}
+    elif delays is not None:
+        raise ModelFormatError(f"{path}: delays given for a model without delays "
+                               "(max_delay_in = max_delay_rec = 0)")
+    write_npz(path, **weights.arrays(), **extra,
               network_config=np.array(json.dumps(config.to_dict())),
               provenance=np.array(json.dumps(provenance, default=str)),
               format_version=np.array(MODEL_FORMAT_VERSION))
 
 
-def load_model(path: str | os.PathLike,
-               expected: NetworkConfig | None = None) -> tuple[NetworkConfig, Weights, dict]:
-    """Read a model .npz; check format, shapes, finiteness and (optionally) the config."""
+def load_network(path: str | os.PathLike, expected: NetworkConfig | None = None
+                 ) -> tuple[NetworkConfig, Weights, Delays | None, dict]:
+    """Read a model .npz: config, weights, integer delays (None without) and provenance;
+    check format, shapes, finiteness, delay ranges and (optionally) the config."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in (*Weights.NAMES, "network_config") if k not in archive]
@@ -179,10 +216,13 @@ def load_model(path: str | os.PathLike,
             config = NetworkConfig.from_dict(json.loads(str(archive["network_config"])))
             weights = Weights(*(np.asarray(archive[k], dtype=np.float32)
                                 for k in Weights.NAMES))
+            stored = [k for k in Delays.NAMES if k in archive]
+            delays = (Delays(*(np.asarray(archive[k]) for k in Delays.NAMES))
+                      if len(stored) == len(Delays.NAMES) else None)
             prov = json.loads(str(archive["provenance"])) if "provenance" in archive else {}
     except ModelFormatError:
         raise
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFormatError(f"{path}: cannot read model file ({exc}); "
                                "delete it and rerun the rule that produces it.") from exc
     if expected is not None and expected != config:
@@ -190,4 +230,23 @@ def load_model(path: str | os.PathLike,
             f"{path}: model was built for {config}, but this run expects {expected}; "
             "it comes from a different config - rerun training for this config.")
     weights.check(config, source=str(path))
+    if config.has_delays != (delays is not None):
+        raise ModelFormatError(
+            f"{path}: the config says max delays {config.delay_maxima} but the file holds "
+            f"delay arrays {stored}; the file is corrupt - rerun the rule that produces it.")
+    if delays is not None:
+        delays.check(config, source=str(path), maxima=True)
+    return config, weights, delays, prov
+
+
+def load_model(path: str | os.PathLike,
+               expected: NetworkConfig | None = None) -> tuple[NetworkConfig, Weights, dict]:
+    """`load_network` for tools that run delay-free models only: a model with synaptic
+    delays is refused (it would silently run without them)."""
+    config, weights, delays, prov = load_network(path, expected)
+    if delays is not None:
+        raise ModelFormatError(
+            f"{path}: this model has learned synaptic delays (max {config.delay_maxima}), "
+            "which this tool cannot run; use one that takes delays (neurokws.model.network."
+            "load_network; the float engine, the emulator and the Lava graph do).")
     return config, weights, prov

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from neurokws.model.engine import infer
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.profiling.errors import PowerUnavailableError
 from neurokws.profiling.measure import (
     fill_measurement,
@@ -80,8 +80,10 @@ def profile_cpu(config: NetworkConfig, weights: Weights, data: EventData,
                 power: PowerSource | str | None = AUTO, max_repeats: int = 1000,
                 max_samples: int | None = None, threads: int | None = None,
                 powercap_root: str | Path = POWERCAP_ROOT,
-                provenance_extra: dict[str, Any] | None = None) -> list[ProfileRow]:
-    """One measured row per batch size for the float engine on this CPU (see module doc)."""
+                provenance_extra: dict[str, Any] | None = None,
+                delays: Delays | None = None) -> list[ProfileRow]:
+    """One measured row per batch size for the float engine on this CPU (see module doc);
+    a model with synaptic delays passes its integer `delays`."""
     n_total = len(data.offsets) - 1
     n_samples = n_total if max_samples is None else min(n_total, int(max_samples))
     if n_samples < 1:
@@ -95,7 +97,8 @@ def profile_cpu(config: NetworkConfig, weights: Weights, data: EventData,
             for batch_size in batch_sizes:
                 rows.append(_profile_one(config, weights, data, int(batch_size), n_samples,
                                          events, source, reason, idle_s, rate_hz,
-                                         min_active_s, max_repeats, model, n_threads, prov))
+                                         min_active_s, max_repeats, model, n_threads, prov,
+                                         delays))
     finally:
         if source is not None and isinstance(power, str):
             source.close()
@@ -105,14 +108,15 @@ def profile_cpu(config: NetworkConfig, weights: Weights, data: EventData,
 def _profile_one(config: NetworkConfig, weights: Weights, data: EventData, batch_size: int,
                  n_samples: int, events: np.ndarray, source: PowerSource | None, reason: str,
                  idle_s: float, rate_hz: float, min_active_s: float, max_repeats: int,
-                 model: str, n_threads: int, prov: str) -> ProfileRow:
+                 model: str, n_threads: int, prov: str,
+                 delays: Delays | None = None) -> ProfileRow:
     """Warm up, then measure one batch size."""
     batches = make_batches(n_samples, batch_size)
 
     def run_batch(batch: np.ndarray) -> tuple[float, np.ndarray]:
         start = time.perf_counter_ns()
         _, counts = infer(config, weights, data.steps, data.channels, data.offsets, batch,
-                          batch_size=batch_size)
+                          batch_size=batch_size, delays=delays)
         return (time.perf_counter_ns() - start) * 1e-9, counts.sum(axis=1)
 
     run_batch(batches[0])  # warm-up: numba compilation and caches, not timed
@@ -121,7 +125,9 @@ def _profile_one(config: NetworkConfig, weights: Weights, data: EventData, batch
         source, idle_s, rate_hz, reason)
     name = cpu_name()
     row = ProfileRow(source="measured", hardware=f"CPU ({name}, {n_threads} threads)",
-                     backend="numba-cpu", batch_size=batch_size,
+                     backend="numba-cpu" + ("" if delays is None else
+                                            f" (delays <= {delays.max_delay} steps)"),
+                     batch_size=batch_size,
                      device=f"{name} [{platform.machine()}, {os.cpu_count()} CPUs, "
                             f"numba {n_threads} threads]",
                      model=model, hidden_size=config.n_hidden, n_classes=config.n_out,

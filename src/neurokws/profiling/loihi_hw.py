@@ -76,6 +76,14 @@ def require_loihi() -> None:
 def run_on_loihi(net_path: str | os.PathLike, sample: np.ndarray, repeats: int,
                  message_bits: int = 0, partition: str | None = None) -> dict[str, Any]:
     """Replay one sample (dense (n_in, T) int array) `repeats` times on Loihi 2; raw results."""
+    from neurokws.fixedpoint.netx_file import read_netx_raw
+
+    if read_netx_raw(net_path).has_delays:
+        raise LoihiUnavailableError(
+            f"{net_path} has synaptic delays: this hardware path builds the network with "
+            "lava-dl's netx, which cannot run recurrent delays (it gives `delay` to both "
+            "synapses); running delay models on Loihi 2 needs our Lava graph "
+            "(fixedpoint/lava_graph.py) on Loihi2HwCfg, not built here - see the estimate rows")
     require_loihi()
     if partition:
         os.environ.setdefault("PARTITION", partition)

@@ -23,7 +23,7 @@ from typing import Any
 
 from neurokws.data.binning import bin_events
 from neurokws.data.events import EventSplit
-from neurokws.model.network import NetworkConfig, load_model
+from neurokws.model.network import Delays, NetworkConfig, load_network
 from neurokws.profiling.errors import ProfilingUnavailableError
 from neurokws.profiling.loihi_estimate import LOIHI_HARDWARE, estimate_loihi
 from neurokws.profiling.records import ProfileRow, rows_to_frame, unavailable_rows
@@ -78,9 +78,14 @@ class ProfileJob:
         """(NetworkConfig, Weights) of the float model: trial length, dt and sizes come from
         the model file."""
         if self._loaded is None:
-            net, weights, _ = load_model(self.model_path)
-            self._loaded = (net, weights)
-        return self._loaded
+            net, weights, delays, _ = load_network(self.model_path)
+            self._loaded = (net, weights, delays)
+        return self._loaded[:2]
+
+    def delays(self) -> Delays | None:
+        """The float model's integer synaptic delays (None: it has none)."""
+        self.model()
+        return self._loaded[2]
 
 
 def device_batch_sizes(device: str, batch_sizes: Sequence[int]) -> list[int]:
@@ -108,11 +113,15 @@ def _cpu(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRo
 
     net, weights = job.model()
     return profile_cpu(net, weights, bin_events(job.test, net.dt, net.n_steps), [batch],
-                       **_window(options, job))
+                       **_window(options, job), delays=job.delays())
 
 
 def _gpu(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRow]:
     net, weights = job.model()
+    if net.has_delays:
+        return unavailable_rows("GPU", "numba-cuda", "the GPU kernels have no synaptic "
+                                "delays (the CPU engine and the emulator do)", net, [batch],
+                                model=job.model_name)
     try:
         from neurokws.profiling.gpu import profile_gpu
 
@@ -143,7 +152,8 @@ def _loihi(job: ProfileJob, batch: int, options: ProfileOptions) -> list[Profile
                                 precision="int8", model=job.model_name)
     rows.append(estimate_loihi(activity.input_events, activity.hidden_spikes, net.n_hidden,
                                net.n_out, net.n_steps, model=job.model_name,
-                               provenance_extra=extra))
+                               provenance_extra=extra,
+                               max_delay=0 if job.delays() is None else job.delays().max_delay))
     return rows
 
 
@@ -151,6 +161,9 @@ def _mlgenn(job: ProfileJob, batch: int, options: ProfileOptions) -> list[Profil
     from neurokws.profiling.mlgenn_timers import mlgenn_kernel_rows
 
     net, _ = job.model()
+    if net.has_delays:
+        return unavailable_rows("mlGeNN", "GeNN", "the mlGeNN inference path here does not "
+                                "build delays", net, [batch], model=job.model_name)
     return mlgenn_kernel_rows(job.model_path, job.test, net, batch, model=job.model_name)
 
 

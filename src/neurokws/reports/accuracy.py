@@ -15,7 +15,8 @@ import pandas as pd
 
 from neurokws import paper as paper_module
 
-KEY = ["dataset", "hidden", "seed"]
+KEY = ["dataset", "hidden", "delays", "seed"]
+ARCH = ["dataset", "hidden", "delays"]   # one network of the grid (seeds pooled)
 STAGES = ("train", "float_test", "emulator_aligned", "emulator_paper", "lava_aligned",
           "lava_paper", "loihi2")
 STAGE_LABELS = {"train": "Train, float32", "float_test": "Test, float32",
@@ -29,8 +30,8 @@ PAPER_LABELS = {"float_test": "Paper: test, float32", "lava": "Paper: test, Lava
 # Which paper stage an own stage is compared with (the paper has no training numbers).
 PAPER_STAGE = {"float_test": "float_test", "lava_aligned": "lava", "lava_paper": "lava",
                "loihi2": "loihi2"}
-SUMMARY_COLUMNS = ["dataset", "paper_dataset", "hidden", "stage", "source", "mean", "sd", "n",
-                   "samples"]
+SUMMARY_COLUMNS = ["dataset", "paper_dataset", "hidden", "delays", "stage", "source", "mean",
+                   "sd", "n", "samples"]
 # Column names with units in results/tables/accuracy_summary.csv.
 CSV_NAMES = {"mean": "accuracy_mean_pct", "sd": "accuracy_sd_pct", "n": "n_seeds",
              "samples": "n_test_samples"}
@@ -49,7 +50,11 @@ def _stage_rows(frame: pd.DataFrame, column: str, stage: str,
 
 def per_seed(float_table: pd.DataFrame | None, fixed_table: pd.DataFrame | None,
              bits: int) -> pd.DataFrame:
-    """Long per-seed table: dataset, hidden, seed, stage, accuracy (%), samples."""
+    """Long per-seed table: dataset, hidden, delays, seed, stage, accuracy (%), samples.
+    Tables written before the grid had a delay axis have no `delays` column: no delays."""
+    float_table, fixed_table = (None if t is None else
+                                t.assign(delays=t["delays"].astype(bool)) if "delays" in t
+                                else t.assign(delays=False) for t in (float_table, fixed_table))
     parts = []
     if float_table is not None and len(float_table):
         parts.append(_stage_rows(float_table, "train_accuracy", "train", None))
@@ -74,20 +79,19 @@ def per_seed(float_table: pd.DataFrame | None, fixed_table: pd.DataFrame | None,
 
 
 def _sort(frame: pd.DataFrame, extra_keys: list[str]) -> pd.DataFrame:
-    """Sort by dataset, hidden size, stage order, then `extra_keys` (stable)."""
+    """Sort by dataset, hidden size, delays, stage order, then `extra_keys` (stable)."""
     order = {stage: i for i, stage in enumerate(STAGES)}
     frame = frame.assign(_stage=frame["stage"].map(order).fillna(len(order)))
-    keys = ["dataset", "hidden", "_stage", *[k for k in extra_keys if k not in
-                                             ("dataset", "hidden")]]
+    keys = [*ARCH, "_stage", *[k for k in extra_keys if k not in ARCH]]
     return frame.sort_values(keys, kind="stable").drop(columns="_stage").reset_index(drop=True)
 
 
 def summarise(long: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sample sd (NaN for one seed) and number of seeds per dataset/hidden/stage."""
-    columns = ["dataset", "hidden", "stage", "mean", "sd", "n", "samples"]
+    """Mean, sample sd (NaN for one seed) and number of seeds per dataset/hidden/delays/stage."""
+    columns = [*ARCH, "stage", "mean", "sd", "n", "samples"]
     if long.empty:
         return pd.DataFrame(columns=columns)
-    grouped = long.groupby(["dataset", "hidden", "stage"], sort=False)
+    grouped = long.groupby([*ARCH, "stage"], sort=False)
     summary = grouped.agg(mean=("accuracy", "mean"), sd=("accuracy", "std"),
                           n=("accuracy", "count"), samples=("samples", "median"))
     return _sort(summary.reset_index(), [])[columns]
@@ -99,13 +103,14 @@ def with_paper(summary: pd.DataFrame, paper_names: Mapping[str, str | None],
 
     `paper_names` maps each workflow dataset to 'SHD'/'SSC' or None (see
     neurokws.paper.paper_dataset); paper rows keep the workflow's dataset name and carry the
-    paper's stage names (float_test, lava, loihi2).
+    paper's stage names (float_test, lava, loihi2). The paper's network has no delays: its
+    rows stand beside the delay-free cells only.
     """
     paper = paper_module.accuracy() if paper is None else paper
     ours = summary.assign(source="ours",
                           paper_dataset=summary["dataset"].map(dict(paper_names)))
-    cells = ours[["dataset", "paper_dataset", "hidden"]].drop_duplicates()
-    cells = cells[cells["paper_dataset"].notna()]
+    cells = ours[["dataset", "paper_dataset", "hidden", "delays"]].drop_duplicates()
+    cells = cells[cells["paper_dataset"].notna() & ~cells["delays"].astype(bool)]
     ref = cells.merge(paper.rename(columns={"dataset": "paper_dataset"}),
                       on=["paper_dataset", "hidden"], how="inner")
     ref = ref.assign(source="paper", samples=np.nan)
@@ -113,15 +118,16 @@ def with_paper(summary: pd.DataFrame, paper_names: Mapping[str, str | None],
         if len(ref) else ours
     order = {stage: i for i, stage in enumerate((*STAGES[:-1], "lava", STAGES[-1]))}
     both = both.assign(_stage=both["stage"].map(order), _src=(both["source"] != "ours"))
-    both = both.sort_values(["dataset", "hidden", "_stage", "_src"], kind="stable")
+    both = both.sort_values([*ARCH, "_stage", "_src"], kind="stable")
     return both.drop(columns=["_stage", "_src"]).reset_index(drop=True)[SUMMARY_COLUMNS]
 
 
 def comparison_table(full: pd.DataFrame) -> pd.DataFrame:
-    """Wide table per dataset/hidden: own stages next to the paper's (mean ± sd strings)."""
+    """Wide table per dataset/hidden/delays: own stages next to the paper's (mean ± sd)."""
     rows = []
-    for (dataset, hidden), group in full.groupby(["dataset", "hidden"], sort=False):
-        row: dict[str, object] = {"dataset": dataset, "hidden": int(hidden)}
+    for (dataset, hidden, delays), group in full.groupby(ARCH, sort=False):
+        row: dict[str, object] = {"dataset": dataset, "hidden": int(hidden),
+                                  "delays": "learned" if delays else "none"}
         for rec in group.itertuples(index=False):
             labels = PAPER_LABELS if rec.source == "paper" else STAGE_LABELS
             subset = rec.samples if rec.source == "ours" and rec.stage.startswith("lava") \

@@ -98,7 +98,8 @@ def _colour(series: list[tuple[str, str]], index: int) -> tuple:
 def plot_accuracy(full: pd.DataFrame, png: str | os.PathLike,
                   pdf: str | os.PathLike | None = None, title: str | None = None,
                   bits: int = 8) -> Figure:
-    """Figure 4: bars per hidden size (mean ± sd over seeds), one panel per dataset.
+    """Figure 4: bars per hidden size (mean ± sd over seeds), one panel per dataset; a
+    network with learned delays gets its own group ("N = 128, delays") beside its size.
 
     `full` is accuracy.with_paper output (fixed-point stages at `bits` weight bits). Own
     results are filled bars; the paper's published values are hatched outlines of the same
@@ -108,7 +109,8 @@ def plot_accuracy(full: pd.DataFrame, png: str | os.PathLike,
         raise ValueError("no accuracy results to plot")
     datasets = list(dict.fromkeys(full["dataset"]))
     series = _series(full)
-    lookup = {(r.dataset, int(r.hidden), r.source, r.stage): r
+    full = full.assign(delays=full["delays"].astype(bool))
+    lookup = {(r.dataset, (int(r.hidden), r.delays), r.source, r.stage): r
               for r in full.itertuples(index=False)}
     with paper_style():
         fig = new_figure(0.55 + 1.35 * len(datasets) + 0.13 * math.ceil(len(series) / 2))
@@ -116,8 +118,9 @@ def plot_accuracy(full: pd.DataFrame, png: str | os.PathLike,
         width = 0.8 / len(series)
         handles: dict[str, Patch] = {}
         for ax, dataset in zip(axes, datasets, strict=True):
-            hidden = sorted(int(h) for h in full.loc[full["dataset"] == dataset, "hidden"]
-                            .unique())
+            mine = full[full["dataset"] == dataset]
+            hidden = sorted({(int(h), bool(d)) for h, d in zip(mine["hidden"], mine["delays"],
+                                                                strict=True)})
             for s, (source, stage) in enumerate(series):
                 xs, means, sds, samples = [], [], [], []
                 for i, h in enumerate(hidden):
@@ -140,7 +143,8 @@ def plot_accuracy(full: pd.DataFrame, png: str | os.PathLike,
                 handles.setdefault(label, Patch(facecolor="white" if paper else colour,
                                                 edgecolor=colour, hatch=PAPER_HATCH
                                                 if paper else None, label=label))
-            ax.set_xticks(range(len(hidden)), [f"N = {h}" for h in hidden])
+            ax.set_xticks(range(len(hidden)), [f"N = {h}" + (", delays" if d else "")
+                                               for h, d in hidden])
             ax.set_xlim(-0.5, len(hidden) - 0.5)
             ax.set_ylim(0, 100)
             ax.set_yticks(range(0, 101, 20))

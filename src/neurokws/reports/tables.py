@@ -6,27 +6,30 @@ import json
 import os
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
-FLOAT_COLUMNS = ["dataset", "hidden", "seed", "train_accuracy", "valid_accuracy",
+CELL_KEY = ["dataset", "hidden", "delays", "seed"]   # one model of the grid
+FLOAT_COLUMNS = [*CELL_KEY, "train_accuracy", "valid_accuracy",
                  "test_accuracy", "n_test", "selected_epoch", "selection",
                  "hidden_spikes_per_neuron_per_sample"]
 
 
 def float_accuracy_table(metric_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """One row per cell from eval_float.json files, sorted by dataset, hidden size, seed."""
-    rows = []
-    for path in metric_files:
-        with open(path) as handle:
-            record = json.load(handle)
-        rows.append({column: record.get(column) for column in FLOAT_COLUMNS})
+    """One row per cell from eval_float.json files, sorted by dataset, hidden size, delays
+    (without first), seed."""
+    rows = [{column: record.get(column) for column in FLOAT_COLUMNS}
+            for record in map(_load, metric_files)]
     frame = pd.DataFrame(rows, columns=FLOAT_COLUMNS)
-    return frame.sort_values(["dataset", "hidden", "seed"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(CELL_KEY, kind="stable").reset_index(drop=True)
 
 
 def _load(path: str | os.PathLike) -> dict:
+    """A per-cell record; one written before the delay axis existed has no delays."""
     with open(path) as handle:
-        return json.load(handle)
+        record = json.load(handle)
+    record["delays"] = bool(record.get("delays"))
+    return record
 
 
 def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
@@ -39,7 +42,7 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
     (`*_output_spikes`: the readout was corrupted, docs/fixedpoint.md#output-threshold)
     appear only where some model has any.
     """
-    key = ["dataset", "hidden", "seed"]
+    key = CELL_KEY
     floats = pd.DataFrame([{**{k: r[k] for k in key},
                             "float_test_accuracy": r["test_accuracy"]}
                            for r in map(_load, float_files)], columns=[*key,
@@ -56,8 +59,7 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
     fixed = pd.DataFrame(rows)
     for record in map(_load, lava_files):
         mode = record["input_mode"]
-        match = ((fixed["dataset"] == record["dataset"]) & (fixed["hidden"] == record["hidden"])
-                 & (fixed["seed"] == record["seed"]) & (fixed["bits"] == record["bits"]))
+        match = np.logical_and.reduce([fixed[k] == record[k] for k in (*key, "bits")])
         fixed.loc[match, f"lava_{mode}_accuracy"] = record["accuracy"]
         fixed.loc[match, f"lava_{mode}_n"] = record["n_samples"]
         fixed.loc[match, f"lava_{mode}_agreement"] = record.get("agreement_with_emulator")

@@ -10,7 +10,7 @@ import pandas as pd
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
 from neurokws.model.engine import infer
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Delays, NetworkConfig, Weights
 
 
 @dataclass
@@ -40,9 +40,10 @@ class Evaluation:
 
 
 def evaluate(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventSplit,
-             block_samples: int = 4096) -> Evaluation:
-    """Run the float engine on every sample of `data` and classify by argmax of the readout;
-    events are binned `block_samples` at a time (memory bounded by the block)."""
+             block_samples: int = 4096, delays: Delays | None = None) -> Evaluation:
+    """Run the float engine on every sample of `data` (with the model's integer `delays`,
+    if it has them) and classify by argmax of the readout; events are binned
+    `block_samples` at a time (memory bounded by the block)."""
     if isinstance(data, BinnedSplit):
         blocks = [data]
     else:
@@ -51,7 +52,8 @@ def evaluate(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventS
                   for lo in range(0, len(data), block_samples))
     readouts, counts, labels = [], [], []
     for block in blocks:
-        readout, count = infer(config, weights, block.steps, block.channels, block.offsets)
+        readout, count = infer(config, weights, block.steps, block.channels, block.offsets,
+                               delays=delays)
         readouts.append(readout)
         counts.append(count.sum(axis=1))
         labels.append(np.asarray(block.labels, dtype=np.int64))

@@ -192,6 +192,10 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
     backend)."""
     if delays is not None and backend is not None:
         raise ValueError("learned delays are trained by the numba engine only (so far)")
+    if net.has_delays != (delays is not None):
+        raise ValueError(f"the model's max delays are {net.delay_maxima} but delay training "
+                         f"settings are {delays}: a model with delays learns them (give "
+                         "DelayTraining), one without has none")
     backend = backend or NumbaBackend(net, settings, delays)
     ckpt_dir = Path(out_dir) / "checkpoints"
     run_hash = resume_hash(net, settings, seed, train_split, backend.identity())
@@ -212,7 +216,7 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
         selected = Weights(*(np.array(best[k]) for k in Weights.NAMES))
         chosen = (None if delays is None else
                   round_delays(Delays(*(np.array(best[f"delay_{k}"]) for k in Delays.NAMES)),
-                               delays))
+                               net))
     return TrainResult(weights=selected, selected_epoch=state.best_epoch, selection=mode,
                        log_rows=state.log_rows, delays=chosen)
 
@@ -263,7 +267,7 @@ class NumbaBackend:
                 delay_adam.load_state(state.optimizer, DELAY_ADAM, Delays.NAMES)
             floats = Delays(*(np.array(a, np.float32, copy=True)
                               for a in state.delays.arrays().values()))
-            learned = _LearnedDelays(self.delays, floats, delay_adam)
+            learned = _LearnedDelays(self.net, self.delays, floats, delay_adam)
         yield _NumbaSession(self.net, s, state.weights.copy(), optimizer, valid, learned)
 
 
@@ -272,16 +276,17 @@ DELAY_ADAM = "adam_delay_"   # checkpoint key prefix of the delays' optimizer st
 
 @dataclass
 class _LearnedDelays:
+    net: NetworkConfig  # its max_delay_in/_rec bound the delays
     spec: DelayTraining
     floats: Delays      # float delays, updated in place
     adam: Adam
 
     def rounded(self) -> Delays:
-        return round_delays(self.floats, self.spec)
+        return round_delays(self.floats, self.net)
 
     def step(self, grads: Delays) -> None:
         self.adam.step(self.floats, grads, self.spec.lr)
-        clamp_delays(self.floats, self.spec)
+        clamp_delays(self.floats, self.net)
 
 
 class _NumbaSession:
