@@ -14,6 +14,7 @@ CPU-second of both and the ratio (issue 14's goal: >= 0.5x). Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 
@@ -49,18 +50,21 @@ def main() -> None:
     delays = Delays(rng.integers(0, args.max_delay + 1, weights.w_in.shape).astype(np.int32),
                     rng.integers(0, args.max_delay + 1, weights.w_rec.shape).astype(np.int32))
     reg = RegConfig(lambda_upper=5e-10, lambda_lower=5e-10)
+    delayed = dataclasses.replace(config, max_delay_in=args.max_delay,
+                                  max_delay_rec=args.max_delay)   # the same network + delays
+    nets = {"no delays": config, f"delays 0..{args.max_delay}": delayed}
     variants = {"no delays": None, f"delays 0..{args.max_delay}": delays}
     cpu = {name: [] for name in variants}
     spikes = {name: [] for name in variants}
-    for d in variants.values():   # compile and warm up
-        loss_and_grad(config, weights, steps, channels, offsets, labels,
+    for name, d in variants.items():   # compile and warm up
+        loss_and_grad(nets[name], weights, steps, channels, offsets, labels,
                       np.arange(args.batch), reg, delays=d)
     for b in range(args.batches):
         idx = np.arange(b * args.batch, (b + 1) * args.batch)
         for name, d in variants.items():
             cpu0 = time.process_time()
-            res = loss_and_grad(config, weights, steps, channels, offsets, labels, idx, reg,
-                                delays=d)
+            res = loss_and_grad(nets[name], weights, steps, channels, offsets, labels, idx,
+                                reg, delays=d)
             cpu[name].append(time.process_time() - cpu0)
             spikes[name].append(res.hidden_spike_counts.mean())
     rates = {name: args.batch / statistics.median(times) for name, times in cpu.items()}

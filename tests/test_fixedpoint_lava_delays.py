@@ -164,3 +164,9 @@ def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
     binned = bin_events(split.subset(np.arange(3)), net.dt, net.n_steps)
     inputs = aligned_inputs(binned.steps, binned.channels, binned.offsets, n_steps=100)
     _compare(raw, inputs, raw.d_in, raw.d_rec, stream_len=1)
+    # The workflow's path: lava_runner sees the file's delays and runs our graph, not netx.
+    lava_out = run_lava(path, inputs, stream_len=1, record_all=True, timeout=600)
+    mine = FixedPointNetwork.from_netx(path).run(inputs, record=("hidden", "output"))
+    for name in ("hidden_s", "hidden_v", "output_u"):
+        np.testing.assert_array_equal(lava_out[name], mine.traces[name], err_msg=name)
+    np.testing.assert_array_equal(lava_out["out_v"], mine.out_v)

@@ -61,11 +61,24 @@ def test_readme_paper_command_plans_exactly_the_papers_cells():
     assert "results/synth/" not in proc.stdout and "generate_synthetic" not in counts
 
 
+def test_readme_delay_commands_plan_the_delay_cells():
+    """The paper grid with its delay overlay: the paper's 30 cells and the same 30 with
+    delays; the sequence task: 3 seeds with and without delays."""
+    for marker, cells in (("config/paper_delays.yaml", 60), ("config/sequence.yaml", 6)):
+        command = readme_command(marker)
+        proc = subprocess.run([str(ROOT / command[0]), *command[1:], "-n"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert plan(proc)["train"] == cells
+        assert "-delays/seed" in proc.stdout
+
+
 def test_default_config_applies_without_a_configfile_and_under_config_overrides():
     proc = snakemake("-n", "--config", "training={batch_size: 1}", cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    cells = len(default["datasets"]) * len(default["hidden_sizes"]) * len(default["seeds"])
+    cells = (len(default["datasets"]) * len(default["hidden_sizes"]) * len(default["seeds"])
+             * len(default.get("delays", [False])))
     assert plan(proc)["train"] == cells
     bad = snakemake("-n", "--config", "training={batch_size: one}", cwd=ROOT)
     assert bad.returncode != 0

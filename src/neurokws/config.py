@@ -34,6 +34,7 @@ DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "config.yaml"
 DOWNLOAD_SOURCES = {"shd": "SHD", "ssc": "SSC"}
 SPLITS_WITH_VALID = {"ssc"}
 COCHLEA_SOURCES = ("spoken_digits", "audio")   # audio through neurokws.data.cochlea
+GENERATED_SOURCES = ("synthetic", "sequence")  # spikes made by a generator
 _MINIMAL = {"datasets": {"default": {"source": "synthetic"}}, "hidden_sizes": [1], "seeds": [0]}
 
 

@@ -132,6 +132,6 @@ def paper_dataset(name: str, source: str | None = None) -> str | None:
     """
     if source is not None and source.lower() in ("shd", "ssc"):
         return source.upper()
-    if source is not None and source.lower() == "synthetic":
+    if source is not None and source.lower() in ("synthetic", "sequence"):
         return None
     return name.upper() if name.upper() in DATASETS else None

@@ -17,6 +17,7 @@ from neurokws.data.convert import cochlea_from_settings  # noqa: E402
 from neurokws.config import (  # noqa: E402
     COCHLEA_SOURCES,
     DOWNLOAD_SOURCES,
+    GENERATED_SOURCES,
     dataset_splits,
     delay_training,
     deployed_bits,
@@ -83,7 +84,7 @@ def cochlea_chunks(dataset):
 def raw_split_path(dataset, split):
     """Where a dataset's raw Heidelberg-format HDF5 split lives (generated, downloaded, given)."""
     source = source_of(dataset)
-    if source == "synthetic" or source in COCHLEA_SOURCES:
+    if source in GENERATED_SOURCES or source in COCHLEA_SOURCES:
         return f"results/{dataset}/data/{split}.h5"
     if source in DOWNLOAD_SOURCES:
         corpus = DOWNLOAD_SOURCES[source]
@@ -221,7 +222,7 @@ def all_targets():
         f"results/{d}/prepared/{split}.npz" for d in DATASETS for split in dataset_splits(config, d)
     ]
     targets += ["results/tables/accuracy_float.csv"]
-    targets += cell_paths("model.nir", delays=False)   # NIR: delay-free models (export_nir)
+    targets += cell_paths("model.nir")
     targets += ["results/tables/accuracy_fixed.csv"]
     if PROFILING["devices"]:
         targets += ["results/tables/table2.csv"]

@@ -18,6 +18,23 @@ rule generate_synthetic:
         "../scripts/generate_synthetic.py"
 
 
+rule generate_sequence:
+    """Write the sequence-detection task (ordered pattern pairs a gap apart) as HDF5."""
+    output:
+        train="results/{dataset}/data/train.h5",
+        test="results/{dataset}/data/test.h5",
+    wildcard_constraints:
+        dataset=datasets_of("sequence"),
+    params:
+        settings=lambda wildcards: config["datasets"][wildcards.dataset]["sequence"],
+    log:
+        "results/{dataset}/logs/generate_sequence.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/generate_sequence.py"
+
+
 rule plan_corpus:
     """List a speech corpus' clips (labels, speakers, splits, how to make the audio)."""
     output:

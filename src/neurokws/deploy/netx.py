@@ -112,13 +112,12 @@ def _check_delays(array: np.ndarray, shape: tuple[int, int], top: int, where: st
     if array.size and array.min() < 0:
         raise ModelFormatError(f"{where} has negative delays (min {array.min():g}); delays "
                                "are 0 or more steps - re-export the model.")
-    limit = min(top, LOIHI_MAX_DELAY)
-    if array.size and array.max() > limit:
-        why = (f"Loihi 2's maximum {LOIHI_MAX_DELAY}" if limit == LOIHI_MAX_DELAY
-               else f"the model's maximum {top} (config model.delays)")
-        raise ModelFormatError(f"{where} has delays up to {array.max():g} steps, above {why}; "
-                               "retrain with a smaller model.delays maximum (nothing was "
-                               "clipped).")
+    for limit, why in ((LOIHI_MAX_DELAY, f"Loihi 2's maximum {LOIHI_MAX_DELAY}"),
+                       (top, f"the model's maximum {top} (config model.delays)")):
+        if array.size and array.max() > limit:
+            raise ModelFormatError(f"{where} has delays up to {array.max():g} steps, above "
+                                   f"{why}; retrain with a smaller model.delays maximum "
+                                   "(nothing was clipped).")
 
 
 def _json_default(obj: Any) -> Any:

@@ -38,6 +38,16 @@ with alpha = exp(-dt/tau_mem), beta = exp(-dt/tau_syn): GeNN's current scale c_I
   V_hidden_sim[k] = V_hidden_ours[k+1] and V_out_sim[k] = V_out_ours[k+2].
 - The readout (argmax_k sum_n exp(-n/n_steps) V_k[n]) is not expressible in NIR; it is
   described in the graph metadata.
+
+Synaptic delays (a model with `Delays`). NIR's ``Delay`` node delays every element of its
+input by its own time (y_i(t) = x_i(t - tau_i)): one delay per presynaptic neuron, not per
+synapse. The exact equivalent graph splits each delayed connection by delay value: the
+synapses with delay 0 stay in ``w_in`` / ``w_rec`` (the other entries 0), and every delay
+d > 0 that occurs gets a branch ``<pre> -> delay_<conn>_<d>: Delay(d dt for all of pre) ->
+w_<conn>_<d>: Linear(the weights with delay d, others 0) -> hidden``; NIR sums the edges
+into ``hidden``. A synapse of weight exactly 0 has no delay in the graph (it has no effect).
+A stock NIR importer that runs Delay nodes runs the delayed network; the price is one
+dense (N, n_pre) matrix per delay value (up to 62 per connection).
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ from typing import Any
 import nir
 import numpy as np
 
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.utils.atomic import atomic_path
 from neurokws.utils.errors import ModelFormatError
 
@@ -62,13 +72,20 @@ DISCRETISATION = (
 READOUT = ("class = argmax_k sum_{n=0}^{n_steps-1} exp(-n/n_steps) * V_k[n] / n_steps over the "
            "readout node's membrane V (GeNN avg_var_exp_weight)")
 NODE_NAMES = ("input", "w_in", "hidden", "w_rec", "w_out", "readout", "output")
+DELAYED = {"d_in": ("in", "input", "w_in"), "d_rec": ("rec", "hidden", "w_rec")}
 
 
 def build_nir_graph(config: NetworkConfig, weights: Weights,
                     provenance: dict[str, Any] | None = None,
-                    source: str = "weights") -> nir.NIRGraph:
-    """The float network as a nir.NIRGraph with the mapping of the module docstring."""
+                    source: str = "weights", delays: Delays | None = None) -> nir.NIRGraph:
+    """The float network as a nir.NIRGraph with the mapping of the module docstring (a
+    model with delays passes its integer `delays`: the equivalent graph with Delay nodes)."""
     weights.check(config, source=source)
+    if config.has_delays != (delays is not None):
+        raise ModelFormatError(f"{source}: the model's max delays are {config.delay_maxima}; "
+                               "pass its delays (and only then)")
+    if delays is not None:
+        delays.check(config, source=source, maxima=True)
     n_hid, n_out = config.n_hidden, config.n_out
 
     def neuron_params(n: int) -> dict[str, np.ndarray]:
@@ -88,6 +105,18 @@ def build_nir_graph(config: NetworkConfig, weights: Weights,
     }
     edges = [("input", "w_in"), ("w_in", "hidden"), ("hidden", "w_rec"), ("w_rec", "hidden"),
              ("hidden", "w_out"), ("w_out", "readout"), ("readout", "output")]
+    for name, (conn, pre, linear) in DELAYED.items():
+        if delays is None:
+            break
+        d = np.asarray(getattr(delays, name))
+        w = getattr(weights, linear)
+        nodes[linear] = nir.Linear(weight=_post_pre(np.where(d == 0, w, 0.0)))
+        for value in np.unique(d[(d > 0) & (w != 0)]):
+            tag = f"{conn}_{int(value)}"
+            nodes[f"delay_{tag}"] = nir.Delay(delay=np.full(d.shape[0], value * config.dt * MS))
+            nodes[f"w_{tag}"] = nir.Linear(weight=_post_pre(np.where(d == value, w, 0.0)))
+            edges += [(pre, f"delay_{tag}"), (f"delay_{tag}", f"w_{tag}"),
+                      (f"w_{tag}", "hidden")]
     metadata = {"neurokws_nir_format": NIR_FORMAT_VERSION, "time_unit": "s",
                 "dt": config.dt * MS, "n_steps": config.n_steps,
                 "current_scale_c_I": config.current_scale, "discretisation": DISCRETISATION,
@@ -98,9 +127,9 @@ def build_nir_graph(config: NetworkConfig, weights: Weights,
 
 def export_nir(path: str | os.PathLike, config: NetworkConfig, weights: Weights,
                provenance: dict[str, Any] | None = None,
-               source: str = "weights") -> nir.NIRGraph:
+               source: str = "weights", delays: Delays | None = None) -> nir.NIRGraph:
     """Atomically write the float network as a NIR HDF5 file; return the graph written."""
-    graph = build_nir_graph(config, weights, provenance, source=source)
+    graph = build_nir_graph(config, weights, provenance, source=source, delays=delays)
     with atomic_path(path) as tmp:
         nir.write(str(tmp), graph)
     return graph
@@ -140,7 +169,8 @@ def graph_to_model(graph: nir.NIRGraph, source: str = "NIR graph") -> tuple[Netw
         n_steps=int(meta["n_steps"]), dt=_ms(dt),
         tau_mem=_ms(_uniform(hidden.tau_mem, "tau_mem", source)),
         tau_syn=_ms(_uniform(hidden.tau_syn, "tau_syn", source)),
-        v_th=float(_uniform(hidden.v_threshold, "v_threshold", source)))
+        v_th=float(_uniform(hidden.v_threshold, "v_threshold", source)),
+        max_delay_in=0, max_delay_rec=0)   # a graph without Delay nodes
     if "network_config_json" in meta:
         stored = NetworkConfig.from_dict(json.loads(str(meta["network_config_json"])))
         if not _close_config(stored, config):
@@ -149,8 +179,48 @@ def graph_to_model(graph: nir.NIRGraph, source: str = "NIR graph") -> tuple[Netw
         config = stored   # exact ms values, free of seconds round-off
     weights = Weights(*(np.ascontiguousarray(np.asarray(graph.nodes[k].weight).T,
                                              dtype=np.float32) for k in ("w_in", "w_rec", "w_out")))
+    for _, (value, linear) in _branches(graph, config, source):
+        total = getattr(weights, linear) + np.asarray(graph.nodes[f"w_{value}"].weight).T
+        setattr(weights, linear, np.ascontiguousarray(total, dtype=np.float32))
     weights.check(config, source=source)
     return config, weights
+
+
+def graph_to_delays(graph: nir.NIRGraph, config: NetworkConfig,
+                    source: str = "NIR graph") -> Delays | None:
+    """The integer delays of a graph written by build_nir_graph (None: a model without)."""
+    if not config.has_delays:
+        return None
+    out = Delays.zeros(config)
+    for name, (tag, _) in _branches(graph, config, source):
+        value = int(tag.rsplit("_", 1)[1])
+        mask = np.asarray(graph.nodes[f"w_{tag}"].weight).T != 0
+        getattr(out, name)[mask] = value
+    out.check(config, source=source, maxima=True)
+    return out
+
+
+def _branches(graph: nir.NIRGraph, config: NetworkConfig, source: str):
+    """(delay name, (branch tag, linear node)) of every Delay branch, checked."""
+    found = []
+    for key, node in graph.nodes.items():
+        if not isinstance(node, nir.Delay):
+            continue
+        tag = key[len("delay_"):]
+        conn, _, value = tag.rpartition("_")
+        name = {"in": "d_in", "rec": "d_rec"}.get(conn)
+        if name is None or not value.isdigit() or f"w_{tag}" not in graph.nodes:
+            raise ModelFormatError(f"{source}: Delay node {key!r} is not one of neurokws' "
+                                   "delay branches (delay_in_<d>, delay_rec_<d>); re-export.")
+        seconds = np.asarray(node.delay, np.float64)
+        if not np.allclose(seconds, int(value) * config.dt * MS, rtol=1e-9, atol=0):
+            raise ModelFormatError(f"{source}: {key} delays by {seconds.flat[0]} s, not "
+                                   f"{value} steps of {config.dt} ms; the graph was edited.")
+        if not config.has_delays:
+            raise ModelFormatError(f"{source}: the graph has Delay nodes but its config has "
+                                   "no delays; re-export it.")
+        found.append((name, (tag, DELAYED[name][2])))
+    return found
 
 
 def _post_pre(w: np.ndarray) -> np.ndarray:
@@ -173,7 +243,9 @@ def _ms(seconds: float) -> float:
 
 
 def _close_config(a: NetworkConfig, b: NetworkConfig) -> bool:
-    """Same sizes and (to 1e-9 relative) the same constants."""
+    """Same sizes and (to 1e-9 relative) the same constants (the delay maxima are not node
+    parameters: the Delay branches are checked against them separately)."""
     da, db = a.to_dict(), b.to_dict()
-    return all(np.isclose(da[k], db[k], rtol=1e-9, atol=0) for k in da)
+    return all(np.isclose(da[k], db[k], rtol=1e-9, atol=0) for k in da
+               if not k.startswith("max_delay"))
 

@@ -32,7 +32,7 @@ def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, A
     config = NetworkConfig(n_hidden=args.hidden, n_out=args.classes, n_in=args.n_in,
                            n_steps=args.steps, dt=cc.TRIAL_MS / args.steps,
                            tau_mem=model["tau_mem_ms"], tau_syn=model["tau_syn_ms"],
-                           v_th=model["v_th"])
+                           v_th=model["v_th"], max_delay_in=0, max_delay_rec=0)
     n_samples = args.batch * (args.batches + 1)
     steps, channels, offsets = cc.random_events(args.seed, n_samples, config.n_in,
                                                 config.n_steps, args.events)

@@ -1,0 +1,218 @@
+"""Synaptic delays in files: model .npz, quantized model, NetX (delay / delay_rec as
+genn-team/ml_genn_netx writes them), and the clear errors for delays that are bad or that a
+file and a config disagree on (docs/eventprop.md#synaptic-delays)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from neurokws.config import default_config, default_network, network_config
+from neurokws.deploy.netx import read_netx, write_netx
+from neurokws.deploy.quantize import quantize
+from neurokws.deploy.store import load_quantized, save_quantized
+from neurokws.fixedpoint.emulator import FixedPointNetwork
+from neurokws.fixedpoint.netx_file import read_netx_raw
+from neurokws.model.init import init_weights
+from neurokws.model.network import Delays, load_model, load_network, save_model
+from neurokws.utils.errors import ModelFormatError
+
+PLAIN = default_network(n_hidden=12, n_out=3, n_in=20, n_steps=80)
+NET = dataclasses.replace(PLAIN, max_delay_in=30, max_delay_rec=8)
+
+
+def delays(net=NET, seed=0) -> Delays:
+    rng = np.random.default_rng(seed)
+    return Delays(rng.integers(0, net.max_delay_in + 1, (net.n_in, net.n_hidden)).astype(np.int32),
+                  rng.integers(0, net.max_delay_rec + 1,
+                               (net.n_hidden, net.n_hidden)).astype(np.int32))
+
+
+@pytest.fixture
+def model(tmp_path):
+    weights = init_weights(NET, np.random.default_rng(1))
+    d = delays()
+    path = tmp_path / "model.npz"
+    save_model(path, NET, weights, {"seed": 1}, delays=d)
+    return path, weights, d
+
+
+def test_config_axis_builds_the_model_with_delays():
+    config = default_config(delays=[False, True], model={"delays": {"max_in": 40, "max_rec": 0}})
+    with_delays = network_config(config, 8, n_out=2, n_in=20, delays=True)
+    assert (with_delays.max_delay_in, with_delays.max_delay_rec) == (40, 0)
+    assert not network_config(config, 8, n_out=2, n_in=20).has_delays
+    with pytest.raises(Exception, match="delays"):   # Loihi 2: at most 62 steps
+        default_config(model={"delays": {"max_in": 63}})
+
+
+def test_model_file_round_trip_with_delays(model):
+    path, _, d = model
+    config, _, got, prov = load_network(path, expected=NET)
+    assert config == NET and prov == {"seed": 1}
+    np.testing.assert_array_equal(got.d_in, d.d_in)
+    np.testing.assert_array_equal(got.d_rec, d.d_rec)
+    assert got.d_in.dtype == np.int32
+    # A tool that cannot run delays refuses the model instead of running it without them.
+    with pytest.raises(ModelFormatError, match=r"model\.npz.*synaptic delays.*cannot run"):
+        load_model(path)
+
+
+def test_model_file_delay_errors(tmp_path, model):
+    path, weights, d = model
+    with pytest.raises(ModelFormatError, match="none were given"):
+        save_model(tmp_path / "a.npz", NET, weights, {})
+    with pytest.raises(ModelFormatError, match="without delays"):
+        save_model(tmp_path / "b.npz", PLAIN, weights, {}, delays=d)
+    too_long = Delays(d.d_in.copy(), d.d_rec.copy())
+    too_long.d_rec[0, 0] = 9
+    with pytest.raises(ModelFormatError, match=r"d_rec has delays up to 9.*max_delay_rec = 8"):
+        save_model(tmp_path / "c.npz", NET, weights, {}, delays=too_long)
+    # The config a workflow expects differs from the one in the file (other maximum).
+    with pytest.raises(ModelFormatError, match="different config"):
+        load_network(path, expected=dataclasses.replace(NET, max_delay_in=62))
+    # A file whose config says delays but whose delay arrays are gone.
+    with np.load(path) as archive:
+        kept = {k: archive[k] for k in archive.files if k != "d_rec"}
+    np.savez(tmp_path / "broken.npz", **kept)
+    with pytest.raises(ModelFormatError, match=r"broken\.npz.*corrupt"):
+        load_network(tmp_path / "broken.npz")
+
+
+def test_model_files_from_before_delays_load_without_them(tmp_path):
+    weights = init_weights(PLAIN, np.random.default_rng(0))
+    path = tmp_path / "old.npz"
+    save_model(path, PLAIN, weights, {})
+    with np.load(path) as archive:
+        old = {k: archive[k] for k in archive.files}
+    record = json.loads(str(old["network_config"]))
+    del record["max_delay_in"], record["max_delay_rec"]
+    old.update(network_config=np.array(json.dumps(record)), format_version=np.array(1))
+    np.savez(path, **old)
+    config, _, got, _ = load_network(path)
+    assert config == PLAIN and got is None
+
+
+def quantized(d=None, net=NET):
+    weights = init_weights(net, np.random.default_rng(2))
+    return quantize(net, weights, bits=8, percentile=99.0, delays=d or delays(net))
+
+
+def test_quantized_and_netx_files_carry_the_delays(tmp_path):
+    d = delays()
+    q = quantized(d)
+    np.testing.assert_array_equal(q.d_in, d.d_in.T)         # NetX layout (targets, sources)
+    save_quantized(tmp_path / "q.npz", q, {})
+    back, _ = load_quantized(tmp_path / "q.npz")
+    assert back.same_integers(q)
+    path = write_netx(tmp_path / "m.net", q, {})
+    with h5py.File(path) as handle:                          # ml_genn_netx's datasets
+        hidden = handle["layer/1"]
+        assert hidden["delay"].dtype == np.int32 and hidden["delay"].shape == (12, 20)
+        assert hidden["delay_rec"].shape == (12, 12)
+        assert "delay" not in handle["layer/2"]
+    assert read_netx(path).same_integers(q)
+    raw = read_netx_raw(path)                                # what the emulator runs
+    np.testing.assert_array_equal(raw.d_in, d.d_in.T)
+    np.testing.assert_array_equal(raw.d_rec, d.d_rec.T)
+    net = FixedPointNetwork.from_netx(path)
+    np.testing.assert_array_equal(net.d_rec, d.d_rec.T)
+    # Without delays the emulator would be another network: a lost delay_rec is visible.
+    assert not np.array_equal(net.d_rec, 0)
+
+
+def test_a_connection_without_delays_writes_no_dataset(tmp_path):
+    net = dataclasses.replace(PLAIN, max_delay_in=5, max_delay_rec=0)
+    path = write_netx(tmp_path / "m.net", quantized(net=net), {})
+    with h5py.File(path) as handle:
+        assert "delay" in handle["layer/1"] and "delay_rec" not in handle["layer/1"]
+    q = read_netx(path)
+    assert q.d_rec.shape == (12, 12) and not q.d_rec.any()
+    assert read_netx_raw(path).d_rec.shape == (12, 12)
+
+
+def _edit(path, key, value, layer="1"):
+    with h5py.File(path, "a") as handle:
+        group = handle[f"layer/{layer}"]
+        if key in group:
+            del group[key]
+        group.create_dataset(key, data=value)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (lambda d: -d - 1, "negative delays"),
+    (lambda d: np.full_like(d, 63), "above Loihi 2's maximum 62"),
+    (lambda d: np.full_like(d, 31), "above the model's maximum 30"),
+    (lambda d: d[:, :5], r"has shape \(12, 5\), expected \(12, 20\)"),
+    (lambda d: d + 0.5, "whole steps"),
+])
+def test_bad_netx_delays_are_refused_by_name(tmp_path, value, message):
+    path = write_netx(tmp_path / "m.net", quantized(), {})
+    _edit(path, "delay", value(read_netx_raw(path).d_in))
+    with pytest.raises(ModelFormatError, match=rf"m\.net.*{message}"):
+        read_netx(path)
+
+
+def test_delays_where_the_model_has_none_or_cannot_carry_them(tmp_path):
+    q = quantized()
+    path = write_netx(tmp_path / "m.net", q, {})
+    _edit(path, "delay", q.d_rec[:3], layer="2")             # on the readout
+    with pytest.raises(ModelFormatError, match="readout synapses carry no delays"):
+        read_netx(path)
+    with pytest.raises(ValueError, match=r"readout.*delays"):
+        read_netx_raw(path)
+    # Another tool's file (no neurokws metadata) with delays, read for a delay-free config.
+    plain = write_netx(tmp_path / "plain.net", quantize(
+        PLAIN, init_weights(PLAIN, np.random.default_rng(2)), bits=8, percentile=99.0), {})
+    _edit(plain, "delay", np.ones((12, 20), np.int32))
+    with h5py.File(plain, "a") as handle:
+        del handle["neurokws"]
+    with pytest.raises(ModelFormatError, match=r"has no delays.*model\.delays"):
+        read_netx(plain, expected=PLAIN)
+    read = read_netx(plain, expected=dataclasses.replace(PLAIN, max_delay_in=1))
+    assert read.d_in.max() == 1 and not read.d_rec.any()
+
+
+def test_quantize_needs_the_models_delays():
+    weights = init_weights(NET, np.random.default_rng(2))
+    with pytest.raises(ModelFormatError, match="no delays were given"):
+        quantize(NET, weights, bits=8, percentile=99.0)
+
+
+def test_nir_export_is_the_equivalent_graph_with_delay_nodes(tmp_path, model):
+    """Per-synapse delays as Delay branches (one per delay value); reading the graph back
+    gives the same weights, the same delays wherever a weight is non-zero, and the same
+    float network (readout bit for bit)."""
+    import nir
+
+    from neurokws.data.binning import bin_events
+    from neurokws.data.synthetic import generate_split
+    from neurokws.deploy.nir_export import export_nir, graph_to_delays, load_nir
+    from neurokws.model.engine import infer
+
+    _, weights, d = model
+    weights.w_in[0, :4] = 0.0    # a zero-weight synapse has no delay in the graph
+    graph = export_nir(tmp_path / "m.nir", NET, weights, delays=d)
+    branches = [k for k, n in graph.nodes.items() if isinstance(n, nir.Delay)]
+    assert {f"delay_in_{v}" for v in np.unique(d.d_in[d.d_in > 0])} <= set(branches)
+    assert np.allclose(graph.nodes["delay_rec_3"].delay, 3 * NET.dt * 1e-3)
+    assert ("delay_rec_3", "w_rec_3") in graph.edges and ("w_rec_3", "hidden") in graph.edges
+    config, back, read = load_nir(tmp_path / "m.nir")
+    assert config == NET
+    np.testing.assert_array_equal(back.w_in, weights.w_in)
+    np.testing.assert_array_equal(back.w_rec, weights.w_rec)
+    delays_back = graph_to_delays(read, config)
+    live = weights.w_in != 0
+    np.testing.assert_array_equal(delays_back.d_in[live], d.d_in[live])
+    np.testing.assert_array_equal(delays_back.d_rec, d.d_rec)
+    split = bin_events(generate_split(6, 3, seed=1, n_channels=20, duration_ms=80.0),
+                       NET.dt, NET.n_steps)
+    args = (split.steps, split.channels, split.offsets)
+    np.testing.assert_array_equal(infer(NET, weights, *args, delays=d)[0],
+                                  infer(config, back, *args, delays=delays_back)[0])
+    with pytest.raises(ModelFormatError, match="pass its delays"):
+        export_nir(tmp_path / "x.nir", NET, weights)
