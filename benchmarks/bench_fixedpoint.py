@@ -3,12 +3,16 @@
     .venv/bin/python benchmarks/bench_fixedpoint.py                      # N = 256 and 1024
     .venv/bin/python benchmarks/bench_fixedpoint.py --hidden 256 --lava-samples 3
     .venv/bin/python benchmarks/bench_fixedpoint.py --net model.net --inputs test_inputs.npz
+    .venv/bin/python benchmarks/bench_fixedpoint.py --hidden 256 --max-delay 62   # delays
 
 Without --net, a synthetic int8 network (700 -> N -> 20, vThMant 2048, weights calibrated to
 about 14 spikes per hidden neuron per sample, like the paper's regularised models) and
 Poisson input (about 8,400 events per 1 s sample, like SHD) are used, T = 1000.
 The emulator classifies --samples samples (stream_len 1); Lava runs --lava-samples in one
 network (needs .venv-lava; skipped with a note if missing). Predictions are cross-checked.
+With --max-delay D, random synaptic delays 0..D on the input and the recurrent connection
+are added (NetX `delay` / `delay_rec`; Lava then runs our DelayDense graph): the row also
+gives the emulator's rate on the same network without delays, and the ratio.
 """
 
 from __future__ import annotations
@@ -68,7 +72,8 @@ def synthetic_network(n_hidden: int, inputs: StepInputs, seed: int = 0
     return net, {"w_in": w_in, "w_rec": w_rec, "w_out": w_out}
 
 
-def write_net(path: Path, weights: dict[str, np.ndarray]) -> Path:
+def write_net(path: Path, weights: dict[str, np.ndarray],
+              delays: dict[str, np.ndarray] | None = None) -> Path:
     """Write `weights` in our NetX layout (docs/quantization.md#netx-layout): dense_rec +
     dense, CUBA neurons."""
     import h5py
@@ -83,6 +88,9 @@ def write_net(path: Path, weights: dict[str, np.ndarray]) -> Path:
             group.create_dataset("shape", data=np.array([size], dtype=np.int64))
             for key, value in arrays.items():
                 group.create_dataset(key, data=value.astype(np.float32))
+            if kind == "dense_rec" and delays:
+                for key, value in delays.items():
+                    group.create_dataset(key, data=value.astype(np.int32))
             neuron = group.create_group("neuron")
             neuron.create_dataset("type", data="CUBA", dtype=h5py.string_dtype())
             for key, value in (("iDecay", 742), ("vDecay", 200), ("vThMant", vth),
@@ -113,7 +121,16 @@ def bench(n_hidden: int | None, args: argparse.Namespace, workdir: Path) -> None
     else:
         inputs = poisson_inputs(rng, args.samples)
         net, weights = synthetic_network(n_hidden, inputs, args.seed)
-        net_path = write_net(workdir / f"bench_{n_hidden}.net", weights)
+        delays = None
+        if args.max_delay:
+            delays = {"delay": rng.integers(0, args.max_delay + 1, weights["w_in"].shape),
+                      "delay_rec": rng.integers(0, args.max_delay + 1, weights["w_rec"].shape)}
+            plain_rate, _ = time_emulator(net, inputs, 1)
+        net_path = write_net(workdir / f"bench_{n_hidden}.net", weights, delays)
+        net = FixedPointNetwork.from_netx(net_path)
+        if delays:
+            print(f"N={net.n_hidden}: emulator without delays {plain_rate:.1f} samples/s "
+                  "(1 thread)", flush=True)
     emu_rate, _ = time_emulator(net, inputs, None)
     emu_rate_1, _ = time_emulator(net, inputs, 1)
     act = net.run(inputs.select(np.arange(min(50, len(inputs))))).activity
@@ -121,6 +138,9 @@ def bench(n_hidden: int | None, args: argparse.Namespace, workdir: Path) -> None
           f"(1 thread {emu_rate_1:.1f}); {act.hidden_spikes.mean() / net.n_hidden:.1f} "
           f"spikes/neuron/sample, {act.input_events.mean():.0f} input events/sample, "
           f"{act.synaptic_ops.mean():.3g} SOPs/sample", flush=True)
+    if args.max_delay and not args.net:
+        print(f"  delays 0..{args.max_delay}: with / without = {emu_rate_1 / plain_rate:.2f}x "
+              "(1 thread; issue 14's goal >= 0.5x)", flush=True)
     if args.lava_samples <= 0:
         return
     try:
@@ -148,6 +168,8 @@ def main() -> None:
     parser.add_argument("--net", help="a NetX file instead of the synthetic network")
     parser.add_argument("--inputs", help="StepInputs .npz for --net")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-delay", type=int, default=0,
+                        help="random synaptic delays 0..D on both connections (0: none)")
     args = parser.parse_args()
     if bool(args.net) != bool(args.inputs):
         parser.error("--net and --inputs go together")
