@@ -63,9 +63,11 @@ def test_readme_paper_command_plans_exactly_the_papers_cells():
 
 def test_readme_delay_commands_plan_the_delay_cells():
     """The paper grid with its delay overlay: the paper's 30 cells and the same 30 with
-    delays; the sequence task: 3 seeds with and without delays (--forceall: the whole plan,
+    delays; the sequence task: 3 seeds with and without delays; the default with delays
+    given on the command line (--forceall: the whole plan,
     whatever results/ of the checkout already holds)."""
-    for marker, cells in (("config/paper_delays.yaml", 60), ("config/sequence.yaml", 6)):
+    for marker, cells in (("config/paper_delays.yaml", 60), ("config/sequence.yaml", 6),
+                          ("delays='[false, true]'", 4)):   # the default, 2 seeds x 2
         command = readme_command(marker)
         proc = subprocess.run([str(ROOT / command[0]), *command[1:], "-n", "--forceall"],
                               cwd=ROOT,
