@@ -216,3 +216,20 @@ def test_nir_export_is_the_equivalent_graph_with_delay_nodes(tmp_path, model):
                                   infer(config, back, *args, delays=delays_back)[0])
     with pytest.raises(ModelFormatError, match="pass its delays"):
         export_nir(tmp_path / "x.nir", NET, weights)
+
+
+def test_profiling_paths_name_what_delays_cost_or_why_they_cannot_run(tmp_path):
+    """The Loihi 2 estimate says its cost model has no delay term; the hardware path
+    (stock netx) refuses a delay file before touching any hardware stack."""
+    from neurokws.profiling.errors import LoihiUnavailableError
+    from neurokws.profiling.loihi_estimate import estimate_loihi
+    from neurokws.profiling.loihi_hw import run_on_loihi
+
+    events, spikes = np.full(4, 5000.0), np.full(4, 1800.0)
+    plain = estimate_loihi(events, spikes, 128, 20, 1000)
+    delayed = estimate_loihi(events, spikes, 128, 20, 1000, max_delay=62)
+    assert "delays" not in plain.notes
+    assert "ring of 63 dendritic accumulators" in delayed.notes and "lower bound" in delayed.notes
+    path = write_netx(tmp_path / "m.net", quantized(), {})
+    with pytest.raises(LoihiUnavailableError, match=r"m\.net has synaptic delays.*netx"):
+        run_on_loihi(path, np.zeros((20, 80), np.int32), repeats=1)
