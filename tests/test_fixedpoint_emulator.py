@@ -242,6 +242,31 @@ def test_activity_counts():
     assert act.totals()["hidden_spikes"] == act.hidden_spikes.sum() > 0
 
 
+@pytest.mark.parametrize("delays", [False, True])
+def test_effective_synaptic_ops_count_non_zero_weights(delays):
+    """NeuroBench's effective ACs: per input event and hidden spike, the non-zero weights
+    it drives (Lava's effective weights), from the recorded spikes; a sparse network
+    makes fewer than the dense count."""
+    rng = np.random.default_rng(4)
+    w_in, w_rec, w_out = random_weights(rng, 20, 10, 4)
+    w_in[rng.random(w_in.shape) < 0.5] = 0
+    w_rec[:, :3] = 0
+    extra = ({"d_in": rng.integers(0, 5, w_in.shape), "d_rec": rng.integers(0, 3, w_rec.shape)}
+             if delays else {})
+    net = FixedPointNetwork(w_in, w_rec, w_out, NeuronParams(742, 200, 800),
+                            NeuronParams(742, 200, 1 << 16), **extra)
+    inputs = random_inputs(rng, 3, 15, 20, 0.3, graded=True)
+    result = net.run(inputs, record=("hidden",))
+    nnz_ff = (net.ff.weights != 0).sum(axis=0)
+    nnz_hid = (net.rec.weights != 0).sum(axis=0) + (net.out.weights != 0).sum(axis=0)
+    for s in range(3):
+        sel = slice(inputs.offsets[s], inputs.offsets[s + 1])
+        active = inputs.channels[sel][inputs.values[sel] != 0]
+        expect = nnz_ff[active].sum() + result.traces["hidden_s"][s].sum(axis=0) @ nnz_hid
+        assert result.activity.effective_synaptic_ops[s] == expect
+    assert 0 < result.activity.effective_synaptic_ops.sum() < result.activity.synaptic_ops.sum()
+
+
 def test_stream_bounds():
     assert stream_bounds(5, 2).tolist() == [0, 2, 4, 5]
     assert stream_bounds(5, None).tolist() == [0, 5]
@@ -318,3 +343,41 @@ def test_uniform_input_delay_is_a_shifted_input():
     assert a["hidden_s"].sum() > 0
     with pytest.raises(ValueError, match="non-negative integers"):
         FixedPointNetwork(w_in, w_rec, w_out, hidden, output, d_in=-np.ones(w_in.shape, int))
+
+
+@pytest.mark.parametrize("graded", [False, True])
+def test_linear_delay_path_equals_per_delay_sums(graded):
+    """kernels.py's linear delay path (each weight shifted once, added straight into the
+    ring) gives DelayDense's integers: the per-delay sums shifted on their own, which the
+    Lava tests (test_fixedpoint_lava_delays.py) hold the emulator to. netx's weights are
+    multiples of 2^-weight_exp, so the linear path is taken; graded values so large that a
+    step's sum could leave int32 fall back to the per-delay sums."""
+    rng = np.random.default_rng(3)
+    w_in, w_rec, w_out = random_weights(rng, 40, 16, 4)
+    hidden = NeuronParams(1024, 128, 1500)
+    output = NeuronParams(1024, 128, 1 << 16)
+    inputs = random_inputs(rng, 3, 80, 40, 0.2, graded=graded)
+    net = FixedPointNetwork(w_in, w_rec, w_out, hidden, output,
+                            d_in=rng.integers(0, 20, w_in.shape),
+                            d_rec=rng.integers(0, 7, w_rec.shape))
+    assert net.ff.weight_exp < 0 and net._linear_path(inputs)[0].shape == (40, 16)
+    fast = net.run(inputs, stream_len=1, record=("hidden", "output")).traces
+    lin, net._linear = net._linear, (None, None)   # force the per-delay sums
+    assert net._linear_path(inputs)[0].size == 0
+    sums = net.run(inputs, stream_len=1, record=("hidden", "output")).traces
+    for name in fast:
+        np.testing.assert_array_equal(fast[name], sums[name], err_msg=name)
+    assert fast["hidden_s"].sum() > 100
+    if graded:   # n events of value 127 in one step with L 127 n max|w| >= 2^31 (L = 20)
+        w_max = int(np.abs(lin[0]).max())
+        assert net._delays[0] == 20
+        n_ev = 40 * (-(-(1 << 31) // (20 * 127 * w_max * 40)))
+        crowd = StepInputs(np.zeros(n_ev, np.int64), np.arange(n_ev) % 40,
+                           np.full(n_ev, 127), np.array([0, n_ev]), 5, 40, message_bits=8)
+        assert net._linear_path(crowd)[0].size == 0
+        net._linear = lin
+        assert net._linear_path(crowd)[0].size == 0
+        few = StepInputs(np.zeros(n_ev // 2, np.int64), np.arange(n_ev // 2) % 40,
+                         np.full(n_ev // 2, 127), np.array([0, n_ev // 2]), 5, 40,
+                         message_bits=8)
+        assert net._linear_path(few)[0].size > 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -22,6 +24,7 @@ def tiny_config(tmp_path: Path, **sections) -> Path:
     config["seeds"] = [3]
     config["model"]["n_steps"] = 200
     config["training"]["progress_bar"] = False
+    config["training"]["qat"] = {"epochs": 1}
     config["lava"]["chunks"] = 1
     config["profiling"] = {"devices": ["cpu"], "batch_sizes": [1], "idle_s": 0.0,
                            "min_active_s": 0.0, "max_samples": 8}
@@ -51,11 +54,11 @@ def test_training_cost_can_be_switched_off(tmp_path):
 
 
 def test_tiny_run_and_html_report(tmp_path):
-    config = tiny_config(tmp_path)
+    config = tiny_config(tmp_path, deploy={"bits": [8, 4], "methods": ["ptq", "qat"]})
     proc = snakemake("--configfile", str(config), "--cores", "2", cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-5000:]
     results = tmp_path / "results"
-    for figure in ("accuracy", "training_cost", "inference_cost"):
+    for figure in ("accuracy", "training_cost", "inference_cost", "bits_sweep"):
         assert (results / "figures" / f"{figure}.png").stat().st_size > 10_000
         assert (results / "figures" / f"{figure}.pdf").read_bytes()[:5] == b"%PDF-"
     summary = pd.read_csv(results / "tables" / "accuracy_summary.csv")
@@ -70,6 +73,26 @@ def test_tiny_run_and_html_report(tmp_path):
                     "## Inference cost", "## Provenance"):
         assert section in text
     assert "<table>" in (results / "summary.html").read_text()
+    # The bit-width sweep: ptq (int<b>/) and qat (qat<b>/) at 8 and 4 bits.
+    sweep = pd.read_csv(results / "tables" / "bits_sweep.csv")
+    assert sorted(zip(sweep["method"], sweep["bits"], strict=True)) == [("ptq", 4), ("ptq", 8),
+                                                           ("qat", 4), ("qat", 8)]
+    assert (sweep["footprint_bytes"][sweep["bits"] == 4].to_numpy()
+            < sweep["footprint_bytes"][sweep["bits"] == 8].to_numpy()).all()
+    assert sweep[["emulator_mean", "float_quantized_mean", "float_mean"]].notna().all().all()
+    cell = results / "synth" / "h16" / "seed3"
+    qat_model = np.load(cell / "qat4" / "model.npz")
+    prov = json.loads(str(qat_model["provenance"]))
+    assert prov["qat"] == {"bits": 4, "percentile": 99.0}
+    assert prov["init_model"].endswith("seed3/model.npz")
+    assert pd.read_csv(cell / "qat4" / "train_log.csv")["epoch"].tolist() == [0]
+    quantized = json.loads((cell / "qat4" / "quantization.json").read_text())
+    assert quantized["provenance"]["source_model"].endswith("qat4/model.npz")
+    fixed = pd.read_csv(results / "tables" / "accuracy_fixed.csv")
+    lava = fixed[fixed["lava_aligned_n"].notna()]
+    assert sorted(zip(lava["method"], lava["bits"], strict=True)) == [("ptq", 8), ("qat", 8)]
+    assert (lava["lava_aligned_agreement"] == 1.0).all()
+    assert "## Weight bits" in text
 
     proc = snakemake("--configfile", str(config), "--report", "results/report.html",
                      cwd=tmp_path, timeout=300)
@@ -78,6 +101,7 @@ def test_tiny_run_and_html_report(tmp_path):
     assert len(page) > 100_000
     for needle in ("results/figures/accuracy.png", "results/figures/training_cost.png",
                    "results/figures/inference_cost.png", "results/synth/figures/rasters.png",
+                   "results/figures/bits_sweep.png",
                    "results/summary.html", "results/tables/accuracy_summary.csv",
                    "the paper's Figure 4", "the paper's Figure 3", "Table II"):
         assert needle in page, needle

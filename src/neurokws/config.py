@@ -98,6 +98,23 @@ class DelayTraining:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class QuantTraining:
+    """Quantization-aware training (train/qat.py) for one deployment: the weight bit width
+    (config `deploy.bits`) and the scale percentile (`deploy.percentile`), exactly as the
+    deployment's quantization will use them."""
+
+    bits: int           # checked where it is used, by deploy.quantize.quantize
+    percentile: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> QuantTraining:
+        return cls(**data)
+
+
 @functools.cache
 def _schema_text(path: str) -> str:
     return Path(path).read_text()
@@ -360,6 +377,31 @@ def dataset_splits(config: dict, dataset: str) -> list[str]:
                  or (ds["source"] == "files" and "valid" in ds["files"])
                  or (ds["source"] == "audio" and ds["audio"]["valid_split"]))
     return ["train", "valid", "test"] if has_valid else ["train", "test"]
+
+
+QUANT_DIRS = {"ptq": "int", "qat": "qat"}   # deploy.methods -> a model's directory prefix
+
+
+def quant_method(prefix: str) -> str:
+    """The deploy.methods entry of a model directory prefix (`int` -> ptq, `qat` -> qat)."""
+    return {v: k for k, v in QUANT_DIRS.items()}[prefix]
+
+
+def qat_settings(config: dict, dataset: str, hidden: int) -> TrainSettings:
+    """The TrainSettings of a cell's QAT run (`training.qat`): fine-tuning the float model
+    (init float: qat.epochs at qat.lr, cosine-annealed, no ease-in) or the cell's own
+    settings (init scratch)."""
+    settings = train_settings(config, dataset, hidden)
+    spec = config["training"]["qat"]
+    if spec["init"] == "scratch":
+        return settings
+    return dataclasses.replace(settings, epochs=int(spec["epochs"]), lr=float(spec["lr"]),
+                               ease_in_start_lr=float(spec["lr"]), lr_anneal="cosine")
+
+
+def quant_training(config: dict, bits: int) -> QuantTraining:
+    """The QAT target of one bit width: `bits` and deploy.percentile, as deployment uses."""
+    return QuantTraining(bits=int(bits), percentile=float(config["deploy"]["percentile"]))
 
 
 def deployed_bits(config: dict) -> int:

@@ -18,9 +18,13 @@ from neurokws.config import (  # noqa: E402
     COCHLEA_SOURCES,
     DOWNLOAD_SOURCES,
     GENERATED_SOURCES,
+    QUANT_DIRS,
     dataset_splits,
     delay_training,
     deployed_bits,
+    qat_settings,
+    quant_method,
+    quant_training,
     resolve_config,
     train_settings,
 )
@@ -38,6 +42,7 @@ CELL = "results/{dataset}/h{hidden}{delays}/seed{seed}"
 THREADS = config["training"]["threads"]
 BITS = [int(b) for b in config["deploy"]["bits"]]
 DEPLOYED_BITS = deployed_bits(config)
+METHODS = list(config["deploy"]["methods"])   # ptq -> int<b>/, qat -> qat<b>/ (QUANT_DIRS)
 LAVA = config["lava"]
 LAVA_MODES = LAVA["input_modes"]
 LAVA_CHUNKS = int(LAVA["chunks"])
@@ -63,6 +68,7 @@ wildcard_constraints:
     device="|".join(PROFILERS),
     batch=r"\d+",
     bits=r"\d+",
+    quant="|".join(QUANT_DIRS.values()),
 
 
 def source_of(dataset):
@@ -135,9 +141,32 @@ def cell_delay_training(wildcards):
     return None if spec is None else spec.to_dict()
 
 
-def fixed_paths(name):
-    """`name` inside each model's int<bits>/ folder, for every cell and bit width."""
-    return [p for b in BITS for p in cell_paths(f"int{b}/{name}")]
+def fixed_paths(name, bits=None):
+    """`name` inside each deployed model's folder (int<b>/: ptq, qat<b>/: qat) for every
+    cell, method and bit width (`bits`: only that one); QAT models for cells without delays
+    (train/qat.py)."""
+    return [
+        p
+        for m in METHODS
+        for b in (BITS if bits is None else [bits])
+        for p in cell_paths(f"{QUANT_DIRS[m]}{b}/{name}", False if m == "qat" else None)
+    ]
+
+
+def deployed_model(wildcards):
+    """What a deployment quantizes: the cell's float model (ptq) or its QAT model (qat)."""
+    cell = CELL.format(**wildcards)
+    if quant_method(wildcards.quant) == "qat":
+        return f"{cell}/qat{wildcards.bits}/model.npz"
+    return f"{cell}/model.npz"
+
+
+def qat_inputs(wildcards):
+    """A QAT run's inputs: the prepared splits, plus the float model it fine-tunes."""
+    inputs = prepared_train_inputs(wildcards)
+    if config["training"]["qat"]["init"] == "float":
+        inputs["init"] = f"{CELL.format(**wildcards)}/model.npz"
+    return inputs
 
 
 def train_inputs(wildcards):

@@ -1,19 +1,21 @@
-"""Deployment stage: 8-bit (or swept) post-training quantization, NetX and NIR export."""
+"""Deployment stage: 8-bit (or swept) quantization (post-training or of QAT models), NetX
+and NIR export."""
 
 
 rule quantize:
-    """Post-training quantization of the float model (paper's per-layer power-of-two scales)."""
+    """Quantization of the float model (int<b>/: post-training, the paper's per-layer
+    power-of-two scales) or of its QAT model (qat<b>/: the same quantization)."""
     input:
-        model=f"{CELL}/model.npz",
+        model=deployed_model,
     output:
-        quantized=f"{CELL}/int{{bits}}/quantized.npz",
-        summary=f"{CELL}/int{{bits}}/quantization.json",
+        quantized=f"{CELL}/{{quant}}{{bits}}/quantized.npz",
+        summary=f"{CELL}/{{quant}}{{bits}}/quantization.json",
     params:
         percentile=config["deploy"]["percentile"],
         model=config["model"],
         delays=cell_has_delays,
     log:
-        f"{CELL}/logs/quantize_int{{bits}}.log",
+        f"{CELL}/logs/quantize_{{quant}}{{bits}}.log",
     conda:
         "../../envs/neurokws.yaml"
     script:
@@ -23,12 +25,12 @@ rule quantize:
 rule export_netx:
     """Lava-dl NetX HDF5 (dense_rec hidden layer, dense output layer) for Loihi 2."""
     input:
-        quantized=f"{CELL}/int{{bits}}/quantized.npz",
+        quantized=f"{CELL}/{{quant}}{{bits}}/quantized.npz",
     output:
-        net=f"{CELL}/int{{bits}}/model.net",
-        sidecar=f"{CELL}/int{{bits}}/model.net.json",
+        net=f"{CELL}/{{quant}}{{bits}}/model.net",
+        sidecar=f"{CELL}/{{quant}}{{bits}}/model.net.json",
     log:
-        f"{CELL}/logs/export_netx_int{{bits}}.log",
+        f"{CELL}/logs/export_netx_{{quant}}{{bits}}.log",
     conda:
         "../../envs/neurokws.yaml"
     script:

@@ -4,16 +4,16 @@
 rule eval_fixed:
     """Emulator accuracy of the NetX model on the whole test set, both input modes."""
     input:
-        net=f"{CELL}/int{{bits}}/model.net",
+        net=f"{CELL}/{{quant}}{{bits}}/model.net",
         test="results/{dataset}/prepared/test.npz",
     output:
-        summary=f"{CELL}/int{{bits}}/eval_fixed.json",
-        predictions=f"{CELL}/int{{bits}}/predictions_fixed.csv",
+        summary=f"{CELL}/{{quant}}{{bits}}/eval_fixed.json",
+        predictions=f"{CELL}/{{quant}}{{bits}}/predictions_fixed.csv",
     params:
         modes=config["fixed_point"]["input_modes"],
         delays=cell_has_delays,
     log:
-        f"{CELL}/logs/eval_fixed_int{{bits}}.log",
+        f"{CELL}/logs/eval_fixed_{{quant}}{{bits}}.log",
     threads: THREADS
     resources:
         mem_mb=mem_mb("eval_fixed"),
@@ -28,15 +28,15 @@ rule eval_lava_chunk:
     """One chunk of the seeded Lava subset in Loihi2SimCfg(select_tag='fixed_pt')."""
     input:
         lava=side_env_stamp("lava"),
-        net=f"{CELL}/int{{bits}}/model.net",
+        net=f"{CELL}/{{quant}}{{bits}}/model.net",
         test="results/{dataset}/prepared/test.npz",
     output:
-        f"{CELL}/int{{bits}}/lava/{{mode}}_chunk{{chunk}}.npz",
+        f"{CELL}/{{quant}}{{bits}}/lava/{{mode}}_chunk{{chunk}}.npz",
     params:
         n_subset=LAVA["n_samples"],
         n_chunks=LAVA_CHUNKS,
     log:
-        f"{CELL}/logs/eval_lava_int{{bits}}_{{mode}}_chunk{{chunk}}.log",
+        f"{CELL}/logs/eval_lava_{{quant}}{{bits}}_{{mode}}_chunk{{chunk}}.log",
     resources:
         mem_mb=mem_mb("eval_lava_chunk"),
         runtime=runtime("eval_lava_chunk"),
@@ -50,17 +50,17 @@ rule merge_lava:
     """Lava accuracy on its subset and agreement with the emulator's predictions."""
     input:
         chunks=expand(
-            f"{CELL}/int{{bits}}/lava/{{mode}}_chunk{{chunk}}.npz",
+            f"{CELL}/{{quant}}{{bits}}/lava/{{mode}}_chunk{{chunk}}.npz",
             chunk=range(LAVA_CHUNKS),
             allow_missing=True,
         ),
-        emulator=f"{CELL}/int{{bits}}/predictions_fixed.csv",
+        emulator=f"{CELL}/{{quant}}{{bits}}/predictions_fixed.csv",
     output:
-        f"{CELL}/int{{bits}}/eval_lava_{{mode}}.json",
+        f"{CELL}/{{quant}}{{bits}}/eval_lava_{{mode}}.json",
     params:
         delays=cell_has_delays,
     log:
-        f"{CELL}/logs/merge_lava_int{{bits}}_{{mode}}.log",
+        f"{CELL}/logs/merge_lava_{{quant}}{{bits}}_{{mode}}.log",
     conda:
         "../../envs/neurokws.yaml"
     script:
@@ -72,7 +72,8 @@ rule aggregate_fixed:
     input:
         float_metrics=cell_paths("eval_float.json"),
         fixed=fixed_paths("eval_fixed.json"),
-        lava=[p for m in LAVA_MODES for p in fixed_paths(f"eval_lava_{m}.json")],
+        # Lava checks the deployed bit width's models (a subset, seconds per sample).
+        lava=[p for m in LAVA_MODES for p in fixed_paths(f"eval_lava_{m}.json", DEPLOYED_BITS)],
     output:
         report(
             "results/tables/accuracy_fixed.csv",

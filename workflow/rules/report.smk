@@ -42,6 +42,32 @@ rule figure_accuracy:
         "../scripts/report_accuracy.py"
 
 
+rule figure_bits_sweep:
+    """Accuracy and cost of every deployed model per method (ptq, qat) and bit width."""
+    input:
+        "results/tables/accuracy_fixed.csv",
+    output:
+        png=report(
+            "results/figures/bits_sweep.png",
+            caption="../report/bits_sweep.rst",
+            category="Accuracy",
+            labels={"figure": "bit-width sweep"},
+        ),
+        pdf="results/figures/bits_sweep.pdf",
+        table=report(
+            SWEEP_CSV,
+            caption="../report/bits_sweep_table.rst",
+            category="Accuracy",
+            labels={"figure": "bit-width sweep: data"},
+        ),
+    log:
+        "results/logs/figure_bits_sweep.log",
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/report_bits_sweep.py"
+
+
 rule training_cost:
     """Figure 3 data: Eventprop vs Spyx BPTT time per epoch and memory over T (whole machine)."""
     input:

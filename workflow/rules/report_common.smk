@@ -2,6 +2,7 @@
 
 TABLE2_CSV = "results/tables/table2.csv"  # written by the profiling stage
 TABLE2_MD = "results/tables/table2.md"
+SWEEP_CSV = "results/tables/bits_sweep.csv"  # figure_bits_sweep
 
 
 def produced(path):
@@ -17,7 +18,7 @@ def spyx_env_input(wildcards):
 def summary_inputs(wildcards):
     """Everything summary.md reports on; optional stages only where they run."""
     inputs = {"accuracy": "results/tables/accuracy_summary.csv",
-              "fixed": "results/tables/accuracy_fixed.csv"}
+              "fixed": "results/tables/accuracy_fixed.csv", "sweep": SWEEP_CSV}
     if TRAINING_COST["enabled"]:
         inputs["cost"] = "results/training_cost/training_cost.csv"
     if produced(TABLE2_CSV):
@@ -31,6 +32,7 @@ def report_figures():
     """The figure files of this run (listed in summary.md)."""
     figures = [f"results/{d}/figures/rasters.png" for d in DATASETS]
     figures.append("results/figures/accuracy.png")
+    figures.append("results/figures/bits_sweep.png")
     if TRAINING_COST["enabled"]:
         figures.append("results/figures/training_cost.png")
     if produced(TABLE2_CSV):

@@ -69,3 +69,30 @@ rule aggregate_float:
         "../../envs/neurokws.yaml"
     script:
         "../scripts/aggregate_float.py"
+
+
+rule train_qat:
+    """Quantization-aware training of one cell at one bit width (training.qat): the forward
+    pass runs the weights as deployment quantizes them; resumes from its checkpoint."""
+    input:
+        unpack(qat_inputs),
+    output:
+        model=f"{CELL}/qat{{bits}}/model.npz",
+        log_csv=f"{CELL}/qat{{bits}}/train_log.csv",
+    params:
+        cell_dir=f"{CELL}/qat{{bits}}",
+        settings=lambda wildcards: qat_settings(
+            config, wildcards.dataset, int(wildcards.hidden)
+        ).to_dict(),
+        qat=lambda wildcards: quant_training(config, wildcards.bits).to_dict(),
+        model=config["model"],
+    log:
+        f"{CELL}/logs/train_qat{{bits}}.log",
+    threads: THREADS
+    resources:
+        mem_mb=mem_mb("train"),
+        runtime=runtime("train"),
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/train_qat.py"

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 import numpy as np
 import pandas as pd
 
+from neurokws.config import quant_method
 from neurokws.fixedpoint.evaluation import OUTPUT_SPIKE_WARNING, merge_lava_chunks
 from neurokws.utils.atomic import write_json
 from neurokws.utils.rule_support import rule_provenance, start_rule
@@ -27,6 +28,7 @@ write_json(snakemake.output[0], {
     "hidden": int(snakemake.wildcards.hidden), "seed": int(snakemake.wildcards.seed),
     "delays": bool(snakemake.params.delays),
     "bits": int(snakemake.wildcards.bits),
+    "method": quant_method(snakemake.wildcards.quant),
     "provenance": rule_provenance(snakemake)})
 log.info("Lava accuracy %.4f on %d samples, agreement %s", result["accuracy"],
          result["n_samples"], result.get("agreement_with_emulator"))

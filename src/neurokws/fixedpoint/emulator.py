@@ -40,6 +40,7 @@ class Activity:
     output_spikes: np.ndarray
     synaptic_ops: np.ndarray
     neuron_updates: np.ndarray
+    effective_synaptic_ops: np.ndarray   # only non-zero weights (NeuroBench effective ACs)
 
     def totals(self) -> dict[str, int]:
         """Sums over all samples."""
@@ -106,6 +107,12 @@ class FixedPointNetwork:
         self._out = _layer_constants(output, self.n_out)
         self.d_in, self.d_rec, self._delays = _delay_layout(d_in, d_rec, self.ff.weights.shape,
                                                             self.rec.weights.shape)
+        # kernels.py: the linear delay path (weights shifted once) where it is exact.
+        self._linear = tuple(_shifted_weights(s) for s in (self.ff, self.rec))
+        # Non-zero synapses per source: an input channel's, a hidden neuron's (rec + out).
+        self._nnz_ff = np.count_nonzero(self.ff.weights, axis=0).astype(np.int64)
+        self._nnz_hid = (np.count_nonzero(self.rec.weights, axis=0)
+                         + np.count_nonzero(self.out.weights, axis=0)).astype(np.int64)
 
     @classmethod
     def from_netx(cls, path: str | os.PathLike) -> FixedPointNetwork:
@@ -144,7 +151,7 @@ class FixedPointNetwork:
         out_u, out_s = trace(self.n_out, rec_o, np.int32), trace(self.n_out, rec_o, np.bool_)
         hid_u, hid_v = trace(self.n_hidden, rec_h, np.int32), trace(self.n_hidden, rec_h, np.int32)
         hid_s = trace(self.n_hidden, rec_h, np.bool_)
-        activity = np.zeros((n, 3), np.int64)
+        activity = np.zeros((n, 4), np.int64)
         phases = np.array([1 % t_len, 2 % t_len], np.int64)
         with _threads(threads):
             kernels.run_streams(bounds, inputs.offsets, inputs.steps, inputs.channels,
@@ -152,7 +159,8 @@ class FixedPointNetwork:
                                 self._w_rec_t, self._w_out_t, self.ff.weight_exp,
                                 self.out.weight_exp, self._hid[0], self._hid[1],
                                 self._out[0], self._out[1], phases, out_v, out_u, out_s,
-                                hid_u, hid_v, hid_s, activity, *self._delays)
+                                hid_u, hid_v, hid_s, activity, *self._delays,
+                                *self._linear_path(inputs), self._nnz_ff, self._nnz_hid)
         traces = {}
         if rec_h:
             traces.update(hidden_u=hid_u, hidden_v=hid_v, hidden_s=hid_s)
@@ -176,20 +184,58 @@ class FixedPointNetwork:
         if not preds:
             empty = np.zeros(0, np.int64)
             return Classification(empty, np.zeros((0, self.n_out)),
-                                  self._activity(np.zeros((0, 3), np.int64), inputs.n_steps))
+                                  self._activity(np.zeros((0, 4), np.int64), inputs.n_steps))
         activity = Activity(*(np.concatenate([getattr(a, f) for a in acts])
                               for f in Activity.__dataclass_fields__))
         return Classification(np.concatenate(preds), np.concatenate(scores), activity)
 
+    def _linear_path(self, inputs: StepInputs) -> tuple[np.ndarray, np.ndarray]:
+        """The shifted (sources, targets) weights for kernels.py's linear delay path, or
+        empty arrays (per-delay sums): without delays, where a shift is not exact on the
+        weights, or where a ring entry could leave int32: one holds the arrivals of up to
+        D + 1 steps, each at most (a step's input events x |value| x max |w_in| + N max
+        |w_rec|) (only graded inputs with large values or crowded steps come near)."""
+        empty = np.zeros((0, 0), np.int32)
+        n_rows = self._delays[0]
+        if n_rows == 1 or any(w is None for w in self._linear):
+            return empty, empty
+        per_step = 0
+        if len(inputs.steps):
+            sample = np.repeat(np.arange(len(inputs)), np.diff(inputs.offsets))
+            per_step = int(np.bincount(sample * inputs.n_steps + inputs.steps).max())
+        v_max = int(np.abs(inputs.values).max(initial=1))
+        w_ff, w_rec = (int(np.abs(w).max(initial=0)) for w in self._linear)
+        if n_rows * (per_step * v_max * w_ff + self.n_hidden * w_rec) >= 1 << 31:
+            return empty, empty
+        return self._linear
+
     def _activity(self, counts: np.ndarray, n_steps: int) -> Activity:
-        """Activity record: SOPs = input events x N + hidden spikes x (N + C)."""
+        """Activity record: SOPs = input events x N + hidden spikes x (N + C) (every
+        synapse of an active source); effective SOPs count only its non-zero weights."""
         n = counts.shape[0]
         return Activity(
             input_events=counts[:, 0].copy(), hidden_spikes=counts[:, 1].copy(),
             output_spikes=counts[:, 2].copy(),
             synaptic_ops=counts[:, 0] * self.n_hidden + counts[:, 1] * (self.n_hidden
                                                                         + self.n_out),
-            neuron_updates=np.full(n, n_steps * (self.n_hidden + self.n_out), np.int64))
+            neuron_updates=np.full(n, n_steps * (self.n_hidden + self.n_out), np.int64),
+            effective_synaptic_ops=counts[:, 3].copy())
+
+
+def _shifted_weights(syn: SynapseWeights) -> np.ndarray | None:
+    """The Dense weights shifted by their exponent, (sources, targets) int32, where that
+    shift is exact on every sum of them (kernels.py: a left shift, or a right shift by k of
+    multiples of 2^k); None where it is not."""
+    w = syn.weights.astype(np.int64)
+    if syn.weight_exp >= 0:
+        w = w << syn.weight_exp
+    elif np.any(w & ((1 << -syn.weight_exp) - 1)):
+        return None
+    else:
+        w = w >> -syn.weight_exp
+    if np.abs(w).max(initial=0) >= 1 << 22:   # x N_in events stays far inside int64
+        return None
+    return np.ascontiguousarray(w.T.astype(np.int32))
 
 
 def _delay_layout(d_in: np.ndarray | None, d_rec: np.ndarray | None, ff_shape: tuple,

@@ -19,6 +19,16 @@ its own, and adds them to the buffers of steps t + 1 + d; so each connection kee
 D + 1 buffers (D its largest delay, `n_rows`), indexed (t + 1 + d) mod (D + 1), and a synapse
 of delay d adds into row d of a per-step sum array at offset d N + j (`off_*`). Without
 delays (n_rows 1) this is the Dense path above.
+
+Where the shift is linear the per-delay sums need not be formed: a left shift always is, and
+a right shift by k is exact (a division) on sums of multiples of 2^k, which netx's weights
+are (netx shifts them left by k = -weight_exp, and Lava's truncation of low bits keeps them
+multiples; weights.py). Then shifting each weight once (`lin_*`, the ring's values) and
+adding it straight into the ring row of its arrival gives the same integers as DelayDense,
+and a step costs its events, not D + 1 row shifts per connection. The emulator takes this
+path only where it has checked the multiples and that no ring entry (the arrivals of up to
+D + 1 steps) can leave int32, the linear ring's dtype (emulator._linear_path); otherwise the
+per-delay sums above.
 """
 
 from __future__ import annotations
@@ -80,14 +90,19 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
                 w_ff_t, w_rec_t, w_out_t, exp_hid, exp_out,
                 hid_const, hid_bias, out_const, out_bias, phases,
                 out_v, out_u, out_s, hid_u, hid_v, hid_s, activity,
-                n_rows, off_ff, off_rec):  # pragma: no cover
+                n_rows, off_ff, off_rec, lin_ff, lin_rec, nnz_ff, nnz_hid
+                ):  # pragma: no cover
     """Run every stream; fill out_v (S, T, C), optional traces and per-sample activity.
 
     hid_const/out_const: int64 [4096 - iDecay, 4096 - vDecay, vThMant << 6];
     bias arrays already << 6; phases: (hidden, output) reset phases. Trace arrays with a
     zero first dimension are not recorded. activity[s] = (input events, hidden spikes,
-    output spikes). n_rows: 1 without delays, else D + 1; off_ff/off_rec (sources,
-    targets): d N + j per synapse (unused when n_rows is 1).
+    output spikes, effective synaptic ops): the last counts, per non-zero input event and
+    hidden spike, the non-zero weights it drives (nnz_ff per input channel, nnz_hid per
+    hidden neuron: recurrent + output; NeuroBench's effective ACs). n_rows: 1 without
+    delays, else D + 1; off_ff/off_rec (sources, targets): d N + j per synapse (unused
+    when n_rows is 1); lin_ff/lin_rec (sources, targets): the shifted weights of the
+    linear delay path, or empty (per-delay sums).
     """
     n_hid = w_rec_t.shape[0]
     n_out = w_out_t.shape[1]
@@ -108,16 +123,22 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
         acc_out = np.zeros(n_out, np.int32)
         spk_o = np.zeros(n_out, np.uint8)
         delayed = n_rows > 1
+        linear = delayed and lin_ff.shape[0] > 0
+        ring_size = n_rows * n_hid
         ring_ff = np.zeros(n_rows * n_hid if delayed else 0, np.int64)
-        ring_rec = np.zeros(n_rows * n_hid if delayed else 0, np.int64)
-        acc_d = np.zeros(n_rows * n_hid if delayed else 0, np.int32)
+        ring_rec = np.zeros(n_rows * n_hid if delayed and not linear else 0, np.int64)
+        # linear path: one int32 ring of both connections (L1-sized for N = 128, D = 62)
+        ring_lin = np.zeros(n_rows * n_hid if linear else 0, np.int32)
+        acc_d = np.zeros(n_rows * n_hid if delayed and not linear else 0, np.int32)
         slot = 0
+        nxt = 0
         for smp in range(stream_bounds[stream], stream_bounds[stream + 1]):
             ev = offsets[smp]
             ev_end = offsets[smp + 1]
             n_in_events = 0
             n_hid_spikes = 0
             n_out_spikes = 0
+            n_eff = 0
             for t in range(n_steps):
                 phase = (t + 1) % n_steps
                 if phase == phases[0]:
@@ -126,7 +147,13 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
                 if phase == phases[1]:
                     u_o[:] = 0
                     v_o[:] = 0
-                if delayed:
+                if linear:
+                    base = slot * n_hid
+                    nxt = base + n_hid   # row of step t + 1 (wrapped per synapse)
+                    for j in range(n_hid):
+                        a_h[j] = ring_lin[base + j]
+                        ring_lin[base + j] = 0
+                elif delayed:
                     base = slot * n_hid
                     for j in range(n_hid):
                         a_h[j] = ring_ff[base + j] + ring_rec[base + j]
@@ -161,7 +188,14 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
                 while ev < ev_end and steps[ev] == t:
                     row = w_ff_t[channels[ev]]
                     val = values[ev] if graded else 1
-                    if delayed:
+                    if linear:   # straight into the ring rows of steps t + 1 + d
+                        off = off_ff[channels[ev]]
+                        lin = lin_ff[channels[ev]]
+                        for j in range(n_hid):
+                            r = nxt + off[j]
+                            r = r - ring_size if r >= ring_size else r
+                            ring_lin[r] += val * lin[j]
+                    elif delayed:
                         off = off_ff[channels[ev]]
                         for j in range(n_hid):
                             acc_d[off[j]] += val * row[j]
@@ -172,8 +206,10 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
                         for j in range(n_hid):
                             acc[j] += row[j]
                     n_in_events += 1
+                    if val != 0:
+                        n_eff += nnz_ff[channels[ev]]
                     ev += 1
-                if delayed:
+                if delayed and not linear:
                     _deliver(acc_d, ring_ff, slot, n_rows, n_hid, exp_hid)
                 else:
                     for j in range(n_hid):
@@ -182,18 +218,27 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
                 acc_out[:] = 0
                 for i in range(n_spk):
                     row = w_rec_t[spikes[i]]
-                    if delayed:
+                    if linear:   # one ring holds both connections' arrivals
+                        off = off_rec[spikes[i]]
+                        lin = lin_rec[spikes[i]]
+                        for j in range(n_hid):
+                            r = nxt + off[j]
+                            r = r - ring_size if r >= ring_size else r
+                            ring_lin[r] += lin[j]
+                    elif delayed:
                         off = off_rec[spikes[i]]
                         for j in range(n_hid):
                             acc_d[off[j]] += row[j]
                     else:
                         for j in range(n_hid):
                             acc[j] += row[j]
+                    n_eff += nnz_hid[spikes[i]]
                     row_out = w_out_t[spikes[i]]
                     for k in range(n_out):
                         acc_out[k] += row_out[k]
                 if delayed:
-                    _deliver(acc_d, ring_rec, slot, n_rows, n_hid, exp_hid)
+                    if not linear:
+                        _deliver(acc_d, ring_rec, slot, n_rows, n_hid, exp_hid)
                     slot = slot + 1 if slot + 1 < n_rows else 0
                 else:
                     for j in range(n_hid):
@@ -204,3 +249,4 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
             activity[smp, 0] = n_in_events
             activity[smp, 1] = n_hid_spikes
             activity[smp, 2] = n_out_spikes
+            activity[smp, 3] = n_eff

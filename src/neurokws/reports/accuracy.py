@@ -61,6 +61,8 @@ def per_seed(float_table: pd.DataFrame | None, fixed_table: pd.DataFrame | None,
         parts.append(_stage_rows(float_table, "test_accuracy", "float_test", "n_test"))
     if fixed_table is not None and len(fixed_table):
         fixed = fixed_table[fixed_table["bits"] == bits]
+        if "method" in fixed:   # the paper's stages: post-training quantization
+            fixed = fixed[fixed["method"] == "ptq"]
         n_test = None
         if float_table is not None and "n_test" in float_table:
             fixed = fixed.merge(float_table[[*KEY, "n_test"]], on=KEY, how="left")

@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from neurokws import paper
+from neurokws.config import QUANT_DIRS
 from neurokws.profiling.training_cost import METHOD_LABELS
 from neurokws.reports.accuracy import comparison_table
 from neurokws.reports.inference_cost import normalise
@@ -108,12 +109,42 @@ def _accuracy_lines(accuracy: pd.DataFrame, fixed: pd.DataFrame | None) -> list[
         for rec in fixed[fixed[column].fillna(0) > 0].itertuples(index=False):
             rec = rec._asdict()
             lines.append(f"- **Warning**: {rec['dataset']} N={rec['hidden']} seed "
-                         f"{rec['seed']} int{rec['bits']}: {int(rec[column])} output-layer "
+                         f"{rec['seed']} {QUANT_DIRS[rec.get('method', 'ptq')]}"
+                         f"{rec['bits']}: {int(rec[column])} output-layer "
                          f"spikes ({column.removesuffix('_output_spikes')}); the readout of "
                          "those samples was reset (docs/fixedpoint.md#output-threshold).")
     if spiking:
         lines.append("")
     return lines
+
+
+def _sweep_lines(sweep: pd.DataFrame | None) -> list[str]:
+    """The bit-width sweep (reports/bits_sweep.py): accuracy and cost per method and bits."""
+    if sweep is None or sweep.empty:
+        return []
+
+    def pm(row: Mapping[str, Any], name: str) -> str:
+        mean, sd = row.get(f"{name}_mean"), row.get(f"{name}_sd")
+        if mean is None or pd.isna(mean):
+            return ""
+        return f"{mean:.1f}" + ("" if sd is None or pd.isna(sd) else f" ± {sd:.1f}")
+
+    rows = [{"dataset": r["dataset"], "N": r["hidden"], "delays": bool(r["delays"]),
+             "method": r["method"], "bits": r["bits"], "seeds": r["n_seeds"],
+             "float": pm(r, "float"), "float, quantized": pm(r, "float_quantized"),
+             "emulator": pm(r, "emulator"),
+             "footprint (kB)": f"{r['footprint_bytes'] / 1000:.1f}",
+             "zero weights": f"{r['connection_sparsity']:.3f}",
+             "effective SynOps / sample": f"{r['effective_synaptic_ops_aligned']:.3g}",
+             "activation sparsity": f"{r['activation_sparsity_aligned']:.4f}"}
+            for r in sweep.to_dict("records")]
+    return ["## Weight bits: post-training quantization (ptq) vs quantization-aware training "
+            "(qat)", "",
+            "Test accuracy in % (mean ± sd over seeds): the float model, the float engine on "
+            "the deployed integers, the bit-exact emulator (aligned input). Cost metrics as "
+            "NeuroBench defines them, footprint at the deployed bit width "
+            "(src/neurokws/deploy/metrics.py).", "",
+            markdown_table(pd.DataFrame(rows)), ""]
 
 
 def _training_cost_lines(cost: pd.DataFrame | None) -> list[str]:
@@ -183,7 +214,8 @@ def build_summary(config: Mapping[str, Any], accuracy: pd.DataFrame,
                   cost: pd.DataFrame | None = None, table2: pd.DataFrame | None = None,
                   table2_md: str | None = None, info: Mapping[str, Any] | None = None,
                   commit: str | None = None, figures: Sequence[str] = (),
-                  fixed: pd.DataFrame | None = None) -> str:
+                  fixed: pd.DataFrame | None = None,
+                  sweep: pd.DataFrame | None = None) -> str:
     """The whole summary.md text."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     lines = ["# neurokws results summary", "",
@@ -192,6 +224,7 @@ def build_summary(config: Mapping[str, Any], accuracy: pd.DataFrame,
     lines += _what_ran(config, accuracy)
     lines += _hardware_lines(info or hardware())
     lines += _accuracy_lines(accuracy, fixed)
+    lines += _sweep_lines(sweep)
     lines += _training_cost_lines(cost)
     lines += _table2_lines(table2, table2_md)
     if figures:

@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 
 CELL_KEY = ["dataset", "hidden", "delays", "seed"]   # one model of the grid
+MODEL_KEY = ["method", "bits"]   # one deployment of a cell: ptq | qat at a bit width
+STATIC_METRICS = ["footprint_bytes", "connection_sparsity"]   # deploy/metrics.py
+WORKLOAD_METRICS = ["effective_synaptic_ops", "activation_sparsity"]   # per input mode
 FLOAT_COLUMNS = [*CELL_KEY, "train_accuracy", "valid_accuracy",
                  "test_accuracy", "n_test", "selected_epoch", "selection",
                  "hidden_spikes_per_neuron_per_sample"]
@@ -25,17 +28,21 @@ def float_accuracy_table(metric_files: Sequence[str | os.PathLike]) -> pd.DataFr
 
 
 def _load(path: str | os.PathLike) -> dict:
-    """A per-cell record; one written before the delay axis existed has no delays."""
+    """A per-cell record; one written before the delay axis existed has no delays, one
+    written before QAT existed is post-training quantized."""
     with open(path) as handle:
         record = json.load(handle)
     record["delays"] = bool(record.get("delays"))
+    if "bits" in record:
+        record.setdefault("method", "ptq")
     return record
 
 
 def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
                          fixed_files: Sequence[str | os.PathLike],
                          lava_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """Per model and bit width: float test, emulator (each input mode) and Lava accuracy.
+    """Per model, method (ptq, qat) and bit width: float test, emulator (each input mode)
+    and Lava accuracy.
 
     Lava columns hold its subset's accuracy, size and the agreement rate with the emulator
     on the same samples; they are empty where Lava did not run. Output-layer spike counts
@@ -49,17 +56,21 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
                                                                       "float_test_accuracy"])
     rows = []
     for record in map(_load, fixed_files):
-        row = {k: record[k] for k in (*key, "bits")}
+        row = {k: record[k] for k in (*key, *MODEL_KEY)}
+        row["float_quantized_accuracy"] = record.get("float_quantized_accuracy")
+        row.update({k: record.get("metrics", {}).get(k) for k in STATIC_METRICS})
         for mode, values in record["modes"].items():
             row[f"emulator_{mode}_accuracy"] = values["accuracy"]
             row[f"synaptic_ops_per_sample_{mode}"] = \
                 values["activity_per_sample"]["synaptic_ops"]
+            for metric in WORKLOAD_METRICS:
+                row[f"{metric}_{mode}"] = values.get(metric)
             row[f"emulator_{mode}_output_spikes"] = values["output_spikes"]
         rows.append(row)
     fixed = pd.DataFrame(rows)
     for record in map(_load, lava_files):
         mode = record["input_mode"]
-        match = np.logical_and.reduce([fixed[k] == record[k] for k in (*key, "bits")])
+        match = np.logical_and.reduce([fixed[k] == record[k] for k in (*key, *MODEL_KEY)])
         fixed.loc[match, f"lava_{mode}_accuracy"] = record["accuracy"]
         fixed.loc[match, f"lava_{mode}_n"] = record["n_samples"]
         fixed.loc[match, f"lava_{mode}_agreement"] = record.get("agreement_with_emulator")
@@ -68,5 +79,5 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
              and not (pd.to_numeric(fixed[c], errors="coerce").fillna(0) > 0).any()]
     fixed = fixed.drop(columns=quiet)
     table = floats.merge(fixed, on=key, how="right") if len(fixed) else floats
-    return table.sort_values([*key, "bits"] if "bits" in table else key,
+    return table.sort_values([*key, *MODEL_KEY] if "bits" in table else key,
                              kind="stable").reset_index(drop=True)

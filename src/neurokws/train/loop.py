@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
-from neurokws.config import TrainSettings
+from neurokws.config import QuantTraining, TrainSettings
 from neurokws.data.augment import EpochPlan, plan_epoch
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
@@ -32,6 +32,7 @@ from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train.checkpoint import TrainState, resume_or_none, save_checkpoint
 from neurokws.train.delays import DelayTraining, clamp_delays, init_delays, round_delays
 from neurokws.train.optimizer import Adam
+from neurokws.train.qat import fake_quantize
 from neurokws.train.schedule import LearningRateSchedule
 from neurokws.utils.atomic import write_csv, write_npz
 from neurokws.utils.provenance import config_hash
@@ -174,10 +175,14 @@ def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventS
 
 
 def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
-                run_hash: str, delays: DelayTraining | None = None) -> TrainState:
-    """Epoch 0: the paper's initialisation drawn from `seed` and a new schedule (and the
-    initial delays, from their own stream of `seed`)."""
-    return TrainState(epoch=0, weights=init_weights(net, np.random.default_rng(int(seed))),
+                run_hash: str, delays: DelayTraining | None = None,
+                init: Weights | None = None) -> TrainState:
+    """Epoch 0: the paper's initialisation drawn from `seed` (or the given `init` weights,
+    e.g. a float model to fine-tune) and a new schedule (and the initial delays, from their
+    own stream of `seed`)."""
+    weights = (init_weights(net, np.random.default_rng(int(seed))) if init is None else
+               init.astype(np.float32).copy())
+    return TrainState(epoch=0, weights=weights,
                       optimizer={}, schedule=LearningRateSchedule.from_settings(settings).state(),
                       run_hash=run_hash,
                       delays=None if delays is None else init_delays(net, delays, seed))
@@ -186,23 +191,38 @@ def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
 def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
           out_dir: Path, valid_split: EventSplit | None = None,
           backend: EpochBackend | None = None,
-          delays: DelayTraining | None = None) -> TrainResult:
+          delays: DelayTraining | None = None, qat: QuantTraining | None = None,
+          init: Weights | None = None) -> TrainResult:
     """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there.
     With `delays`, synaptic delays are learned with the weights (train/delays.py; numba
-    backend)."""
+    backend). With `qat`, the forward pass runs the weights as deployment will quantize
+    them (train/qat.py; numba backend); `init` starts from given weights (fine-tuning)."""
     if delays is not None and backend is not None:
         raise ValueError("learned delays are trained by the numba engine only (so far)")
+    if qat is not None and backend is not None:
+        raise ValueError("quantization-aware training runs in the numba engine only "
+                         "(mlGeNN's weight quantization, genn-team/ml_genn PR #88, is unmerged)")
+    if qat is not None and net.has_delays:
+        raise ValueError("quantization-aware training of a model with delays is not "
+                         "supported yet: train it without QAT (post-training quantization "
+                         "deploys its delays)")
+    if init is not None:
+        init.check(net, source="initial weights")
     if net.has_delays != (delays is not None):
         raise ValueError(f"the model's max delays are {net.delay_maxima} but delay training "
                          f"settings are {delays}: a model with delays learns them (give "
                          "DelayTraining), one without has none")
-    backend = backend or NumbaBackend(net, settings, delays)
+    backend = backend or NumbaBackend(net, settings, delays, qat)
     ckpt_dir = Path(out_dir) / "checkpoints"
-    run_hash = resume_hash(net, settings, seed, train_split, backend.identity())
+    identity = backend.identity()
+    if init is not None:   # the starting weights shape the trajectory
+        identity = {**identity, "init": config_hash(
+            {k: a.astype(np.float32).tobytes().hex() for k, a in init.arrays().items()})}
+    run_hash = resume_hash(net, settings, seed, train_split, identity)
     mode = selection_mode(settings, valid_split is not None)
     state = resume_or_none(ckpt_dir / "last.npz", run_hash)
     if state is None:
-        state = fresh_state(net, settings, seed, run_hash, delays)
+        state = fresh_state(net, settings, seed, run_hash, delays, init)
     else:
         log.info("resuming %s after epoch %d", out_dir, state.epoch)
     if state.epoch < settings.epochs:
@@ -246,11 +266,12 @@ class NumbaBackend:
     """Epochs of our event-driven numba Eventprop engine (neurokws.model.engine)."""
 
     def __init__(self, net: NetworkConfig, settings: TrainSettings,
-                 delays: DelayTraining | None = None):
-        self.net, self.settings, self.delays = net, settings, delays
+                 delays: DelayTraining | None = None, qat: QuantTraining | None = None):
+        self.net, self.settings, self.delays, self.qat = net, settings, delays, qat
 
     def identity(self) -> dict[str, Any]:
-        return {} if self.delays is None else {"delays": self.delays.to_dict()}
+        ident = {} if self.delays is None else {"delays": self.delays.to_dict()}
+        return ident if self.qat is None else {**ident, "qat": self.qat.to_dict()}
 
     @contextlib.contextmanager
     def session(self, state: TrainState, train_split: EventSplit,
@@ -268,7 +289,8 @@ class NumbaBackend:
             floats = Delays(*(np.array(a, np.float32, copy=True)
                               for a in state.delays.arrays().values()))
             learned = _LearnedDelays(self.net, self.delays, floats, delay_adam)
-        yield _NumbaSession(self.net, s, state.weights.copy(), optimizer, valid, learned)
+        yield _NumbaSession(self.net, s, state.weights.copy(), optimizer, valid, learned,
+                            self.qat)
 
 
 DELAY_ADAM = "adam_delay_"   # checkpoint key prefix of the delays' optimizer state
@@ -292,9 +314,9 @@ class _LearnedDelays:
 class _NumbaSession:
     def __init__(self, net: NetworkConfig, settings: TrainSettings, weights: Weights,
                  optimizer: Adam, valid: EventSplit | None,
-                 delays: _LearnedDelays | None = None):
+                 delays: _LearnedDelays | None = None, qat: QuantTraining | None = None):
         self.net, self.settings, self.weights = net, settings, weights
-        self.optimizer, self.valid, self.delays = optimizer, valid, delays
+        self.optimizer, self.valid, self.delays, self.qat = optimizer, valid, delays, qat
         self.reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
                              lambda_lower=settings.reg_lambda_lower)
 
@@ -313,11 +335,14 @@ class _NumbaSession:
         for block, batches in data.blocks(settings.batch_size, settings.block_batches):
             for batch in batches:
                 rounded = None if self.delays is None else self.delays.rounded()
-                result = loss_and_grad(net, weights, block.steps, block.channels,
-                                       block.offsets, block.labels, batch, self.reg,
-                                       delays=rounded)
+                fq = None if self.qat is None else fake_quantize(net, weights, self.qat)
+                result = loss_and_grad(net if fq is None else fq.config,
+                                       weights if fq is None else fq.weights, block.steps,
+                                       block.channels, block.offsets, block.labels, batch,
+                                       self.reg, delays=rounded)
                 lr = schedule.lr_for_next_batch()
-                self.optimizer.step(weights, result.grads, lr)
+                self.optimizer.step(weights, result.grads if fq is None else
+                                    fq.shadow_grads(result.grads), lr)
                 if self.delays is not None:
                     self.delays.step(result.delay_grads)
                 loss_sum += result.loss * len(batch)
@@ -334,9 +359,8 @@ class _NumbaSession:
                "mean_hidden_spikes": float(spikes_per_neuron.sum()) / (n * net.n_hidden),
                "max_hidden_spikes": float(spikes_per_neuron.max()) / n,
                "silent_neurons": int(silent.sum()), "n_samples": n,
-               "valid_accuracy": (accuracy(net, weights, self.valid, delays=(
-                   None if self.delays is None else self.delays.rounded()))
-                                  if self.valid is not None else np.nan),
+               "valid_accuracy": (self._valid_accuracy() if self.valid is not None
+                                  else np.nan),
                "wall_time_s": time.perf_counter() - start}
         if self.delays is None:
             return EpochOutcome(row, weights.copy(), self.optimizer.state())
@@ -344,6 +368,16 @@ class _NumbaSession:
         return EpochOutcome(row, weights.copy(), {**self.optimizer.state(),
                                                   **self.delays.adam.state(DELAY_ADAM)},
                             delays=floats)
+
+
+    def _valid_accuracy(self) -> float:
+        """Validation accuracy of the model this session trains (with QAT: the quantized
+        one, as deployment will run it)."""
+        delays = None if self.delays is None else self.delays.rounded()
+        if self.qat is None:
+            return accuracy(self.net, self.weights, self.valid, delays=delays)
+        fq = fake_quantize(self.net, self.weights, self.qat)
+        return accuracy(fq.config, fq.weights, self.valid, delays=delays)
 
 
 def write_train_log(path: Path, rows: list[dict[str, Any]]) -> None:
