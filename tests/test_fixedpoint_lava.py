@@ -35,8 +35,10 @@ class Case:
     expect: tuple[str, ...]
 
 
-def _deploy_case(tmp, rng) -> Case:
-    """A file written by neurokws.deploy (quantize + write_netx), aligned binary input."""
+def _deploy_case(tmp, rng, bits: int = 8) -> Case:
+    """A file written by neurokws.deploy (quantize at `bits` + write_netx), aligned binary
+    input. Below 8 bits netx shifts the weights up and runs them with num_weight_bits < 8
+    and a negative weight_exp (fixedpoint/weights.py)."""
     from neurokws.deploy import quantize, write_netx
     from neurokws.model.network import Weights
 
@@ -44,7 +46,8 @@ def _deploy_case(tmp, rng) -> Case:
     weights = Weights(rng.normal(0.09, 0.03, (700, 32)).astype(np.float32),
                       rng.normal(0.0, 0.06, (32, 32)).astype(np.float32),
                       rng.normal(0.0, 0.09, (32, 5)).astype(np.float32))
-    path = write_netx(tmp / "deploy.net", quantize(config, weights, bits=8, percentile=99.0),
+    path = write_netx(tmp / f"deploy{bits}.net",
+                      quantize(config, weights, bits=bits, percentile=99.0),
                       provenance={"test": 1})
     steps = rng.integers(0, 90, 3000)
     inputs = aligned_inputs(steps, rng.integers(0, 700, 3000), np.array([0, 1500, 3000]),
@@ -56,7 +59,7 @@ def _trained_case(tmp, rng) -> Case:
     """A model trained by our Eventprop trainer on synthetic data, deployed, aligned input."""
     import dataclasses
 
-    from neurokws.config import default_config, network_config, train_settings
+    from neurokws.config import QuantTraining, default_config, network_config, train_settings
     from neurokws.data.binning import bin_events
     from neurokws.data.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
@@ -73,7 +76,13 @@ def _trained_case(tmp, rng) -> Case:
                       provenance={"test": 2})
     binned = bin_events(split.subset(np.arange(3)), net.dt, net.n_steps)
     inputs = aligned_inputs(binned.steps, binned.channels, binned.offsets, n_steps=100)
-    return Case(path, inputs, 1, ("hidden_spikes",))
+    # ... and the same model fine-tuned by quantization-aware training at 4 bits
+    qat = train(net, dataclasses.replace(settings, epochs=1), 1, split, tmp / "qat4",
+                qat=QuantTraining(4, 99.0), init=weights).weights
+    qat_path = write_netx(tmp / "qat4.net", quantize(net, qat, bits=4, percentile=99.0),
+                          provenance={"test": 3})
+    return (Case(path, inputs, 1, ("hidden_spikes",)),
+            Case(qat_path, inputs, 1, ("hidden_spikes",)))
 
 
 def _paper_case(tmp, rng) -> Case:
@@ -139,7 +148,9 @@ def _build_cases(tmp) -> dict[str, Case]:
         200, random_inputs(rng, 2, 60, 40, 0.5), expect=("hidden_spikes", "output_spikes"))
     cases["paper_N256_graded"] = _paper_case(tmp, rng)
     cases["deploy_write_netx"] = _deploy_case(tmp, rng)
-    cases["trained_eventprop_model"] = _trained_case(tmp, rng)
+    cases["deploy_6_bits"] = _deploy_case(tmp, rng, bits=6)
+    cases["deploy_4_bits"] = _deploy_case(tmp, rng, bits=4)
+    cases["trained_eventprop_model"], cases["qat_4_bit_model"] = _trained_case(tmp, rng)
     return cases
 
 
@@ -165,7 +176,8 @@ CASE_NAMES = ["mixed_one_stream_leak", "mixed_fresh_network_every_2", "wrap_satu
               "excitatory_layer_zero_max_output", "netx_clip_and_truncate",
               "single_signed_out_of_range_zeroed", "short_T_many_resets",
               "output_threshold_2_16_reached", "paper_N256_graded",
-              "deploy_write_netx", "trained_eventprop_model"]
+              "deploy_write_netx", "deploy_6_bits", "deploy_4_bits", "trained_eventprop_model",
+              "qat_4_bit_model"]
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
@@ -181,6 +193,17 @@ def test_emulator_equals_lava_every_step(lava_runs, name):
     _, counts = reference_run(net, case.inputs, case.stream_len)
     missing = [what for what in case.expect if counts[what] == 0]
     assert not missing, f"case {name} did not exercise {missing}: {counts}"
+
+
+def test_low_bit_files_run_with_netx_narrower_weights(lava_runs):
+    """The 6- and 4-bit cases above are bit-exact with netx's handling of narrow weights:
+    netx shifts them up (weight_exp < 0) and gives Lava num_weight_bits < 8."""
+    for name, bits in (("deploy_6_bits", 6), ("deploy_4_bits", 4), ("qat_4_bit_model", 4)):
+        net = FixedPointNetwork.from_netx(lava_runs[name][0].net)
+        assert net.ff.weight_exp < 0 and net.ff.num_weight_bits < 8, (name, net.ff)
+        assert np.abs(net.ff.weights).max() <= 255
+        levels = np.unique(np.concatenate([net.ff.weights.ravel(), net.rec.weights.ravel()]))
+        assert len(levels) <= 2 ** bits, (name, len(levels))
 
 
 def test_output_layer_spikes_are_counted_as_lava_counts_them(lava_runs):
