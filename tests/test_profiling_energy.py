@@ -146,7 +146,12 @@ def test_row_derive_and_schema():
                 or "_us" in c or "_pct" in c or "_s" in c) for c in COLUMNS
                if frame[c].dtype == float and c not in ("sop_per_sample",
                                                         "input_events_per_sample",
-                                                        "hidden_spikes_per_sample"))
+                                                        "hidden_spikes_per_sample",
+                                                        # counts and fractions (no unit)
+                                                        "effective_sop_per_sample",
+                                                        "activation_sparsity",
+                                                        "footprint_bytes",
+                                                        "connection_sparsity"))
     with pytest.raises(ValueError, match="source"):
         ProfileRow(source="guess", hardware="x", backend="y", batch_size=1)
     with pytest.raises(ValueError, match="batch_size"):

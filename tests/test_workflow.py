@@ -169,6 +169,15 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert (cell / "model.nir").stat().st_size > 0
     table2 = pd.read_csv(results / "tables" / "table2.csv")
     assert {"paper", "measured", "estimate"} <= set(table2["source"])
+    # the deployed model's NeuroBench-style metrics on its Loihi 2 rows (deploy/metrics.py)
+    loihi = table2[(table2["hardware"] == "Loihi 2") & (table2["source"] == "estimate")]
+    assert len(loihi) == 1
+    weights = 700 * 16 + 16 * 16 + 16 * 4
+    assert loihi["footprint_bytes"].iloc[0] == weights   # 8 bits per weight
+    assert 0 < loihi["effective_sop_per_sample"].iloc[0] <= loihi["sop_per_sample"].iloc[0]
+    assert 0 < loihi["activation_sparsity"].iloc[0] < 1
+    assert 0 <= loihi["connection_sparsity"].iloc[0] < 1
+    assert "Effective SOP/sample" in (results / "tables" / "table2.md").read_text()
     cpu = table2[(table2["source"] == "measured") & (table2["backend"] == "numba-cpu")]
     assert sorted(cpu["batch_size"]) == [1, 4] and (cpu["latency_sample_ms"] > 0).all()
     # Devices absent here give rows that say why instead of failing the run: no GPU; GeNN

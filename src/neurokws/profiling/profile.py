@@ -134,6 +134,8 @@ def _gpu(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRo
 
 def _loihi(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRow]:
     """Hardware row (or its reason) and the estimate, from the emulator's activity."""
+    from neurokws.deploy.metrics import static_metrics, workload_metrics
+    from neurokws.deploy.netx import read_netx
     from neurokws.fixedpoint.emulator import FixedPointNetwork
     from neurokws.fixedpoint.evaluation import split_inputs
     from neurokws.profiling.loihi import profile_loihi_hardware
@@ -154,6 +156,15 @@ def _loihi(job: ProfileJob, batch: int, options: ProfileOptions) -> list[Profile
                                net.n_out, net.n_steps, model=job.model_name,
                                provenance_extra=extra,
                                max_delay=0 if job.delays() is None else job.delays().max_delay))
+    qmodel = read_netx(job.net_path)
+    static = static_metrics(qmodel)
+    workload = workload_metrics({k: float(v) / max(len(inputs), 1)
+                                 for k, v in activity.totals().items()}, qmodel)
+    for row in rows:   # the model's own cost metrics, on the rows of the deployed model
+        row.effective_sop_per_sample = workload["effective_synaptic_ops"]
+        row.activation_sparsity = workload["activation_sparsity"]
+        row.footprint_bytes = float(static["footprint_bytes"])
+        row.connection_sparsity = static["connection_sparsity"]
     return rows
 
 

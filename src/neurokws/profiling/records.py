@@ -69,6 +69,11 @@ class ProfileRow:
     hidden_spikes_per_sample: float = NAN
     sop_per_sample: float = NAN      # input events x N + hidden spikes x (N + C)
     energy_per_sop_nJ: float = NAN   # energy_dynamic / SOP
+    # NeuroBench-style metrics of the deployed model (deploy/metrics.py; Loihi 2 rows)
+    effective_sop_per_sample: float = NAN   # SOPs of non-zero weights only (effective ACs)
+    activation_sparsity: float = NAN        # 1 - spikes / (neurons x steps)
+    footprint_bytes: float = NAN            # weights at the deployed bit width
+    connection_sparsity: float = NAN        # zero weights / weights
     power_source: str = ""           # what the power numbers come from
     power_samples: int = 0           # power readings taken (all windows)
     idle_s: float = NAN              # length of each idle window (before and after)

@@ -36,6 +36,10 @@ DISPLAY = (("source", "Source"), ("hardware", "Hardware"), ("backend", "Backend"
            ("energy_dynamic_mJ", "Dynamic energy (mJ/sample)"),
            ("latency_batch_ms", "Latency (ms/batch)"), ("edp_uJs", "EDP (uJ s)"),
            ("sop_per_sample", "SOP/sample"), ("energy_per_sop_nJ", "Dyn. energy/SOP (nJ)"),
+           ("effective_sop_per_sample", "Effective SOP/sample"),
+           ("activation_sparsity", "Activation sparsity"),
+           ("footprint_bytes", "Footprint (bytes)"),
+           ("connection_sparsity", "Zero weights"),
            ("paper_energy_total_mJ", "Paper total (mJ)"),
            ("paper_latency_ms", "Paper latency (ms)"))
 
