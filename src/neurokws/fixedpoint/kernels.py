@@ -125,7 +125,7 @@ def run_streams(stream_bounds, offsets, steps, channels, values, graded, n_steps
         delayed = n_rows > 1
         linear = delayed and lin_ff.shape[0] > 0
         ring_size = n_rows * n_hid
-        ring_ff = np.zeros(n_rows * n_hid if delayed else 0, np.int64)
+        ring_ff = np.zeros(n_rows * n_hid if delayed and not linear else 0, np.int64)
         ring_rec = np.zeros(n_rows * n_hid if delayed and not linear else 0, np.int64)
         # linear path: one int32 ring of both connections (L1-sized for N = 128, D = 62)
         ring_lin = np.zeros(n_rows * n_hid if linear else 0, np.int32)
