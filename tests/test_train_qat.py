@@ -129,7 +129,7 @@ def test_qat_fine_tuning_lowers_the_loss_of_the_deployed_model(tmp_path):
     model (the integers deployment makes from the returned weights, run as Loihi would)
     well below post-training quantization of the float model, and below the same
     fine-tuning without QAT, and keeps its test accuracy at least as high. The run is
-    deterministic (two runs, same bits)."""
+    deterministic (two runs, same bits) and resumes to the same bits."""
     t_ms = 200
     config = default_config(
         datasets={"task": {"source": "synthetic", "epochs": 25, "augmentations": ["shift"]}},
@@ -157,6 +157,13 @@ def test_qat_fine_tuning_lowers_the_loss_of_the_deployed_model(tmp_path):
     qat_w = train(net, tune, 1, split, tmp_path / "qat", qat=spec, init=float_w).weights
     again = train(net, tune, 1, split, tmp_path / "qat2", qat=spec, init=float_w).weights
     for a, b in zip(qat_w.arrays().values(), again.arrays().values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # resuming: one epoch, then the same run extended to all four, gives the same bits
+    train(net, dataclasses.replace(tune, epochs=1), 1, split, tmp_path / "resumed", qat=spec,
+          init=float_w)
+    resumed = train(net, tune, 1, split, tmp_path / "resumed", qat=spec, init=float_w)
+    assert [r["epoch"] for r in resumed.log_rows] == [0, 1, 2, 3]
+    for a, b in zip(qat_w.arrays().values(), resumed.weights.arrays().values(), strict=True):
         np.testing.assert_array_equal(a, b)
     plain_w = train(net, tune, 1, split, tmp_path / "plain", init=float_w).weights
     (ptq_loss, ptq_acc), (qat_loss, qat_acc) = deployed(float_w), deployed(qat_w)
