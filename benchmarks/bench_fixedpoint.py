@@ -125,14 +125,20 @@ def bench(n_hidden: int | None, args: argparse.Namespace, workdir: Path) -> None
         if args.max_delay:
             delays = {"delay": rng.integers(0, args.max_delay + 1, weights["w_in"].shape),
                       "delay_rec": rng.integers(0, args.max_delay + 1, weights["w_rec"].shape)}
-            plain_rate, _ = time_emulator(net, inputs, 1)
+            plain = net
         net_path = write_net(workdir / f"bench_{n_hidden}.net", weights, delays)
         net = FixedPointNetwork.from_netx(net_path)
-        if delays:
-            print(f"N={net.n_hidden}: emulator without delays {plain_rate:.1f} samples/s "
-                  "(1 thread)", flush=True)
     emu_rate, _ = time_emulator(net, inputs, None)
-    emu_rate_1, _ = time_emulator(net, inputs, 1)
+    if args.max_delay and not args.net:
+        # one thread, the two networks alternating, best of 3 each (this VM's speed drifts)
+        plain_rate = emu_rate_1 = 0.0
+        for _ in range(3):
+            plain_rate = max(plain_rate, time_emulator(plain, inputs, 1)[0])
+            emu_rate_1 = max(emu_rate_1, time_emulator(net, inputs, 1)[0])
+        print(f"N={net.n_hidden}: emulator without delays {plain_rate:.1f} samples/s "
+              "(1 thread, best of 3)", flush=True)
+    else:
+        emu_rate_1, _ = time_emulator(net, inputs, 1)
     act = net.run(inputs.select(np.arange(min(50, len(inputs))))).activity
     print(f"N={net.n_hidden:5d} T={inputs.n_steps}: emulator {emu_rate:8.1f} samples/s "
           f"(1 thread {emu_rate_1:.1f}); {act.hidden_spikes.mean() / net.n_hidden:.1f} "

@@ -1,5 +1,5 @@
 """mlGeNN backend against our engine: forward pass, Eventprop gradients, cross-evaluation,
-training with checkpoints, kernel timers.
+training with checkpoints, kernel timers; all of it with learned synaptic delays too.
 
 The GeNN tests run when pygenn and ml_genn import (GeNN is built from source into the side
 venv .venv-genn by `make genn-env`, envs/genn/README.md; run them with
@@ -19,14 +19,20 @@ import numpy as np
 import pytest
 
 from neurokws.backends import genn_env, train_cell
-from neurokws.config import default_config, default_network, network_config, train_settings
+from neurokws.config import (
+    DelayTraining,
+    default_config,
+    default_network,
+    network_config,
+    train_settings,
+)
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import save_npz
 from neurokws.data.synthetic import generate_split
-from neurokws.model import kernels
+from neurokws.model import delay_kernels, kernels
 from neurokws.model.engine import RegConfig, _constants, infer, loss_and_grad
 from neurokws.model.init import init_weights
-from neurokws.model.network import NetworkConfig, Weights, load_model, save_model
+from neurokws.model.network import Delays, NetworkConfig, Weights, load_model, save_model
 from neurokws.train.loop import LOG_COLUMNS
 from neurokws.train.loop import train as numba_train
 from neurokws.utils.errors import ConfigError
@@ -59,12 +65,19 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("genn")
 
 
-def engine_trains(net: NetworkConfig, weights: Weights, data: BinnedSplit) -> list:
-    """Our engine's hidden spike trains (steps, ids), float32 as in training."""
-    out = kernels.forward_chunk(weights.w_in, weights.w_rec, weights.w_out,
-                                _constants(net, np.float32), net.n_steps,
-                                net.dt / net.duration_ms, data.steps, data.channels,
-                                data.offsets, np.arange(len(data)), True, 1 << 16)
+def engine_trains(net: NetworkConfig, weights: Weights, data: BinnedSplit,
+                  delays: Delays | None = None) -> list:
+    """Our engine's hidden spike trains (steps, ids), float32 as in training (with delays
+    through the delay kernels)."""
+    common = (_constants(net, np.float32), net.n_steps, net.dt / net.duration_ms, data.steps,
+              data.channels, data.offsets, np.arange(len(data)), True, 1 << 16)
+    if delays is None:
+        out = kernels.forward_chunk(weights.w_in, weights.w_rec, weights.w_out, *common)
+    else:
+        out = delay_kernels.forward_chunk(
+            weights.w_in, weights.w_rec, weights.w_out,
+            *delay_kernels.ring_offsets(delays.d_in, delays.d_rec), delays.max_delay + 1,
+            *common)
     steps, ids, off = out[2], out[3], out[6]
     return [(steps[off[i]:off[i + 1]], ids[off[i]:off[i + 1]]) for i in range(len(data))]
 
@@ -318,3 +331,161 @@ def test_workflow_trains_through_the_genn_side_env(tmp_path: Path) -> None:
     again = train_cell("mlgenn", net, settings, 5, tmp_path / "train.npz", None,
                        tmp_path / "again")
     np.testing.assert_array_equal(again.weights.w_rec, result.weights.w_rec)
+
+
+# ---- learned synaptic delays (issue 14): mlGeNN's delay_learn_conns against our engine ----
+
+MAX_DELAY = 62   # Loihi 2's maximum (network.Delays), the default model.max_delay_*
+
+
+@pytest.fixture(scope="module")
+def delay_case(case) -> tuple[NetworkConfig, Weights, BinnedSplit, Delays]:
+    """The N=64 case with delays 0..62 drawn uniformly on both delayed connections."""
+    net, weights, data = case
+    rng = np.random.default_rng(4)
+    dnet = dataclasses.replace(net, max_delay_in=MAX_DELAY, max_delay_rec=MAX_DELAY)
+    delays = Delays(rng.integers(0, MAX_DELAY + 1, weights.w_in.shape).astype(np.int32),
+                    rng.integers(0, MAX_DELAY + 1, weights.w_rec.shape).astype(np.int32))
+    return dnet, weights, data, delays
+
+
+@needs_genn
+def test_forward_with_delays_matches_engine(delay_case, build) -> None:
+    """Same weights, delays and input -> identical hidden spike trains in mlGeNN's inference
+    network (Dense(w, delay=d), GeNN's dendritic delays) and our delay kernels; readouts to
+    float32 as in test_forward_matches_engine. The delays change the trains (checked against
+    the delay-free engine), so this is not the delay-free test again."""
+    from neurokws.backends import mlgenn
+
+    net, weights, data, delays = delay_case
+    res = mlgenn.infer(net, weights, data, isolate_trials=True, keep_spike_trains=True,
+                       build_dir=build / "delay_infer", delays=delays)
+    ours = engine_trains(net, weights, data, delays)
+    plain = engine_trains(dataclasses.replace(net, max_delay_in=0, max_delay_rec=0), weights,
+                          data)
+    for i, (steps, ids) in enumerate(ours):
+        np.testing.assert_array_equal(res.spike_trains[i][0], steps, err_msg=f"sample {i}")
+        np.testing.assert_array_equal(res.spike_trains[i][1], ids, err_msg=f"sample {i}")
+    assert sum(len(s) for s, _ in ours) > 5_000
+    assert not all(np.array_equal(a[0], b[0]) for a, b in zip(ours, plain, strict=True))
+    readout, counts = infer(net, weights, data.steps, data.channels, data.offsets,
+                            delays=delays)
+    np.testing.assert_array_equal(res.hidden_spike_counts, counts)
+    np.testing.assert_allclose(res.readout, readout, rtol=1e-4, atol=1e-6)
+
+
+@needs_genn
+def test_delay_gradients_match_engine(delay_case, build) -> None:
+    """One example's (batch 1) Eventprop gradients with learnable delays on both delayed
+    connections: mlGeNN's raw DelayGradient x tau_mem dt equals our "mlgenn" adjoint's dL/dd
+    (model/delay_kernels.py: mlGeNN accumulates -g (LambdaI[d] - LambdaV[d]), which is
+    dL/dd / (tau_mem dt)), and its raw Gradient x tau_mem our dL/dw, up to the readout-weight
+    factor exp(-dt/T) on the loss part explained in test_gradients_match_engine: cosine
+    >= 1 - 1e-4 and relative L2 error <= 2e-3 raw, <= 1e-4 with the factor applied (float32
+    GeNN vs float64 engine), with the loss alone and with the paper's regulariser. Samples as
+    there: no input and no hidden spike in the last step."""
+    from neurokws.backends import mlgenn
+
+    net, weights, data, delays = delay_case
+    data = drop_last_step(data)
+    trains = engine_trains(net, weights, data, delays)
+    samples = [i for i in range(len(data)) if not np.any(trains[i][0] == net.n_steps - 1)][:3]
+    assert len(samples) >= 2
+    w64 = weights.astype(np.float64)
+    factor = math.exp(-net.dt / net.duration_ms)
+
+    def ours(s: int, reg: RegConfig | None):
+        return loss_and_grad(net, w64, data.steps, data.channels, data.offsets, data.labels,
+                             np.array([s]), reg, adjoint="mlgenn", delays=delays)
+
+    for s in samples:
+        follower = (s + 1) % len(data)
+        ce = ours(s, None)
+        for reg in (None, PAPER_REG):
+            got = mlgenn.eventprop_gradients(net, weights, data, s, reg, follower=follower,
+                                             build_dir=build / f"delay_reg{reg is not None}",
+                                             delays=delays)
+            ref = ours(s, reg) if reg is not None else ce
+            pairs = [(name, getattr(got.grads, name), getattr(ref.grads, name),
+                      getattr(ce.grads, name)) for name in Weights.NAMES]
+            pairs += [(name, getattr(got.raw_delays, name) * net.tau_mem * net.dt,
+                       getattr(ref.delay_grads, name), getattr(ce.delay_grads, name))
+                      for name in Delays.NAMES]
+            for name, g, r, c in pairs:
+                assert np.abs(r).max() > 0, (s, name)
+                cos, rel = cos_rel(g, r)
+                assert cos >= 1 - 1e-4 and rel <= 2e-3, (s, reg, name, cos, rel)
+                _, rel_fixed = cos_rel(g, factor * c + (r - c))
+                assert rel_fixed <= 1e-4, (s, reg, name, rel_fixed)
+
+
+def delay_setup(n_steps: int = 400):
+    """tiny_setup with delays up to 20 steps on both connections, learned at rate 0.5."""
+    net, settings, train_split, test_split = tiny_setup(n_steps)
+    net = dataclasses.replace(net, max_delay_in=20, max_delay_rec=20)
+    return net, settings, DelayTraining(lr=0.5, init_in=10.0, init_rec=10.0), train_split, \
+        test_split
+
+
+@needs_genn
+def test_mlgenn_learns_delays_checkpoints_and_resumes(tmp_path: Path) -> None:
+    """mlGeNN training with delay_learn_conns through our loop: the delays move from their
+    seeded start, stay whole steps in [0, max], the delays' Adam moments are checkpointed
+    (adam_delay_*), 2 epochs + resume == 3 epochs straight bit for bit (weights and
+    delays), and the learned model runs identically in our engine (same predictions on the
+    test split as mlGeNN's inference with the same delays)."""
+    from neurokws.backends import mlgenn
+    from neurokws.train.delays import init_delays, round_delays
+
+    net, settings, spec, train_split, test_split = delay_setup()
+    straight = mlgenn.train(net, settings, 5, train_split, tmp_path / "a", delays=spec)
+    mlgenn.train(net, dataclasses.replace(settings, epochs=2), 5, train_split, tmp_path / "b",
+                 delays=spec)
+    resumed = mlgenn.train(net, settings, 5, train_split, tmp_path / "b", delays=spec)
+    for name in Weights.NAMES:
+        np.testing.assert_array_equal(getattr(straight.weights, name),
+                                      getattr(resumed.weights, name))
+    start = round_delays(init_delays(net, spec, 5), net)
+    for name in Delays.NAMES:
+        got = getattr(straight.delays, name)
+        np.testing.assert_array_equal(got, getattr(resumed.delays, name))
+        assert got.dtype == np.int32 and got.min() >= 0 and got.max() <= 20
+        assert np.mean(got != getattr(start, name)) > 0.01, name
+    with np.load(tmp_path / "a" / "checkpoints" / "last.npz") as last:
+        assert {"adam_delay_m_d_in", "adam_delay_v_d_rec", "delay_d_in"} <= set(last.files)
+        assert np.abs(last["adam_delay_m_d_rec"]).max() > 0
+    test = bin_events(test_split, net.dt, net.n_steps)
+    theirs = mlgenn.infer(net, straight.weights, test, build_dir=tmp_path / "infer",
+                          delays=straight.delays)
+    ours, _ = infer(net, straight.weights, test.steps, test.channels, test.offsets,
+                    delays=straight.delays)
+    np.testing.assert_array_equal(np.argmax(theirs.readout, axis=1), np.argmax(ours, axis=1))
+
+
+@pytest.mark.skipif(not side_env("genn").ready(), reason="no .venv-genn (make genn-env)")
+def test_workflow_trains_delays_through_the_genn_side_env(tmp_path: Path) -> None:
+    """The train rule's path with delays: integer delays come back from .venv-genn."""
+    net, settings, spec, train_split, _ = delay_setup(n_steps=250)
+    settings = dataclasses.replace(settings, epochs=1, batch_size=1)
+    save_npz(tmp_path / "train.npz", train_split)
+    result = train_cell("mlgenn", net, settings, 5, tmp_path / "train.npz", None,
+                        tmp_path / "cell", delays=spec)
+    assert result.delays is not None and result.delays.d_rec.dtype == np.int32
+    assert result.delays.d_in.shape == (net.n_in, net.n_hidden)
+    assert 0 <= result.delays.d_in.min() and result.delays.d_in.max() <= 20
+
+
+@needs_genn
+def test_profile_kernels_runs_a_delay_model_with_its_delays(delay_case, tmp_path: Path) -> None:
+    """Table II's mlGeNN rows of a delay model: the kernels run it with its delays (the
+    accuracy of our engine with them; the trains themselves are compared above)."""
+    from neurokws.backends import mlgenn
+
+    net, weights, data, delays = delay_case
+    save_model(tmp_path / "m.npz", net, weights, {}, delays=delays)
+    row = mlgenn.profile_kernels(tmp_path / "m.npz", data, n_samples=6,
+                                 build_dir=tmp_path / "genn")
+    assert row["n_samples"] == 6 and row["kernel_total_s"] > 0
+    sub = data.subset(np.arange(6))
+    readout, _ = infer(net, weights, sub.steps, sub.channels, sub.offsets, delays=delays)
+    assert row["accuracy"] == pytest.approx(np.mean(readout.argmax(1) == sub.labels))

@@ -16,7 +16,7 @@ import numpy as np
 
 from neurokws.config import TrainSettings
 from neurokws.data.events import load_npz
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train.delays import DelayTraining
 from neurokws.train.loop import TrainResult
 from neurokws.utils.errors import ConfigError
@@ -38,19 +38,19 @@ def train_cell(backend: str, net: NetworkConfig, settings: TrainSettings, seed: 
         valid = load_npz(valid_path) if valid_path else None
         return train(net, settings, seed, load_npz(train_path), Path(cell_dir), valid,
                      delays=delays)
-    if delays is not None:
-        raise ConfigError(f"training.backend {backend!r} does not learn delays here (yet): "
-                          "train the cells with delays (config `delays: [true]`) with "
-                          "backend numba")
     if backend == "mlgenn":
         reply = run_module("genn", "neurokws.backends.mlgenn", {
             "op": "train", "net": net.to_dict(), "settings": settings.to_dict(),
             "seed": int(seed), "train": os.fspath(Path(train_path).resolve()),
             "valid": os.fspath(Path(valid_path).resolve()) if valid_path else None,
-            "cell_dir": os.fspath(Path(cell_dir).resolve())})
+            "cell_dir": os.fspath(Path(cell_dir).resolve()),
+            "delays": None if delays is None else delays.to_dict()})
         weights = Weights(*(np.asarray(reply.arrays[k], np.float32) for k in Weights.NAMES))
+        learned = (None if delays is None else
+                   Delays(*(np.asarray(reply.arrays[k], np.int32) for k in Delays.NAMES)))
         return TrainResult(weights=weights, selected_epoch=int(reply.data["selected_epoch"]),
-                           selection=reply.data["selection"], log_rows=reply.data["log_rows"])
+                           selection=reply.data["selection"], log_rows=reply.data["log_rows"],
+                           delays=learned)
     raise ConfigError(f"unknown training backend {backend!r}; use one of {BACKENDS}")
 
 

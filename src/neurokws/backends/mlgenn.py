@@ -8,6 +8,12 @@ last batch of each epoch contributes no gradient, and the training accuracy is o
 GeNN's CUDA backend is used when built, else its single-threaded CPU backend, which only
 supports batch size 1 (training then uses batch size 1).
 
+With `delays` (DelayTraining, a model with delays), every connection with delays learns
+them as in mlGeNN's recipe (`delay_learn_conns`, `delay_optimiser`: their own Adam at the
+fixed delay rate, clamped to [0, max] by mlGeNN, rounded with C's round in its forward pass,
+which is train/delays.py's rounding for d >= 0); the float delays, their Adam moments and
+checkpoints go through the same loop as our engine's.
+
 GeNN is built from source into the side environment "genn" (`make genn-env`, see
 envs/genn/README.md); the workflow reaches it through `sidecar_main` below. pygenn/ml_genn
 are imported lazily; without them every entry point raises BackendUnavailableError naming
@@ -39,10 +45,10 @@ from neurokws.backends.mlgenn_infer import (
     infer,
     profile_kernels,
 )
-from neurokws.config import TrainSettings
+from neurokws.config import DelayTraining, TrainSettings
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit, load_npz
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train import loop
 from neurokws.train.checkpoint import TrainState
 from neurokws.train.schedule import LearningRateSchedule
@@ -65,7 +71,8 @@ def effective_batch_size(requested: int, genn_backend: str) -> int:
 
 def make_compiler(net: NetworkConfig, settings: TrainSettings, seed: int, batch_size: int,
                   genn_backend: str, optimize_code: bool = True,
-                  kernel_profiling: bool = False) -> Any:
+                  kernel_profiling: bool = False, delay_learn_conns: tuple = (),
+                  delay_optimiser: Any = None) -> Any:
     """The paper's EventPropCompiler for these settings; Adam starts at the ease-in rate."""
     from ml_genn.optimisers import Adam
 
@@ -77,39 +84,51 @@ def make_compiler(net: NetworkConfig, settings: TrainSettings, seed: int, batch_
                        settings.adam_eps),
         reg_lambda_upper=settings.reg_lambda_upper, reg_lambda_lower=settings.reg_lambda_lower,
         nu_upper=settings.nu_upper, seed=seed, genn_backend=genn_backend,
-        optimize_code=optimize_code, kernel_profiling=kernel_profiling)
+        optimize_code=optimize_code, kernel_profiling=kernel_profiling,
+        delay_learn_conns=delay_learn_conns, delay_optimiser=delay_optimiser)
 
 
-def _optimiser_updates(compiled: Any) -> dict[str, Any]:
-    """The Adam custom update of each weight matrix (mlGeNN names them by connection order)."""
+def _optimiser_updates(compiled: Any, delayed: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Checkpoint key prefix -> the Adam custom update of each weight matrix and of each
+    connection's learned delays in `delayed` (mlGeNN numbers them by connection order)."""
+    from neurokws.backends.mlgenn_callbacks import DELAY_UPDATE
+    from neurokws.train.loop import DELAY_ADAM
+
     updates = compiled.genn_model.custom_updates
+    wanted = {f"adam_{{}}_{name}": f"CUGradientLearnWeight{i}"
+              for i, name in enumerate(Weights.NAMES)}
+    wanted.update({f"{DELAY_ADAM}{{}}_{name}": f"{DELAY_UPDATE}{i}"
+                   for i, name in enumerate(Delays.NAMES) if name in delayed})
     out = {}
-    for i, name in enumerate(Weights.NAMES):
-        key = f"CUGradientLearnWeight{i}"
-        if key not in updates:
-            raise RuntimeError(f"mlGeNN model has no optimiser update {key}; is this an "
+    for key, update in wanted.items():
+        if update not in updates:
+            raise RuntimeError(f"mlGeNN model has no optimiser update {update}; is this an "
                                "mlGeNN version other than 2.3?")
-        out[name] = updates[key]
+        out[key] = updates[update]
     return out
 
 
-def get_adam_state(compiled: Any, weights: Weights) -> dict[str, np.ndarray]:
-    """Adam's moments from GeNN, keyed like our optimiser's checkpoint arrays."""
+def get_adam_state(compiled: Any, weights: Weights,
+                   delayed: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Adam's moments from GeNN, keyed like our optimisers' checkpoint arrays."""
+    shapes = {**{f"_{k}": a.shape for k, a in weights.arrays().items()},
+              "_d_in": weights.w_in.shape, "_d_rec": weights.w_rec.shape}
     state = {}
-    for name, update in _optimiser_updates(compiled).items():
-        shape = getattr(weights, name).shape
+    for key, update in _optimiser_updates(compiled, delayed).items():
+        shape = next(v for k, v in shapes.items() if key.endswith(k))
         for var in ("M", "V"):
             update.vars[var].pull_from_device()
-            state[f"adam_{var.lower()}_{name}"] = np.array(
+            state[key.format(var.lower())] = np.array(
                 update.vars[var].view, dtype=np.float32).reshape(shape)
     return state
 
 
-def set_adam_state(compiled: Any, state: dict[str, np.ndarray]) -> None:
+def set_adam_state(compiled: Any, state: dict[str, np.ndarray],
+                   delayed: tuple[str, ...] = ()) -> None:
     """Push moments saved by get_adam_state back into GeNN (no-op for a fresh run)."""
-    for name, update in _optimiser_updates(compiled).items():
+    for key_fmt, update in _optimiser_updates(compiled, delayed).items():
         for var in ("M", "V"):
-            key = f"adam_{var.lower()}_{name}"
+            key = key_fmt.format(var.lower())
             if key in state:
                 view = update.vars[var].view
                 if view.size != state[key].size:
@@ -134,9 +153,10 @@ class MlgennBackend:
     """Epochs on mlGeNN's EventPropCompiler (the loop in neurokws.train.loop owns the rest)."""
 
     def __init__(self, net: NetworkConfig, settings: TrainSettings, seed: int, out_dir: Path,
-                 *, genn_backend: str | None = None, optimize_code: bool = True):
+                 *, genn_backend: str | None = None, optimize_code: bool = True,
+                 delays: DelayTraining | None = None):
         require()
-        self.net, self.settings, self.seed = net, settings, int(seed)
+        self.net, self.settings, self.seed, self.delays = net, settings, int(seed), delays
         self.out_dir = Path(out_dir)
         self.genn_backend = choose_backend(genn_backend)
         self.batch = effective_batch_size(settings.batch_size, self.genn_backend)
@@ -144,8 +164,9 @@ class MlgennBackend:
         self.versions = ", ".join(f"{k} {v}" for k, v in versions().items())
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": "mlgenn", "genn_backend": self.genn_backend,
-                "batch_size": self.batch, "versions": versions()}
+        ident = {"backend": "mlgenn", "genn_backend": self.genn_backend,
+                 "batch_size": self.batch, "versions": versions()}
+        return ident if self.delays is None else {**ident, "delays": self.delays.to_dict()}
 
     @contextlib.contextmanager
     def session(self, state: TrainState, train_split: EventSplit,
@@ -162,15 +183,22 @@ class MlgennBackend:
         patch_batch1_labels()
         valid = None if valid_split is None else bin_events(valid_split, self.net.dt,
                                                             self.net.n_steps)
+        from ml_genn.optimisers import Adam
+
         gnet = build_network(self.net, state.weights,
-                             self.batch * input_spike_bound(train_split, self.settings, valid))
-        compiled = make_compiler(self.net, self.settings, self.seed, self.batch,
-                                 self.genn_backend, self.optimize_code).compile(
-            gnet.network, name=MODEL_NAME)
+                             self.batch * input_spike_bound(train_split, self.settings, valid),
+                             delays=state.delays)
+        s = self.settings
+        delay_opt = (None if self.delays is None else
+                     Adam(self.delays.lr, s.adam_beta1, s.adam_beta2, s.adam_eps))
+        compiler = make_compiler(self.net, s, self.seed, self.batch, self.genn_backend,
+                                 self.optimize_code, delay_learn_conns=tuple(
+                                     gnet.delayed.values()), delay_optimiser=delay_opt)
+        compiled = compiler.compile(gnet.network, name=MODEL_NAME)
         build_model(compiled, self.out_dir / "genn")
         valid_x = to_spikes(valid) if valid is not None else None
         with compiled:
-            set_adam_state(compiled, state.optimizer)
+            set_adam_state(compiled, state.optimizer, tuple(gnet.delayed))
             yield _MlgennSession(self, compiled, gnet, valid, valid_x)
 
 
@@ -186,7 +214,7 @@ class _MlgennSession:
         from ml_genn.callbacks import BatchProgressBar
 
         from neurokws.backends.mlgenn_callbacks import EpochStats, ScheduleLR, SilentRescue
-        from neurokws.backends.mlgenn_net import pull_weights, to_spikes
+        from neurokws.backends.mlgenn_net import pull_delays, pull_weights, to_spikes
 
         b, gnet, valid = self.b, self.gnet, self.valid
         net, settings, batch = b.net, b.settings, b.batch
@@ -216,23 +244,30 @@ class _MlgennSession:
                "genn_backend": b.genn_backend, "genn_versions": b.versions, "batch_size": batch,
                "gradient_updates": max(0, -(-n // batch) - 1)}
         weights = pull_weights(self.compiled, gnet, net)
-        return loop.EpochOutcome(row, weights, get_adam_state(self.compiled, weights))
+        delays = None if b.delays is None else pull_delays(self.compiled, gnet, net)
+        return loop.EpochOutcome(row, weights,
+                                 get_adam_state(self.compiled, weights, tuple(gnet.delayed)),
+                                 delays)
 
 
 def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
           out_dir: Path, valid_split: EventSplit | None = None, *,
-          genn_backend: str | None = None, optimize_code: bool = True) -> loop.TrainResult:
-    """Train one cell with mlGeNN; checkpoint every epoch into out_dir/checkpoints, resume."""
+          genn_backend: str | None = None, optimize_code: bool = True,
+          delays: DelayTraining | None = None) -> loop.TrainResult:
+    """Train one cell with mlGeNN (learning `delays` too, if given); checkpoint every epoch
+    into out_dir/checkpoints, resume."""
     backend = MlgennBackend(net, settings, seed, out_dir, genn_backend=genn_backend,
-                            optimize_code=optimize_code)
-    return loop.train(net, settings, seed, train_split, out_dir, valid_split, backend=backend)
+                            optimize_code=optimize_code, delays=delays)
+    return loop.train(net, settings, seed, train_split, out_dir, valid_split, backend=backend,
+                      delays=delays)
 
 
 def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> tuple[dict, dict]:
     """Entry point in the "genn" side environment (neurokws.utils.sidecar).
 
-    op "train": {net, settings, seed, cell_dir, train, valid} (prepared .npz paths) -> the
-    TrainResult (weights as arrays); op "profile_kernels": {model, test, batch_size} ->
+    op "train": {net, settings, seed, cell_dir, train, valid[, delays]} (prepared .npz paths;
+    delays: DelayTraining as a dict) -> the TrainResult (weights, and integer delays, as
+    arrays); op "profile_kernels": {model, test, batch_size} ->
     profile_kernels' record; op "backends": the GeNN backends this pygenn was built with.
     """
     op = request["op"]
@@ -244,11 +279,15 @@ def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> tuple[dict,
     if op != "train":
         raise ValueError(f"unknown op {op!r}")
     valid = load_npz(request["valid"]) if request.get("valid") else None
+    delays = (DelayTraining.from_dict(request["delays"]) if request.get("delays") else None)
     result = train(NetworkConfig.from_dict(request["net"]),
                    TrainSettings.from_dict(request["settings"]), int(request["seed"]),
-                   load_npz(request["train"]), Path(request["cell_dir"]), valid)
+                   load_npz(request["train"]), Path(request["cell_dir"]), valid, delays=delays)
+    arrays = result.weights.arrays()
+    if result.delays is not None:
+        arrays.update(result.delays.arrays())
     return ({"selected_epoch": result.selected_epoch, "selection": result.selection,
-             "log_rows": result.log_rows}, result.weights.arrays())
+             "log_rows": result.log_rows}, arrays)
 
 
 __all__ = ["BackendUnavailableError", "GennInference", "MlgennBackend", "available",

@@ -29,6 +29,9 @@ class Tally:
     n_silent: int = 0
 
 
+DELAY_UPDATE = "CUGradientLearnDelay"   # mlGeNN 2.3's name of a delay optimiser's update
+
+
 class ScheduleLR(Callback):
     """Drive the optimiser's alpha from our LearningRateSchedule, one step per applied update.
 
@@ -43,7 +46,10 @@ class ScheduleLR(Callback):
         self._optimisers: list[Any] = []
 
     def set_params(self, compiled_network: Any, **kwargs: Any) -> None:
-        self._optimisers = [o for o, _ in compiled_network.optimisers]
+        # The weights' optimiser only: learned delays keep their own fixed rate (mlGeNN
+        # copies the optimisers it is given, so the delays' is known by its updates' names).
+        self._optimisers = [o for o, updates in compiled_network.optimisers
+                            if not all(u.name.startswith(DELAY_UPDATE) for u in updates)]
 
     def on_batch_begin(self, batch: int) -> None:
         if batch > 0:
@@ -143,7 +149,9 @@ class ReadoutTap(Callback):
 
 
 class GradientTap(Callback):
-    """Copy the raw Eventprop gradients at the end of batch `batch`'s last timestep.
+    """Copy the raw Eventprop gradients at the end of batch `batch`'s last timestep
+    (weights under their Weights names, learned delays' DelayGradient under their Delays
+    names).
 
     That is after the backward pass of batch - 1 has finished and before the optimiser
     (which, at batch size 1, zeroes the gradient) runs at the end of the batch.
@@ -166,7 +174,9 @@ class GradientTap(Callback):
     def on_timestep_end(self, timestep: int) -> None:
         if self._current != self.batch or timestep != self.n_steps - 1:
             return
-        for name, conn in self.gnet.connections.items():
-            var = self._compiled.connection_populations[conn].vars["Gradient"]
+        taps = [(name, conn, "Gradient") for name, conn in self.gnet.connections.items()]
+        taps += [(name, conn, "DelayGradient") for name, conn in self.gnet.delayed.items()]
+        for name, conn, var_name in taps:
+            var = self._compiled.connection_populations[conn].vars[var_name]
             var.pull_from_device()
             self.raw[name] = np.array(var.view, dtype=np.float64).ravel()

@@ -21,7 +21,7 @@ from neurokws.backends.genn_env import BackendUnavailableError, choose_backend, 
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
 from neurokws.model.engine import RegConfig
-from neurokws.model.network import NetworkConfig, Weights, load_model
+from neurokws.model.network import Delays, NetworkConfig, Weights, load_network
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class GennGradients:
     grads: Weights      # true gradient dL/dw: mlGeNN's raw Gradient times tau_mem (float64)
     raw: Weights        # mlGeNN's Gradient variables as accumulated (float64)
     readout: np.ndarray  # (C,) R of the example in mlGeNN's training forward pass
+    raw_delays: Delays | None = None  # DelayGradient (float64; zeros where none learned)
 
 
 def _check_batch(batch_size: int, backend: str) -> None:
@@ -72,8 +73,10 @@ def _trial_list(spikes: list, empty: Any, batch_size: int, isolate: bool) -> tup
 def infer(net: NetworkConfig, weights: Weights, data: BinnedSplit, batch_size: int = 1, *,
           isolate_trials: bool = True, keep_spike_trains: bool = False,
           kernel_profiling: bool = False, genn_backend: str | None = None,
-          build_dir: Path | None = None, optimize_code: bool = True) -> GennInference:
-    """Run every sample of `data` through mlGeNN's InferenceCompiler network."""
+          build_dir: Path | None = None, optimize_code: bool = True,
+          delays: Delays | None = None) -> GennInference:
+    """Run every sample of `data` through mlGeNN's InferenceCompiler network (with the
+    model's integer `delays`, if it has any)."""
     require()
     from ml_genn.utils.data import preprocess_spikes
 
@@ -89,7 +92,8 @@ def infer(net: NetworkConfig, weights: Weights, data: BinnedSplit, batch_size: i
 
     backend = choose_backend(genn_backend)
     _check_batch(batch_size, backend)
-    gnet = build_network(net, weights, batch_size * max_spikes_per_sample(data))
+    gnet = build_network(net, weights, batch_size * max_spikes_per_sample(data),
+                         delays=delays)
     compiled = inference_compiler(net, batch_size=batch_size, genn_backend=backend,
                                   optimize_code=optimize_code,
                                   kernel_profiling=kernel_profiling).compile(
@@ -144,11 +148,14 @@ def _timers(genn_model: Any) -> dict[str, float]:
 def eventprop_gradients(net: NetworkConfig, weights: Weights, data: BinnedSplit, sample: int,
                         reg: RegConfig | None = None, *, follower: int | None = None,
                         genn_backend: str | None = None, build_dir: Path | None = None,
-                        optimize_code: bool = True) -> GennGradients:
+                        optimize_code: bool = True,
+                        delays: Delays | None = None) -> GennGradients:
     """mlGeNN's Eventprop gradient of sample `sample` alone (batch size 1), before any update.
 
     mlGeNN computes it during the next trial's forward pass (that of `follower`), so two
-    trials are run and the Gradient variables are read at the end of the second one.
+    trials are run and the Gradient variables are read at the end of the second one. With
+    `delays` (a model with delays), every connection with delays learns them
+    (`delay_learn_conns`), and their raw DelayGradient is returned too.
     """
     require()
     from ml_genn.optimisers import Adam
@@ -168,12 +175,13 @@ def eventprop_gradients(net: NetworkConfig, weights: Weights, data: BinnedSplit,
     backend = choose_backend(genn_backend)
     follower = sample if follower is None else follower
     pair = data.subset([sample, follower])
-    gnet = build_network(net, weights, max_spikes_per_sample(pair))
+    gnet = build_network(net, weights, max_spikes_per_sample(pair), delays=delays)
     reg = reg or RegConfig(lambda_upper=0.0, lambda_lower=0.0)
     compiled = eventprop_compiler(
         net, batch_size=1, optimiser=Adam(), reg_lambda_upper=reg.lambda_upper,
         reg_lambda_lower=reg.lambda_lower, nu_upper=reg.nu_upper, seed=0,
-        genn_backend=backend, optimize_code=optimize_code).compile(
+        genn_backend=backend, optimize_code=optimize_code,
+        delay_learn_conns=tuple(gnet.delayed.values()), delay_optimiser=Adam()).compile(
         gnet.network, name="neurokws_grad")
     grad_tap = GradientTap(gnet, batch=1, n_steps=net.n_steps)
     readout_tap = ReadoutTap(gnet, net.n_hidden, record_spikes=False)
@@ -186,20 +194,27 @@ def eventprop_gradients(net: NetworkConfig, weights: Weights, data: BinnedSplit,
     shapes = {k: getattr(weights, k).shape for k in Weights.NAMES}
     raw = Weights(*(grad_tap.raw[k].reshape(shapes[k]) for k in Weights.NAMES))
     grads = Weights(*(a * net.tau_mem for a in raw.arrays().values()))
-    return GennGradients(grads=grads, raw=raw, readout=readout_tap.readouts[0][0])
+    raw_delays = None
+    if delays is not None:
+        raw_delays = Delays(*(grad_tap.raw[k].reshape(getattr(weights, w).shape)
+                              if k in grad_tap.raw else np.zeros(getattr(weights, w).shape)
+                              for k, w in (("d_in", "w_in"), ("d_rec", "w_rec"))))
+    return GennGradients(grads=grads, raw=raw, readout=readout_tap.readouts[0][0],
+                         raw_delays=raw_delays)
 
 
 def profile_kernels(model_path: str | Path, data: BinnedSplit | EventSplit,
                     batch_size: int = 1, *, n_samples: int | None = None,
                     genn_backend: str | None = None, require_gpu: bool = False,
                     build_dir: Path | None = None) -> dict[str, Any]:
-    """The paper's latency: GeNN kernel timers (neuron + presynaptic update + reset) summed.
+    """The paper's latency: GeNN kernel timers (neuron + presynaptic update + reset) summed
+    (a model with delays runs with them: GeNN's dendritic delays).
 
     CUDA: CUDA-event kernel times. GeNN's CPU backend times the same code sections with a
     host clock; those are reported with device 'cpu' (require_gpu=True refuses them).
     """
     require()
-    config, weights, _ = load_model(model_path)
+    config, weights, delays, _ = load_network(model_path)
     binned = data if isinstance(data, BinnedSplit) else bin_events(data, config.dt,
                                                                    config.n_steps)
     if n_samples is not None:
@@ -210,7 +225,8 @@ def profile_kernels(model_path: str | Path, data: BinnedSplit | EventSplit,
             f"kernel profiling on GPU needs GeNN's CUDA backend; this pygenn has {backend!r} "
             "(build GeNN with CUDA_PATH set on a machine with CUDA)")
     res = infer(config, weights, binned, batch_size, isolate_trials=False,
-                kernel_profiling=True, genn_backend=backend, build_dir=build_dir)
+                kernel_profiling=True, genn_backend=backend, build_dir=build_dir,
+                delays=delays)
     t = res.timers or {}
     total = t["neuron_update_s"] + t["presynaptic_update_s"] + t["reset_s"]
     n = len(binned)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from neurokws.data.binning import BinnedSplit
-from neurokws.model.network import NetworkConfig, Weights
+from neurokws.model.network import Delays, NetworkConfig, Weights
 
 # mlGeNN's Eventprop ring buffer, the paper's value (docs/eventprop.md#relation-to-mlgenn)
 MAX_SPIKES_PER_NEURON = 1500
@@ -31,11 +31,23 @@ class GennNetwork:
     hidden: Any
     output: Any
     connections: dict[str, Any]  # Weights name -> ml_genn Connection
+    delayed: dict[str, Any] = field(default_factory=dict)  # Delays name -> its Connection
+
+
+# Our delay arrays and the weight matrices (Connections) they sit on.
+DELAYED_WEIGHTS = {"d_in": "w_in", "d_rec": "w_rec"}
 
 
 def build_network(net: NetworkConfig, weights: Weights, max_input_spikes: int,
-                  record_hidden: bool = True) -> GennNetwork:
-    """700 -> recurrent LIF -> LI readout with exponential synapses, initialised to `weights`."""
+                  record_hidden: bool = True, delays: Delays | None = None) -> GennNetwork:
+    """700 -> recurrent LIF -> LI readout with exponential synapses, initialised to `weights`.
+
+    With `delays` (a model with delays, NetworkConfig.has_delays): each connection whose
+    maximum delay is > 0 gets ``Dense(w, delay=d)`` and ``max_delay_steps`` = that maximum;
+    float delays (training) are rounded by mlGeNN's forward pass as by ours
+    (train/delays.py), integer ones are used as they are. GeNN's ``addToPostDelay(g, d)`` has
+    our timing (network.Delays).
+    """
     from ml_genn import Connection, Network, Population
     from ml_genn.compilers.event_prop_compiler import default_params
     from ml_genn.connectivity import Dense
@@ -43,7 +55,23 @@ def build_network(net: NetworkConfig, weights: Weights, max_input_spikes: int,
     from ml_genn.synapses import Exponential
 
     weights.check(net)
+    if net.has_delays != (delays is not None):
+        raise ValueError(f"the model's max delays are {net.delay_maxima} but delays were "
+                         f"{'not ' if delays is None else ''}given")
     w = weights.astype(np.float32)
+    delay_of = {}
+    if delays is not None:
+        delay_of = {DELAYED_WEIGHTS[name]: (np.asarray(a, np.float32), net.delay_maxima[name])
+                    for name, a in delays.arrays().items() if net.delay_maxima[name] > 0}
+
+    def dense(name: str) -> dict:
+        """Dense connectivity of weight matrix `name`, with its delays if it has any."""
+        if name not in delay_of:
+            return {"connectivity": Dense(getattr(w, name))}
+        d, top = delay_of[name]
+        return {"connectivity": Dense(getattr(w, name), delay=d.ravel()),
+                "max_delay_steps": int(top)}
+
     network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=int(max_input_spikes)), net.n_in, name="Input")
@@ -53,14 +81,16 @@ def build_network(net: NetworkConfig, weights: Weights, max_input_spikes: int,
         output = Population(LeakyIntegrate(tau_mem=net.tau_mem,
                                            readout="avg_var_exp_weight"),
                             net.n_out, name="Output")
-        conns = {
-            "w_in": Connection(inp, hidden, Dense(w.w_in), Exponential(net.tau_syn),
-                               name="Conn_Input_Hidden"),
-            "w_rec": Connection(hidden, hidden, Dense(w.w_rec), Exponential(net.tau_syn),
-                                name="Conn_Hidden_Hidden"),
-            "w_out": Connection(hidden, output, Dense(w.w_out), Exponential(net.tau_syn),
-                                name="Conn_Hidden_Output")}
-    return GennNetwork(network, inp, hidden, output, conns)
+        ends = {"w_in": (inp, hidden, "Conn_Input_Hidden"),
+                "w_rec": (hidden, hidden, "Conn_Hidden_Hidden"),
+                "w_out": (hidden, output, "Conn_Hidden_Output")}
+        conns = {}
+        for name, (pre, post, label) in ends.items():
+            spec = dense(name)
+            conns[name] = Connection(pre, post, spec.pop("connectivity"),
+                                     Exponential(net.tau_syn), name=label, **spec)
+    delayed = {d: conns[wname] for d, wname in DELAYED_WEIGHTS.items() if wname in delay_of}
+    return GennNetwork(network, inp, hidden, output, conns, delayed)
 
 
 def to_spikes(data: BinnedSplit, order: np.ndarray | None = None) -> list:
@@ -93,6 +123,19 @@ def pull_weights(compiled: Any, gnet: GennNetwork, net: NetworkConfig) -> Weight
     return Weights(**arrays)
 
 
+def pull_delays(compiled: Any, gnet: GennNetwork, net: NetworkConfig) -> Delays:
+    """The float delays of a network compiled with learnable delays (float32, (pre, post));
+    a connection without delays reads all zeros."""
+    out = Delays(np.zeros((net.n_in, net.n_hidden), np.float32),
+                 np.zeros((net.n_hidden, net.n_hidden), np.float32))
+    for name, conn in gnet.delayed.items():
+        var = compiled.connection_populations[conn].vars["d"]
+        var.pull_from_device()
+        getattr(out, name)[...] = np.asarray(var.view, np.float32).reshape(
+            getattr(out, name).shape)
+    return out
+
+
 def push_weights(compiled: Any, gnet: GennNetwork, weights: Weights,
                  names: tuple[str, ...] = Weights.NAMES) -> None:
     """Copy weight matrices into a loaded compiled network."""
@@ -121,19 +164,23 @@ def build_location(build_dir: Path | None) -> Iterator[Path]:
 def eventprop_compiler(net: NetworkConfig, *, batch_size: int, optimiser: Any,
                        reg_lambda_upper: float, reg_lambda_lower: float, nu_upper: float,
                        seed: int, genn_backend: str, optimize_code: bool = True,
-                       kernel_profiling: bool = False) -> Any:
+                       kernel_profiling: bool = False, delay_learn_conns: tuple = (),
+                       delay_optimiser: Any = None) -> Any:
     """EventPropCompiler with the paper's settings (mlGeNN 2.3,
     docs/eventprop.md#relation-to-mlgenn): SCE loss on the readout, max_spikes 1500, the
-    spike-count regulariser, GeNN backend and code options."""
+    spike-count regulariser, GeNN backend and code options; delays of `delay_learn_conns`
+    are learned by `delay_optimiser` (mlGeNN clamps them to [0, max_delay_steps])."""
     from ml_genn.compilers import EventPropCompiler
 
+    extra = ({} if not delay_learn_conns else
+             {"delay_learn_conns": list(delay_learn_conns), "delay_optimiser": delay_optimiser})
     return EventPropCompiler(
         example_timesteps=net.n_steps, losses="sparse_categorical_crossentropy",
         optimiser=optimiser, reg_lambda_upper=reg_lambda_upper,
         reg_lambda_lower=reg_lambda_lower, reg_nu_upper=nu_upper,
         max_spikes=MAX_SPIKES_PER_NEURON, dt=net.dt, batch_size=batch_size,
         rng_seed=int(seed) % (2**31), kernel_profiling=kernel_profiling,
-        backend=genn_backend, optimize_code=optimize_code)
+        backend=genn_backend, optimize_code=optimize_code, **extra)
 
 
 def inference_compiler(net: NetworkConfig, *, batch_size: int, genn_backend: str,

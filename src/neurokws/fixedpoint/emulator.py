@@ -251,10 +251,11 @@ def _delay_layout(d_in: np.ndarray | None, d_rec: np.ndarray | None, ff_shape: t
         delays.append(d.astype(np.int64))
     top = max(int(d.max(initial=0)) for d in delays)
     if top == 0:
-        dummy = np.zeros((1, 1), np.int32)
+        dummy = np.zeros((1, 1), np.uint32)
         return delays[0], delays[1], (1, dummy, dummy)
     n_hid = ff_shape[0]
-    offsets = [np.ascontiguousarray((d.T * n_hid + np.arange(n_hid)).astype(np.int32))
+    # unsigned: numba's indexing then skips its negative-index wraparound (kernels.py)
+    offsets = [np.ascontiguousarray((d.T * n_hid + np.arange(n_hid)).astype(np.uint32))
                for d in delays]
     return delays[0], delays[1], (top + 1, *offsets)
 

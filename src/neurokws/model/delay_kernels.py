@@ -6,12 +6,16 @@ these are used when a model has delays (network.Delays: integer steps, (pre, pos
 Forward. A spike of i emitted at step n adds w_ij to target j's x at the end of step
 m = n + d_ij (d = 0: at the end of step n, as without delays), so it moves V_j from step
 m + 1 on; arrivals with m >= n_steps are dropped. Pending inputs live in a ring of
-L = D + 1 rows (D the largest delay) of N: with s = n mod L, a spike scatters w_ij to row
-(s + d_ij) mod L at the precomputed offset d_ij N + j (`ring_offsets`; the modulo is one
-compare-and-subtract, as s + d_ij < 2L), and at the end of step n row s (the arrivals of
-step n) is added to x and cleared. Cost stays proportional to events (one scatter of N per
-spike instead of a row add); memory L x N (the ring of N = 128 and D = 62 fits a 32 kB L1
-cache in float32).
+L = D + 1 rows (D the largest delay) of N, mirrored: with s = n mod L, a spike scatters
+w_ij to row s + d_ij < 2L of 2L rows at the precomputed unsigned offset d_ij N + j
+(`ring_offsets`), with no wrap to compute, and at the end of step n rows s and s + L (the
+arrivals of step n, before and after the wrap) are added to x and cleared. Cost stays
+proportional to events (one scatter of N per spike instead of a row add); memory 2 L x N.
+Why this layout (micro-benchmarks, N = 256, D = 62, float32): a scatter costs ~1 ns per
+synapse against ~0.1 ns for the delay-free row add, which vectorises; numba's
+negative-index wraparound on signed offsets and the wrap's compare cost half of it, cache
+misses of the 64 kB ring most of the rest. A target-major ring (each target's L slots
+contiguous, one pass over the targets per step) was slower.
 
 Backward (both adjoint schemes of engine.py). An arrival at the end of step m enters the
 loss through b_j = dL/dx_j[m + 1], the value at the start of backward step m, so with delays
@@ -30,12 +34,14 @@ FB = (1, tau_mem / tau_syn), i.e. dt dL/dt_arrival = dt w (b / tau_syn - a / tau
 continuous Eventprop delay gradient (Meszaros et al. 2025, arXiv 2501.07331; mlGeNN's
 DelayGradient -= g (LambdaI_post[d] - LambdaV_post[d]) is this / (tau_mem dt), as its
 weight gradient is dL/dw / tau_mem). Both converge to dL/dd as dt -> 0 (tests:
-tests/test_engine_delays.py). b and dh of the last L backward steps are kept in two rings of
-L x N laid out as the forward ring (memory flat in T; only spike steps are on the tape, as
-without delays): at the start of backward step m, row m mod L gets b and dh, so steps
-m..m + D are all there and row (m + d) mod L is step m + d's (the step written there last;
-steps below m are not written yet). The rings are zeroed per sample, so the rows of steps
->= n_steps (never written) read 0: arrivals after the end.
+tests/test_engine_delays.py). b and dh of the last L backward steps are kept in one ring
+laid out as the forward ring, mirrored, with each synapse's b and dh side by side (one cache
+line serves both reads; memory flat in T; only spike steps are on the tape, as without
+delays): at the start of backward step m, rows m mod L and m mod L + L get b and dh, so
+steps m..m + D are all there and row m mod L + d is step m + d's (the step written there
+last; steps below m are not written yet). dL/dw and dL/dd are accumulated side by side too
+(one write stream per event) and split at the end. The ring is zeroed per sample, so the
+rows of steps >= n_steps (never written) read 0: arrivals after the end.
 """
 
 from __future__ import annotations
@@ -63,23 +69,25 @@ from neurokws.model.kernels import (
 
 
 def ring_offsets(d_in: np.ndarray, d_rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per synapse its place in a ring row block: d_ij N + j (int32, C order)."""
+    """Per synapse its place in a ring row block: d_ij N + j, C order, unsigned (numba's
+    indexing then needs no negative-index wraparound, which cost half the time of a scatter
+    or gather in a micro-benchmark) and uint16 where the ring allows (L N <= 2^15, e.g.
+    N = 256 with delays up to 62: half the bytes streamed per event), else uint32."""
     n_hid = d_rec.shape[0]
+    n_rows = int(max(np.max(d_in, initial=0), np.max(d_rec, initial=0))) + 1
+    dtype = np.uint16 if n_rows * n_hid <= 1 << 15 else np.uint32
     return tuple(np.ascontiguousarray(np.asarray(d, np.int64) * n_hid + np.arange(n_hid),
-                                      dtype=np.int32) for d in (d_in, d_rec))
+                                      dtype=dtype) for d in (d_in, d_rec))
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _scatter(ring, base, w, off, row):
-    """ring[(base + off[row, j]) mod L N] += w[row, j] for every target j (off = d N + j)."""
+    """ring[base + off[row, j]] += w[row, j] for every target j (off = d N + j; the ring is
+    mirrored, so the index needs no wrap)."""
     o = off[row]
     wr = w[row]
-    size = ring.shape[0]
     for j in range(wr.shape[0]):
-        r = base + o[j]
-        if r >= size:
-            r -= size
-        ring[r] += wr[j]
+        ring[base + o[j]] += wr[j]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -103,7 +111,8 @@ def _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, ring, consts, n
     readout_row[:] = 0.0
     count_row[:] = 0
     slot = 0
-    base = 0
+    base = np.uint32(0)
+    mirror = n_rows * n_hid
     for n in range(n_steps):
         nsp = _hidden_step(xh, vh, den, coef, flag, consts)
         wt = math.exp(-n * dt_over_t) * inv_steps
@@ -131,10 +140,11 @@ def _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, ring, consts, n
             _scatter(ring, base, w_in, off_in, ev_ch[e])
             e += 1
         for j in range(n_hid):
-            xh[j] += ring[base + j]
+            xh[j] += ring[base + j] + ring[base + mirror + j]
             ring[base + j] = zero
+            ring[base + mirror + j] = zero
         slot = slot + 1 if slot + 1 < n_rows else 0   # n mod L
-        base = slot * n_hid
+        base = np.uint32(slot * n_hid)
     return n_buf
 
 
@@ -162,7 +172,7 @@ def forward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps, 
     flag = np.empty(n_hid, np.bool_)
     xo = np.empty(n_out, dtype)
     vo = np.empty(n_out, dtype)
-    ring = np.empty(n_rows * n_hid, dtype)
+    ring = np.empty(2 * n_rows * n_hid, dtype)   # rows L..2L-1 mirror 0..L-1
     n_buf = 0
     for si in range(nb):
         s = samples[si]
@@ -185,23 +195,34 @@ def forward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps, 
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gather(g, gd, w, off, row, b_ring, dh_ring, base, k_d, zero):
-    """Gradients of one spike's synapses read at their arrivals; returns sum_j w dh[m]."""
-    o = off[row]
+def _gather(gg, w, off2, row, bd_ring, base2, k_d, zero):
+    """Gradients of one spike's synapses read at their arrivals; returns sum_j w dh[m].
+    bd_ring interleaves b and dh (one cache line holds both of a synapse's reads) and is
+    mirrored as _scatter's ring; off2 = 2 off and base2 = 2 base index it. gg interleaves
+    each synapse's dL/dw and dL/dd likewise (one write stream per spike)."""
+    o = off2[row]
     wr = w[row]
-    gr = g[row]
-    gdr = gd[row]
-    size = b_ring.shape[0]
+    gr = gg[row]
     fb = zero
     for j in range(wr.shape[0]):
-        r = base + o[j]
-        if r >= size:
-            r -= size
-        wdh = wr[j] * dh_ring[r]
+        r = base2 + o[j]
+        wdh = wr[j] * bd_ring[r + np.uint32(1)]
         fb += wdh
-        gr[j] += b_ring[r]
-        gdr[j] -= k_d * wdh
+        gr[2 * j] += bd_ring[r]
+        gr[2 * j + 1] -= k_d * wdh
     return fb
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _gather_in(gg, w, off2, row, bd_ring, base2, k_d):
+    """_gather for an input channel (no feedback sum)."""
+    o = off2[row]
+    wr = w[row]
+    gr = gg[row]
+    for j in range(wr.shape[0]):
+        r = base2 + o[j]
+        gr[2 * j] += bd_ring[r]
+        gr[2 * j + 1] -= k_d * wr[j] * bd_ring[r + np.uint32(1)]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -217,16 +238,18 @@ def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps,
     fb_b = consts[FB_B]
     late = consts[LATE] > zero
     k_d = consts[K_D]
-    g_in = np.zeros(w_in.shape, dtype)
-    g_rec = np.zeros(w_rec.shape, dtype)
+    gg_in = np.zeros((w_in.shape[0], 2 * n_hid), dtype)    # (dL/dw, dL/dd) interleaved
+    gg_rec = np.zeros((n_hid, 2 * n_hid), dtype)
     g_out = np.zeros(w_out.shape, dtype)
-    gd_in = np.zeros(w_in.shape, dtype)
-    gd_rec = np.zeros(w_rec.shape, dtype)
     ah = np.empty(n_hid, dtype)   # dL/dV[n] (hidden), through later steps only
     bh = np.empty(n_hid, dtype)   # dL/dx[n + 1] (hidden synaptic variable)
     pend = np.zeros(n_hid, dtype)  # LATE: jump terms applied after the decay
-    b_ring = np.zeros(n_rows * n_hid, dtype)   # bh at the start of backward step m
-    dh_ring = np.zeros(n_rows * n_hid, dtype)  # FB_A ah - FB_B bh there
+    # (bh, FB_A ah - FB_B bh) at the start of backward step m, interleaved; rows L..2L-1
+    # mirror rows 0..L-1, so that row (m mod L) + d needs no wrap
+    bd_ring = np.zeros(4 * n_rows * n_hid, dtype)
+    mirror2 = 2 * n_rows * n_hid
+    off2_in = off_in + off_in   # same dtype (ring_offsets leaves room for 2 L N)
+    off2_rec = off_rec + off_rec
     ao = np.empty(n_out, dtype)
     bo = np.empty(n_out, dtype)
     do = np.empty(n_out, dtype)
@@ -244,18 +267,21 @@ def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps,
             e -= 1
         p0 = sp_off[si]
         p = sp_off[si + 1] - 1
-        b_ring[:] = zero   # rows of steps >= n_steps must read 0 (arrivals after the end)
-        dh_ring[:] = zero
+        bd_ring[:] = zero   # rows of steps >= n_steps must read 0 (arrivals after the end)
         slot = (n_steps - 1) % n_rows
         for n in range(n_steps - 1, -1, -1):
             wt = math.exp(-n * dt_over_t) * inv_steps
             for k in range(n_out):
                 src[k] = dl_dr[si, k] * wt   # dL/dV_out[n], direct (readout) part
-            base = slot * n_hid
+            base2 = np.uint32(2 * slot * n_hid)
             for j in range(n_hid):
                 bj = bh[j]
-                b_ring[base + j] = bj
-                dh_ring[base + j] = fb_a * ah[j] - fb_b * bj
+                dj = fb_a * ah[j] - fb_b * bj
+                r = base2 + 2 * j
+                bd_ring[r] = bj
+                bd_ring[r + 1] = dj
+                bd_ring[r + mirror2] = bj
+                bd_ring[r + mirror2 + 1] = dj
             p_top = p
             # Spikes emitted at step n: gradients and jumps read at each synapse's arrival.
             if p >= p0 and sp_step[p] == n:
@@ -263,8 +289,7 @@ def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps,
                     do[k] = fb_a * (ao[k] + (zero if late else src[k])) - fb_b * bo[k]
                 while p >= p0 and sp_step[p] == n:
                     i = sp_neu[p]
-                    fb = _gather(g_rec, gd_rec, w_rec, off_rec, i, b_ring, dh_ring, base, k_d,
-                                 zero)
+                    fb = _gather(gg_rec, w_rec, off2_rec, i, bd_ring, base2, k_d, zero)
                     for k in range(n_out):
                         fb += w_out[i, k] * do[k]
                         g_out[i, k] += bo[k]
@@ -275,9 +300,10 @@ def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps,
                     p -= 1
             # Input spikes emitted at step n.
             while e >= e0 and ev_steps[e] == n:
-                _gather(g_in, gd_in, w_in, off_in, ev_ch[e], b_ring, dh_ring, base, k_d, zero)
+                _gather_in(gg_in, w_in, off2_in, ev_ch[e], bd_ring, base2, k_d)
                 e -= 1
             _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
                        late, consts)
             slot = slot - 1 if slot > 0 else n_rows - 1
-    return g_in, g_rec, g_out, gd_in, gd_rec
+    return (np.ascontiguousarray(gg_in[:, 0::2]), np.ascontiguousarray(gg_rec[:, 0::2]), g_out,
+            np.ascontiguousarray(gg_in[:, 1::2]), np.ascontiguousarray(gg_rec[:, 1::2]))

@@ -172,9 +172,6 @@ def _mlgenn(job: ProfileJob, batch: int, options: ProfileOptions) -> list[Profil
     from neurokws.profiling.mlgenn_timers import mlgenn_kernel_rows
 
     net, _ = job.model()
-    if net.has_delays:
-        return unavailable_rows("mlGeNN", "GeNN", "the mlGeNN inference path here does not "
-                                "build delays", net, [batch], model=job.model_name)
     return mlgenn_kernel_rows(job.model_path, job.test, net, batch, model=job.model_name)
 
 

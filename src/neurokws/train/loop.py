@@ -194,11 +194,13 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
           delays: DelayTraining | None = None, qat: QuantTraining | None = None,
           init: Weights | None = None) -> TrainResult:
     """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there.
-    With `delays`, synaptic delays are learned with the weights (train/delays.py; numba
-    backend). With `qat`, the forward pass runs the weights as deployment will quantize
-    them (train/qat.py; numba backend); `init` starts from given weights (fine-tuning)."""
-    if delays is not None and backend is not None:
-        raise ValueError("learned delays are trained by the numba engine only (so far)")
+    With `delays`, synaptic delays are learned with the weights (train/delays.py; numba and
+    mlGeNN backends). With `qat`, the forward pass runs the weights as deployment will
+    quantize them (train/qat.py; numba backend); `init` starts from given weights."""
+    if (delays is not None and backend is not None
+            and backend.identity().get("delays") != delays.to_dict()):
+        raise ValueError(f"the training backend was not set up to learn delays {delays}: "
+                         "give it the same DelayTraining")
     if qat is not None and backend is not None:
         raise ValueError("quantization-aware training runs in the numba engine only "
                          "(mlGeNN's weight quantization, genn-team/ml_genn PR #88, is unmerged)")
