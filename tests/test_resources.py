@@ -81,6 +81,32 @@ def test_training_fits_its_request_and_does_not_hold_the_epoch(data):
     assert hungry["peak_rss_mb"] > want.mem_mb, (hungry, want)
 
 
+def test_a_delay_cell_asks_for_what_its_delays_cost(data):
+    """Training with delays 0..62 (the default model.delays) against the same epoch without:
+    the measured slow-down is within the factor a delay cell's request carries, and its
+    request is that factor longer (a delay kernel that got slower than the factor, or a
+    request that forgot the delays, fails here)."""
+    config = default_config(datasets={"d": {"source": "synthetic", "augmentations": ["shift"]}},
+                            hidden_sizes=[N_HIDDEN], seeds=[1])
+    times = {}
+    for delays in (False, True):
+        request = {"stage": "train", "train": str(data[2]["train"]), "n_hidden": N_HIDDEN,
+                   "config": config, "max_batches": 24, "delays": delays}
+        stage(request)   # compiles (numba caches) what the timed run uses
+        times[delays] = min(stage(request)["epoch_s"] for _ in range(2))
+    assert 1.5 < times[True] / times[False] <= resources.DELAY_TRAIN_FACTOR, times
+    train = stats(data, "train")
+    kwargs = dict(n_hidden=256, n_out=20, n_in=700, n_steps=1000, epochs=50, batch_size=32,
+                  block_batches=16, blend_n_new=None, blend=False, threads=2)
+    plain, delayed = (resources.train(train, None, delays=d, **kwargs) for d in (False, True))
+    assert delayed.runtime >= 0.9 * resources.DELAY_TRAIN_FACTOR * plain.runtime
+    assert delayed.mem_mb == plain.mem_mb
+    test = stats(data, "test")
+    lava = [resources.eval_lava_chunk(test, n_samples=20, n_hidden=256, n_steps=1000,
+                                      delays=d).runtime for d in (False, True)]
+    assert lava[1] > 5 * lava[0]
+
+
 def test_evaluation_stages_fit_their_requests(data):
     tmp = data[0]
     test = stats(data, "test")

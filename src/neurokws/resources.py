@@ -51,6 +51,14 @@ INFER_SHARE = 0.45
 EMULATOR_S = (2.0e-3, 1.1e-5)      # seconds = a + b N
 LAVA_S = (7.5, 1.35e-2)
 PREPARE_S_PER_EVENT = 5.0e-8
+# Cells with synaptic delays (model.delays), measured at Loihi 2's largest delay, 62 steps,
+# N = 256 (fewer steps cost less, so these bound them): training and float inference
+# 1 / 0.17 = 5.9x the delay-free time (benchmarks/bench_delays.py), the emulator 1 / 0.25
+# (benchmarks/bench_fixedpoint.py --max-delay 62), and Lava's DelayDense graph per sample
+# at T = 1000 (same script, --lava-samples 1: 55.4 s at N = 128, 97.6 s at N = 256).
+DELAY_TRAIN_FACTOR = 6.0
+DELAY_EMULATOR_FACTOR = 4.0
+LAVA_DELAY_S = (13.2, 0.33)
 STARTUP_S = 10.0           # start-up, imports, numba cache load, checkpoints, outputs
 # The cochlea (neurokws.data.cochlea) per second of audio at 700 channels (render, padding,
 # membrane, hair cell, fibres, LIF: measured 0.92-1.1 s on spoken digits, pad_s 0.25), and per
@@ -96,6 +104,10 @@ class SplitStats:
 
 def _train_s(n_hidden: int) -> float:
     return TRAIN_S[0] * n_hidden ** TRAIN_S[1]
+
+
+def _delay_factor(delays: bool, factor: float) -> float:
+    return factor if delays else 1.0
 
 
 def _linear(coef: tuple[float, float], n: int) -> float:
@@ -149,8 +161,9 @@ def _model_bytes(n_in: int, n_hidden: int, n_out: int, batch_size: int) -> float
 def train(train: SplitStats, valid: SplitStats | None, *, n_hidden: int, n_out: int,
           n_in: int, n_steps: int, epochs: int, batch_size: int, block_batches: int | None,
           blend_n_new: int | None, blend: bool, threads: int, attempt: int = 1,
-          scale: Mapping[str, float] | None = None) -> Request:
-    """Training one cell: the split (and valid) held, one block of batches built at a time."""
+          scale: Mapping[str, float] | None = None, delays: bool = False) -> Request:
+    """Training one cell: the split (and valid) held, one block of batches built at a time
+    (`delays`: a cell with synaptic delays)."""
     epoch_samples = train.n_samples + ((blend_n_new or train.n_samples) if blend else 0)
     block = epoch_samples if block_batches is None else \
         min(epoch_samples, batch_size * block_batches)
@@ -162,45 +175,54 @@ def train(train: SplitStats, valid: SplitStats | None, *, n_hidden: int, n_out: 
     speed = (n_steps / 1000) * (2 / max(1, min(threads, 2))) ** 0.8
     seconds = epochs * speed * _train_s(n_hidden) * (
         epoch_samples + INFER_SHARE * (valid.n_samples if valid else 0))
-    return _request(mem, STARTUP_S + seconds, attempt, scale)
+    return _request(mem, STARTUP_S + seconds * _delay_factor(delays, DELAY_TRAIN_FACTOR),
+                    attempt, scale)
 
 
 def evaluate_float(test: SplitStats, *, n_hidden: int, n_steps: int, attempt: int = 1,
-                   scale: Mapping[str, float] | None = None) -> Request:
+                   scale: Mapping[str, float] | None = None, delays: bool = False) -> Request:
     """Float test accuracy: the test split held, binned block by block."""
     mem = (BASE_MB * MIB + test.nbytes
            + min(test.n_samples, EVAL_BLOCK) * test.events_per_sample * EVAL_EVENT_BYTES)
     seconds = test.n_samples * (n_steps / 1000) * INFER_SHARE * _train_s(n_hidden)
-    return _request(mem, STARTUP_S + seconds, attempt, scale)
+    return _request(mem, STARTUP_S + seconds * _delay_factor(delays, DELAY_TRAIN_FACTOR),
+                    attempt, scale)
 
 
 def eval_fixed(test: SplitStats, *, n_hidden: int, n_out: int, n_steps: int, n_modes: int,
-               attempt: int = 1, scale: Mapping[str, float] | None = None) -> Request:
+               attempt: int = 1, scale: Mapping[str, float] | None = None,
+               delays: bool = False) -> Request:
     """The emulator on the whole test set, each input mode, inputs built per block."""
     block = min(test.n_samples, FIXED_BLOCK)
     mem = (BASE_MB * MIB + test.nbytes + block * test.events_per_sample * FIXED_EVENT_BYTES
            + 2 * block * n_steps * n_out * 4)
     seconds = n_modes * test.n_samples * (n_steps / 1000) * _linear(EMULATOR_S, n_hidden)
-    return _request(mem, STARTUP_S + seconds, attempt, scale)
+    return _request(mem, STARTUP_S + seconds * _delay_factor(delays, DELAY_EMULATOR_FACTOR),
+                    attempt, scale)
 
 
 def eval_lava_chunk(test: SplitStats, *, n_samples: int, n_hidden: int, n_steps: int,
-                    attempt: int = 1, scale: Mapping[str, float] | None = None) -> Request:
-    """One Lava chunk: the test split in this process, Lava's processes beside it."""
+                    attempt: int = 1, scale: Mapping[str, float] | None = None,
+                    delays: bool = False) -> Request:
+    """One Lava chunk: the test split in this process, Lava's processes beside it (a model
+    with delays runs our DelayDense graph)."""
     mem = LAVA_BASE_MB * MIB + test.nbytes + 64 * n_hidden * n_hidden
-    seconds = n_samples * (n_steps / 1000) * _linear(LAVA_S, n_hidden)
+    seconds = n_samples * (n_steps / 1000) * _linear(LAVA_DELAY_S if delays else LAVA_S,
+                                                     n_hidden)
     return _request(mem, STARTUP_S + seconds, attempt, scale)
 
 
 def profile(test: SplitStats, *, device: str, n_hidden: int, n_steps: int,
             max_samples: int | None, idle_s: float, min_active_s: float,
-            attempt: int = 1, scale: Mapping[str, float] | None = None) -> Request:
+            attempt: int = 1, scale: Mapping[str, float] | None = None,
+            delays: bool = False) -> Request:
     """One device at one batch size on at most max_samples test samples."""
     n = test.n_samples if max_samples is None else min(max_samples, test.n_samples)
     per_event = FIXED_EVENT_BYTES if device == "loihi" else EVAL_EVENT_BYTES
     mem = BASE_MB * MIB + test.nbytes + n * test.events_per_sample * per_event
-    per_sample = _linear(EMULATOR_S, n_hidden) if device == "loihi" else \
-        INFER_SHARE * _train_s(n_hidden)
+    per_sample = (_linear(EMULATOR_S, n_hidden) * _delay_factor(delays, DELAY_EMULATOR_FACTOR)
+                  if device == "loihi" else
+                  INFER_SHARE * _train_s(n_hidden) * _delay_factor(delays, DELAY_TRAIN_FACTOR))
     seconds = 2 * idle_s + min_active_s + 3 * n * (n_steps / 1000) * per_sample
     return _request(mem, STARTUP_S + seconds, attempt, scale)
 

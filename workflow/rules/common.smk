@@ -194,6 +194,7 @@ def job_request(stage, wildcards, input, attempt):
                 channels=cochlea_from_settings(cochlea).channels,
                 attempt=attempt, scale=RESOURCE_SCALE)
         hidden, n_steps = int(wildcards.hidden), config["model"]["n_steps"]
+        delays = cell_has_delays(wildcards)
         if stage == "train":
             ds, tr = config["datasets"][wildcards.dataset], config["training"]
             train = resources.SplitStats.of(input.train)
@@ -205,9 +206,10 @@ def job_request(stage, wildcards, input, attempt):
                 block_batches=None if tr["backend"] == "mlgenn" else tr["block_batches"],
                 blend_n_new=ds["blend_n_new"],
                 blend="blend" in ds["augmentations"], threads=THREADS, attempt=attempt,
-                scale=RESOURCE_SCALE)
+                scale=RESOURCE_SCALE, delays=delays)
         test = resources.SplitStats.of(input.test)
-        common = dict(n_hidden=hidden, n_steps=n_steps, attempt=attempt, scale=RESOURCE_SCALE)
+        common = dict(n_hidden=hidden, n_steps=n_steps, attempt=attempt, scale=RESOURCE_SCALE,
+                      delays=delays)
         if stage == "evaluate_float":
             return resources.evaluate_float(test, **common)
         if stage == "eval_fixed":

@@ -44,7 +44,7 @@ def _train(request: dict[str, Any]) -> dict[str, Any]:
     as in the full epoch, so memory is the full epoch's; its time is extrapolated)."""
     import dataclasses
 
-    from neurokws.config import network_config, resolve_config, train_settings
+    from neurokws.config import delay_training, network_config, resolve_config, train_settings
     from neurokws.data.events import load_npz
     from neurokws.train import loop
     from neurokws.train.schedule import LearningRateSchedule
@@ -53,15 +53,18 @@ def _train(request: dict[str, Any]) -> dict[str, Any]:
     dataset = next(iter(config["datasets"]))
     split = load_npz(request["train"])
     valid = load_npz(request["valid"]) if request.get("valid") else None
-    net = network_config(config, request["n_hidden"], split.n_classes, split.n_channels)
+    delays = bool(request.get("delays"))   # a cell with delays (model.delays)
+    net = network_config(config, request["n_hidden"], split.n_classes, split.n_channels,
+                         delays=delays)
+    spec = delay_training(config, delays)
     settings = dataclasses.replace(train_settings(config, dataset, request["n_hidden"]),
                                    epochs=1, progress_bar=False)
-    state = loop.fresh_state(net, settings, 1, "stage-cost")
+    state = loop.fresh_state(net, settings, 1, "stage-cost", spec)
     data = loop.epoch_data(split, settings, net, loop.epoch_rng(1, 0))
     run = data if request.get("max_batches") is None else dataclasses.replace(
         data, order=data.order[:int(request["max_batches"]) * settings.batch_size])
     start = time.perf_counter()
-    with loop.NumbaBackend(net, settings).session(state, split, valid) as session:
+    with loop.NumbaBackend(net, settings, spec).session(state, split, valid) as session:
         session.run_epoch(0, run, LearningRateSchedule.from_settings(settings))
     seconds = time.perf_counter() - start
     return {"trained_samples": len(run), "epoch_samples": len(data),
