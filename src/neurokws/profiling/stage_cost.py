@@ -44,6 +44,8 @@ def _train(request: dict[str, Any]) -> dict[str, Any]:
     as in the full epoch, so memory is the full epoch's; its time is extrapolated)."""
     import dataclasses
 
+    import numpy as np
+
     from neurokws.config import delay_training, network_config, resolve_config, train_settings
     from neurokws.data.events import load_npz
     from neurokws.train import loop
@@ -65,10 +67,17 @@ def _train(request: dict[str, Any]) -> dict[str, Any]:
         data, order=data.order[:int(request["max_batches"]) * settings.batch_size])
     start = time.perf_counter()
     with loop.NumbaBackend(net, settings, spec).session(state, split, valid) as session:
-        session.run_epoch(0, run, LearningRateSchedule.from_settings(settings))
+        outcome = session.run_epoch(0, run, LearningRateSchedule.from_settings(settings))
     seconds = time.perf_counter() - start
+    # How far the epoch moved the delays (steps; 0.0 without delays): a run that claims
+    # delays but trained none shows here.
+    moved = 0.0 if outcome.delays is None else max(
+        float(np.abs(after - before).max(initial=0.0)) for after, before in
+        zip(outcome.delays.arrays().values(), state.delays.arrays().values(),
+            strict=True))
     return {"trained_samples": len(run), "epoch_samples": len(data),
-            "epoch_s": seconds * len(data) / max(len(run), 1), "n_samples": len(split)}
+            "epoch_s": seconds * len(data) / max(len(run), 1), "n_samples": len(split),
+            "delays_moved": moved}
 
 
 def _evaluate_float(request: dict[str, Any]) -> dict[str, Any]:
