@@ -77,7 +77,7 @@ def engine_trains(net: NetworkConfig, weights: Weights, data: BinnedSplit,
         out = delay_kernels.forward_chunk(
             weights.w_in, weights.w_rec, weights.w_out,
             *delay_kernels.ring_offsets(delays.d_in, delays.d_rec), delays.max_delay + 1,
-            *common)
+            net.max_delay_in > 0, *common)
     steps, ids, off = out[2], out[3], out[6]
     return [(steps[off[i]:off[i + 1]], ids[off[i]:off[i + 1]]) for i in range(len(data))]
 

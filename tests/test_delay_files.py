@@ -132,7 +132,10 @@ def test_a_connection_without_delays_writes_no_dataset(tmp_path):
         assert "delay" in handle["layer/1"] and "delay_rec" not in handle["layer/1"]
     q = read_netx(path)
     assert q.d_rec.shape == (12, 12) and not q.d_rec.any()
-    assert read_netx_raw(path).d_rec.shape == (12, 12)
+    raw = read_netx_raw(path)   # what the emulator and Lava run: a Dense recurrent synapse
+    assert raw.d_rec is None and raw.d_in.shape == (12, 20) and raw.has_delays
+    emulator = FixedPointNetwork.from_netx(path)   # runs it as zero delays
+    assert emulator.d_rec.shape == (12, 12) and not emulator.d_rec.any()
 
 
 def _edit(path, key, value, layer="1"):

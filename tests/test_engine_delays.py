@@ -18,6 +18,8 @@ it gives d_rec cos 0.9937, rel 0.145).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -63,7 +65,7 @@ def test_delay_timing() -> None:
     def spike_steps(d: int, n_steps: int) -> list[int]:
         off_in, off_rec = delay_kernels.ring_offsets(np.array([[d]]), np.zeros((1, 1), int))
         tape = delay_kernels.forward_chunk(
-            weights.w_in, weights.w_rec, weights.w_out, off_in, off_rec, d + 1, consts,
+            weights.w_in, weights.w_rec, weights.w_out, off_in, off_rec, d + 1, True, consts,
             n_steps, config.dt / config.duration_ms, steps, channels, offsets, np.array([0]),
             True, 4)
         return tape[2].tolist()
@@ -119,6 +121,33 @@ def test_engine_with_delays_matches_reference(seed: int) -> None:
     plain = reference.loss_and_grad(config, weights, steps, channels, offsets, labels, batch,
                                     adjoint="discrete")
     assert rel_err(res.readout, plain[1]) > 1e-3
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_recurrent_delays_alone_match_reference(seed: int) -> None:
+    """A model whose input connection has no delays (max_delay_in 0: its rows go straight
+    into x, engine._delay_arrays) against the reference: forward and gradients, dL/dd_in 0."""
+    config, weights, steps, channels, offsets, labels, delays = _case(seed)
+    config = dataclasses.replace(config, max_delay_in=0, max_delay_rec=9)
+    delays = Delays(np.zeros_like(delays.d_in), delays.d_rec)
+    assert engine._delay_arrays(config, delays)[-1] is False
+    batch = np.array([3, 0, 4], dtype=np.int64)
+    loss, readout, counts, grads = reference.loss_and_grad(
+        config, weights, steps, channels, offsets, labels, batch, adjoint="discrete",
+        delays=delays)
+    res = loss_and_grad(config, weights, steps, channels, offsets, labels, batch,
+                        adjoint="discrete", delays=delays)
+    np.testing.assert_array_equal(res.hidden_spike_counts, counts)
+    assert rel_err(res.readout, readout) < TOL
+    assert abs(res.loss - loss) < TOL * abs(loss)
+    got = [*res.grads.arrays().values(), *res.delay_grads.arrays().values()]
+    for name, mine, ref in zip(("w_in", "w_rec", "w_out", "d_in", "d_rec"), got, grads,
+                               strict=True):
+        if name == "d_in":
+            assert not mine.any()
+            continue
+        assert np.abs(ref).max() > 0, name
+        assert rel_err(mine, ref) < TOL, (name, rel_err(mine, ref))
 
 
 def test_uniform_input_delay_is_a_shifted_input() -> None:

@@ -119,3 +119,44 @@ def test_bad_delay_settings_are_refused(tmp_path, tiny_split):
         train(plain, settings, 5, tiny_split, tmp_path / "a", delays=SPEC)
     with pytest.raises(ValueError, match="max delays"):
         train(delay_net(4), settings, 5, tiny_split, tmp_path / "b", delays=None)
+
+
+def test_fine_tuning_the_delay_free_model_starts_from_it(tmp_path, tiny_split):
+    """training.delays.start delay_free: the cell's settings become `epochs` at `weight_lr`
+    (cosine, no ease-in) and every delay starts at 0, so the starting network is the
+    delay-free model: with both rates at 0, an epoch from its weights with delays gives the
+    loss, spikes and weights of the same epoch without delays; with the rates on, the delays
+    move."""
+    from neurokws.config import cell_train_settings, delay_training, resolve_config
+
+    config = resolve_config({**CONFIG, "training": {
+        **CONFIG["training"], "delays": {"start": "delay_free", "epochs": 3, "weight_lr": 2e-3,
+                                         "lr": 0.5, "init_in": 40.0}}})
+    spec = delay_training(config, True)
+    assert (spec.lr, spec.init_in, spec.init_rec) == (0.5, 0.0, 0.0)
+    tuned = cell_train_settings(config, "tiny", 24, delays=True)
+    assert (tuned.epochs, tuned.lr, tuned.ease_in_start_lr, tuned.lr_anneal) == \
+        (3, 2e-3, 2e-3, "cosine")
+    assert cell_train_settings(config, "tiny", 24, delays=False) == \
+        train_settings(config, "tiny", 24)
+    scratch = resolve_config(CONFIG)
+    assert delay_training(scratch, True).init_in == 62.0   # the schema's default start
+    assert cell_train_settings(scratch, "tiny", 24, True) == train_settings(scratch, "tiny", 24)
+
+    start = run(tmp_path / "plain", tiny_split, epochs=2, spec=None).weights
+    frozen = dataclasses.replace(tuned, epochs=1, lr=0.0, ease_in_start_lr=0.0)
+    plain_net = network_config(CONFIG, 24, n_out=tiny_split.n_classes,
+                               n_in=tiny_split.n_channels)
+    without = train(plain_net, frozen, 5, tiny_split, tmp_path / "without", init=start)
+    with_ = train(delay_net(tiny_split.n_classes, tiny_split.n_channels), frozen, 5,
+                  tiny_split, tmp_path / "with", delays=dataclasses.replace(spec, lr=0.0),
+                  init=start)
+    assert with_.delays.max_delay == 0
+    a, b = without.log_rows[0], with_.log_rows[0]
+    assert a["mean_hidden_spikes"] == b["mean_hidden_spikes"] and a["mean_hidden_spikes"] > 0
+    assert np.isclose(a["loss"], b["loss"], rtol=1e-5), (a["loss"], b["loss"])
+    for name, array in without.weights.arrays().items():
+        np.testing.assert_array_equal(getattr(with_.weights, name), array, err_msg=name)
+    moved = train(delay_net(tiny_split.n_classes, tiny_split.n_channels), tuned, 5,
+                  tiny_split, tmp_path / "moved", delays=spec, init=start)
+    assert moved.delays.max_delay > 0 and len(moved.log_rows) == 3

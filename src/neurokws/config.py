@@ -336,12 +336,35 @@ def network_config(config: dict, n_hidden: int, n_out: int, n_in: int,
 
 
 def delay_training(config: dict, delays: bool) -> DelayTraining | None:
-    """How a cell learns its delays (`training.delays`), None for a cell without delays."""
+    """How a cell learns its delays (`training.delays`), None for a cell without delays.
+    Fine-tuning the delay-free model (start delay_free) starts every delay at 0."""
     if not delays:
         return None
     spec = config["training"]["delays"]
+    if fine_tunes_delay_free(config):
+        return DelayTraining(lr=float(spec["lr"]), init_in=0.0, init_rec=0.0)
     return DelayTraining(lr=float(spec["lr"]), init_in=float(spec["init_in"]),
                          init_rec=float(spec["init_rec"]))
+
+
+def fine_tunes_delay_free(config: dict) -> bool:
+    """Whether the cells with delays fine-tune their delay-free twin's trained model
+    (`training.delays.start: delay_free`) instead of training from scratch."""
+    return config["training"]["delays"]["start"] == "delay_free"
+
+
+def cell_train_settings(config: dict, dataset: str, hidden: int, delays: bool
+                        ) -> TrainSettings:
+    """The TrainSettings of one cell of the grid: the dataset's (train_settings), or for a
+    cell with delays that fine-tunes its delay-free twin, `training.delays.epochs` at
+    `weight_lr`, cosine-annealed, no ease-in (as qat_settings)."""
+    settings = train_settings(config, dataset, hidden)
+    if not (delays and fine_tunes_delay_free(config)):
+        return settings
+    spec = config["training"]["delays"]
+    lr = float(spec["weight_lr"])
+    return dataclasses.replace(settings, epochs=int(spec["epochs"]), lr=lr,
+                               ease_in_start_lr=lr, lr_anneal="cosine")
 
 
 def train_settings(config: dict, dataset: str, hidden: int) -> TrainSettings:

@@ -13,13 +13,20 @@ Usage: ``python -m neurokws.warm`` (prints the seconds it took).
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from neurokws.config import TrainSettings, default_config, default_network, train_settings
+from neurokws.config import (
+    TrainSettings,
+    default_config,
+    default_network,
+    delay_training,
+    train_settings,
+)
 from neurokws.data.cochlea import Cochlea
 from neurokws.data.convert import clip_rng
 from neurokws.data.events import load_npz, save_npz
@@ -57,6 +64,17 @@ def warm(folder: Path) -> None:
     qmodel = quantize(net, result.weights, bits=8, percentile=99.0, source="warm")
     write_netx(folder / "model.net", qmodel, {"rule": "warm"})
     emulate(folder / "model.net", test_split, net.n_steps, net.dt, list(INPUT_MODES))
+    # The same with learned delays (the delay kernels, their training and the emulator's
+    # delay rings), fine-tuning the model above as the default's cells with delays do.
+    delayed = dataclasses.replace(net, max_delay_in=4, max_delay_rec=4)
+    spec = delay_training(default_config(training={"delays": {"start": "delay_free"}}), True)
+    tuned = train(delayed, settings, 0, train_split, folder / "delays", None, delays=spec,
+                  init=result.weights)
+    evaluate(delayed, tuned.weights, test_split, delays=tuned.delays)
+    write_netx(folder / "delays.net", quantize(delayed, tuned.weights, bits=8, percentile=99.0,
+                                               source="warm", delays=tuned.delays),
+               {"rule": "warm"})
+    emulate(folder / "delays.net", test_split, net.n_steps, net.dt, list(INPUT_MODES))
 
 
 def main() -> None:

@@ -19,14 +19,15 @@ from neurokws.config import (  # noqa: E402
     DOWNLOAD_SOURCES,
     GENERATED_SOURCES,
     QUANT_DIRS,
+    cell_train_settings,
     dataset_splits,
     delay_training,
     deployed_bits,
+    fine_tunes_delay_free,
     qat_settings,
     quant_method,
     quant_training,
     resolve_config,
-    train_settings,
 )
 from neurokws.profiling.profile import PROFILERS, device_batch_sizes, device_gpus  # noqa: E402
 from neurokws.utils.sidecar import ENVS  # noqa: E402
@@ -170,11 +171,21 @@ def qat_inputs(wildcards):
 
 
 def train_inputs(wildcards):
-    """Prepared splits, plus the GeNN side venv when mlGeNN trains."""
+    """Prepared splits, plus the GeNN side venv when mlGeNN trains, plus the delay-free
+    twin's model that a cell with delays fine-tunes (training.delays.start delay_free)."""
     inputs = prepared_train_inputs(wildcards)
     if config["training"]["backend"] == "mlgenn":
         inputs["genn"] = side_env_stamp("genn")
+    if cell_has_delays(wildcards) and fine_tunes_delay_free(config):
+        inputs["init"] = f"{CELL.format(**{**wildcards, 'delays': ''})}/model.npz"
     return inputs
+
+
+def cell_settings(wildcards):
+    """Every training setting of the cell (neurokws.config.cell_train_settings), as a dict."""
+    return cell_train_settings(
+        config, wildcards.dataset, int(wildcards.hidden), cell_has_delays(wildcards)
+    ).to_dict()
 
 
 def side_env_stamp(name):
@@ -201,7 +212,8 @@ def job_request(stage, wildcards, input, attempt):
             valid = resources.SplitStats.of(input.valid) if "valid" in input.keys() else None
             return resources.train(
                 train, valid, n_hidden=hidden, n_out=train.n_classes, n_in=train.n_channels,
-                n_steps=n_steps, epochs=ds["epochs"], batch_size=tr["batch_size"],
+                n_steps=n_steps, epochs=cell_settings(wildcards)["epochs"],
+                batch_size=tr["batch_size"],
                 # mlGeNN takes a whole epoch's inputs at once
                 block_batches=None if tr["backend"] == "mlgenn" else tr["block_batches"],
                 blend_n_new=ds["blend_n_new"],

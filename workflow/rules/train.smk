@@ -2,7 +2,8 @@
 
 
 rule train:
-    """Train one (dataset, hidden, seed) cell with Eventprop; resumes from its checkpoint."""
+    """Train one (dataset, hidden, seed) cell with Eventprop; resumes from its checkpoint. A
+    cell with delays may fine-tune its delay-free twin's model (training.delays.start)."""
     input:
         unpack(train_inputs),
     output:
@@ -11,9 +12,7 @@ rule train:
     params:
         cell_dir=CELL,
         # Every value training uses; changing one reruns exactly these jobs.
-        settings=lambda wildcards: train_settings(
-            config, wildcards.dataset, int(wildcards.hidden)
-        ).to_dict(),
+        settings=cell_settings,
         model=config["model"],
         delays=cell_delay_training,
         backend=config["training"]["backend"],

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from neurokws.backends import train_cell
 from neurokws.config import TrainSettings, network_config
 from neurokws.data.events import load_npz
-from neurokws.model.network import save_model
+from neurokws.model.network import load_network, save_model
 from neurokws.train.delays import DelayTraining
 from neurokws.train.loop import write_train_log
 from neurokws.utils.rule_support import rule_provenance, start_rule
@@ -22,11 +22,17 @@ net = network_config({"model": snakemake.params.model}, hidden, n_out=train_spli
                      n_in=train_split.n_channels, delays=delays is not None)
 settings = TrainSettings.from_dict(snakemake.params.settings)
 valid = snakemake.input.valid if "valid" in snakemake.input.keys() else None
+init = None
+if "init" in snakemake.input.keys():   # fine-tuning the delay-free twin's model, checked
+    twin = network_config({"model": snakemake.params.model}, hidden,
+                          n_out=train_split.n_classes, n_in=train_split.n_channels)
+    _, init, _, _ = load_network(snakemake.input.init, expected=twin)
 result = train_cell(snakemake.params.backend, net, settings, seed, snakemake.input.train,
-                    valid, snakemake.params.cell_dir, delays)
+                    valid, snakemake.params.cell_dir, delays, init=init)
 write_train_log(Path(snakemake.output.log_csv), result.log_rows)
 save_model(snakemake.output.model, net, result.weights, rule_provenance(
     snakemake, dataset=snakemake.wildcards.dataset, hidden=hidden, selection=result.selection,
-    selected_epoch=result.selected_epoch, selected_row=result.log_rows[result.selected_epoch]),
+    selected_epoch=result.selected_epoch, selected_row=result.log_rows[result.selected_epoch],
+    init_model=snakemake.input.init if init is not None else None),
     delays=result.delays)
 log.info("selected epoch %d by %s", result.selected_epoch, result.selection)

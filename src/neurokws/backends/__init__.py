@@ -28,23 +28,25 @@ GENN_BACKENDS_FILE = "genn-backends.json"   # written by envs/genn/setup_genn_en
 
 def train_cell(backend: str, net: NetworkConfig, settings: TrainSettings, seed: int,
                train_path: str | os.PathLike, valid_path: str | os.PathLike | None,
-               cell_dir: str | os.PathLike, delays: DelayTraining | None = None
-               ) -> TrainResult:
+               cell_dir: str | os.PathLike, delays: DelayTraining | None = None,
+               init: Weights | None = None) -> TrainResult:
     """Train one cell from prepared splits with `backend`; checkpoints in cell_dir. With
-    `delays` (a model with delays), they are learned with the weights."""
+    `delays` (a model with delays), they are learned with the weights; with `init`, training
+    starts from those weights instead of the paper's initialisation (fine-tuning)."""
     if backend == "numba":
         from neurokws.train.loop import train
 
         valid = load_npz(valid_path) if valid_path else None
         return train(net, settings, seed, load_npz(train_path), Path(cell_dir), valid,
-                     delays=delays)
+                     delays=delays, init=init)
     if backend == "mlgenn":
         reply = run_module("genn", "neurokws.backends.mlgenn", {
             "op": "train", "net": net.to_dict(), "settings": settings.to_dict(),
             "seed": int(seed), "train": os.fspath(Path(train_path).resolve()),
             "valid": os.fspath(Path(valid_path).resolve()) if valid_path else None,
             "cell_dir": os.fspath(Path(cell_dir).resolve()),
-            "delays": None if delays is None else delays.to_dict()})
+            "delays": None if delays is None else delays.to_dict()},
+            None if init is None else {f"init_{k}": a for k, a in init.arrays().items()})
         weights = Weights(*(np.asarray(reply.arrays[k], np.float32) for k in Weights.NAMES))
         learned = (None if delays is None else
                    Delays(*(np.asarray(reply.arrays[k], np.int32) for k in Delays.NAMES)))

@@ -253,21 +253,24 @@ class _MlgennSession:
 def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
           out_dir: Path, valid_split: EventSplit | None = None, *,
           genn_backend: str | None = None, optimize_code: bool = True,
-          delays: DelayTraining | None = None) -> loop.TrainResult:
-    """Train one cell with mlGeNN (learning `delays` too, if given); checkpoint every epoch
-    into out_dir/checkpoints, resume."""
+          delays: DelayTraining | None = None, init: Weights | None = None
+          ) -> loop.TrainResult:
+    """Train one cell with mlGeNN (learning `delays` too, if given; from weights `init`
+    instead of the paper's initialisation, if given); checkpoint every epoch into
+    out_dir/checkpoints, resume."""
     backend = MlgennBackend(net, settings, seed, out_dir, genn_backend=genn_backend,
                             optimize_code=optimize_code, delays=delays)
     return loop.train(net, settings, seed, train_split, out_dir, valid_split, backend=backend,
-                      delays=delays)
+                      delays=delays, init=init)
 
 
 def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> tuple[dict, dict]:
     """Entry point in the "genn" side environment (neurokws.utils.sidecar).
 
     op "train": {net, settings, seed, cell_dir, train, valid[, delays]} (prepared .npz paths;
-    delays: DelayTraining as a dict) -> the TrainResult (weights, and integer delays, as
-    arrays); op "profile_kernels": {model, test, batch_size} ->
+    delays: DelayTraining as a dict; arrays init_w_in, init_w_rec, init_w_out: the starting
+    weights, if any) -> the TrainResult (weights, and integer delays, as arrays); op
+    "profile_kernels": {model, test, batch_size} ->
     profile_kernels' record; op "backends": the GeNN backends this pygenn was built with.
     """
     op = request["op"]
@@ -280,9 +283,12 @@ def sidecar_main(request: dict[str, Any], arrays: dict[str, Any]) -> tuple[dict,
         raise ValueError(f"unknown op {op!r}")
     valid = load_npz(request["valid"]) if request.get("valid") else None
     delays = (DelayTraining.from_dict(request["delays"]) if request.get("delays") else None)
+    init = (Weights(*(np.asarray(arrays[f"init_{k}"], np.float32) for k in Weights.NAMES))
+            if "init_w_in" in arrays else None)
     result = train(NetworkConfig.from_dict(request["net"]),
                    TrainSettings.from_dict(request["settings"]), int(request["seed"]),
-                   load_npz(request["train"]), Path(request["cell_dir"]), valid, delays=delays)
+                   load_npz(request["train"]), Path(request["cell_dir"]), valid, delays=delays,
+                   init=init)
     arrays = result.weights.arrays()
     if result.delays is not None:
         arrays.update(result.delays.arrays())

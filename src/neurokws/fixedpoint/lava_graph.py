@@ -81,8 +81,10 @@ def _synapse(weights: np.ndarray, delays: np.ndarray | None, max_delay: int, exp
 
 
 def run_stream(request: dict[str, Any], arrays: dict[str, np.ndarray], inputs: StepInputs,
-               samples: np.ndarray) -> dict[str, np.ndarray]:
-    """Simulate `samples` back to back in one fresh graph; traces (K*T, size) per name."""
+               samples: np.ndarray, record: tuple[str, ...] = TRACES
+               ) -> dict[str, np.ndarray]:
+    """Simulate `samples` back to back in one fresh graph; traces (K*T, size) per name of
+    `record` (each a Monitor process, which costs Lava time every step)."""
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.source import RingBuffer
@@ -120,6 +122,8 @@ def run_stream(request: dict[str, Any], arrays: dict[str, np.ndarray], inputs: S
                "output_u": output.u, "output_v": output.v, "output_s": output.s_out}
     monitors = {}
     for name, target in targets.items():
+        if name not in record:
+            continue
         monitors[name] = Monitor()
         monitors[name].probe(target, total)
     try:

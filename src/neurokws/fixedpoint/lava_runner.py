@@ -44,10 +44,9 @@ def run_stream(net_path: str, inputs: StepInputs, samples: np.ndarray,
         request, arrays = lava_graph.graph_request(
             raw.w_in, raw.w_rec, raw.w_out, raw.hidden, raw.output, inputs.n_steps,
             inputs.message_bits, raw.d_in, raw.d_rec)
-        traces = lava_graph.run_stream(request, arrays, inputs, samples)
-        keep = {"output_v", "output_s"} | ({"hidden_u", "hidden_v", "hidden_s", "output_u"}
-                                           if record_all else set())
-        return {name: trace for name, trace in traces.items() if name in keep}
+        keep = ("output_v", "output_s") + (("hidden_u", "hidden_v", "hidden_s", "output_u")
+                                           if record_all else ())
+        return lava_graph.run_stream(request, arrays, inputs, samples, record=keep)
     from lava.lib.dl import netx
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg

@@ -99,8 +99,7 @@ def read_netx_raw(path: str | os.PathLike) -> NetxNetwork:
         delays = {name: hid[key][()].astype(int).reshape(w.shape)
                   for name, key, w in (("d_in", "delay", w_in), ("d_rec", "delay_rec", w_rec))
                   if key in hid}
-        if delays:   # one connection without a dataset has none: zeros (DelayDense)
-            delays = {"d_in": delays.get("d_in", np.zeros(w_in.shape, int)),
-                      "d_rec": delays.get("d_rec", np.zeros(w_rec.shape, int))}
+        # A connection without a dataset has no delays: None (a Dense in Lava; the emulator
+        # runs it as zero delays, which Lava's Dense equals: tests/test_fixedpoint_lava_delays)
         return NetxNetwork(w_in=w_in, w_rec=w_rec, w_out=_weight(out, "weight", n_out),
                            hidden=_neuron(hid, n_hid), output=_neuron(out, n_out), **delays)

@@ -62,6 +62,7 @@ from neurokws.model.kernels import (
     LATE,
     ZERO,
     _add_row,
+    _add_vec,
     _grow,
     _hidden_step,
     _step_back,
@@ -91,10 +92,12 @@ def _scatter(ring, base, w, off, row):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, ring, consts, n_steps, dt_over_t,
-                    ev_steps, ev_ch, e, e1, xh, vh, den, coef, flag, xo, vo, readout_row,
-                    count_row, store, sp_step, sp_neu, sp_den, sp_coef, n_buf):
-    """kernels._forward_sample with the hidden layer's inputs through the delay ring."""
+def _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, in_ring, ring, consts,
+                    n_steps, dt_over_t, ev_steps, ev_ch, e, e1, xh, vh, den, coef, flag, xo, vo,
+                    readout_row, count_row, store, sp_step, sp_neu, sp_den, sp_coef, n_buf):
+    """kernels._forward_sample with the hidden layer's inputs through the delay ring (the
+    input connection's only if `in_ring`; without input delays its rows are added to x at
+    once, as without delays)."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     alpha = consts[ALPHA]
@@ -137,7 +140,10 @@ def _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, ring, consts, n
                     _scatter(ring, base, w_rec, off_rec, j)
                     _add_row(xo, w_out, j)
         while e < e1 and ev_steps[e] <= n:
-            _scatter(ring, base, w_in, off_in, ev_ch[e])
+            if in_ring:
+                _scatter(ring, base, w_in, off_in, ev_ch[e])
+            else:
+                _add_row(xh, w_in, ev_ch[e])
             e += 1
         for j in range(n_hid):
             xh[j] += ring[base + j] + ring[base + mirror + j]
@@ -149,10 +155,10 @@ def _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, ring, consts, n
 
 
 @njit(cache=True, nogil=True)
-def forward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps, dt_over_t,
-                  ev_steps, ev_ch, offsets, samples, store, cap):
-    """kernels.forward_chunk with delays (n_rows = L = max delay + 1, off = ring_offsets);
-    same outputs."""
+def forward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, in_ring, consts, n_steps,
+                  dt_over_t, ev_steps, ev_ch, offsets, samples, store, cap):
+    """kernels.forward_chunk with delays (n_rows = L = max delay + 1, off = ring_offsets,
+    in_ring: the input connection has delays); same outputs."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     nb = samples.shape[0]
@@ -177,8 +183,8 @@ def forward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps, 
     for si in range(nb):
         s = samples[si]
         while True:
-            n_new = _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, ring, consts,
-                                    n_steps,
+            n_new = _forward_sample(w_in, w_rec, w_out, off_in, off_rec, n_rows, in_ring, ring,
+                                    consts, n_steps,
                                     dt_over_t, ev_steps, ev_ch, offsets[s], offsets[s + 1],
                                     xh, vh, den, coef, flag, xo, vo, readout[si], counts[si],
                                     store, sp_step, sp_neu, sp_den, sp_coef, n_buf)
@@ -226,10 +232,12 @@ def _gather_in(gg, w, off2, row, bd_ring, base2, k_d):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps, dt_over_t,
-                   ev_steps, ev_ch, offsets, samples, sp_step, sp_neu, sp_den, sp_coef, sp_off,
-                   dl_dr, reg_jump):
-    """kernels.backward_chunk with delays: (dW_in, dW_rec, dW_out, dD_in, dD_rec)."""
+def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, in_ring, consts, n_steps,
+                   dt_over_t, ev_steps, ev_ch, offsets, samples, sp_step, sp_neu, sp_den, sp_coef,
+                   sp_off, dl_dr, reg_jump):
+    """kernels.backward_chunk with delays: (dW_in, dW_rec, dW_out, dD_in, dD_rec); without
+    input delays (not in_ring) the input gradient is the delay-free kernel's row add and
+    dD_in is 0."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     dtype = w_rec.dtype
@@ -238,7 +246,8 @@ def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps,
     fb_b = consts[FB_B]
     late = consts[LATE] > zero
     k_d = consts[K_D]
-    gg_in = np.zeros((w_in.shape[0], 2 * n_hid), dtype)    # (dL/dw, dL/dd) interleaved
+    # (dL/dw, dL/dd) interleaved; without input delays dL/dw alone
+    gg_in = np.zeros((w_in.shape[0], (2 if in_ring else 1) * n_hid), dtype)
     gg_rec = np.zeros((n_hid, 2 * n_hid), dtype)
     g_out = np.zeros(w_out.shape, dtype)
     ah = np.empty(n_hid, dtype)   # dL/dV[n] (hidden), through later steps only
@@ -300,10 +309,16 @@ def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, consts, n_steps,
                     p -= 1
             # Input spikes emitted at step n.
             while e >= e0 and ev_steps[e] == n:
-                _gather_in(gg_in, w_in, off2_in, ev_ch[e], bd_ring, base2, k_d)
+                if in_ring:
+                    _gather_in(gg_in, w_in, off2_in, ev_ch[e], bd_ring, base2, k_d)
+                else:
+                    _add_vec(gg_in, ev_ch[e], bh)
                 e -= 1
             _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
                        late, consts)
             slot = slot - 1 if slot > 0 else n_rows - 1
+    if not in_ring:
+        return (gg_in, np.ascontiguousarray(gg_rec[:, 0::2]), g_out, np.zeros_like(gg_in),
+                np.ascontiguousarray(gg_rec[:, 1::2]))
     return (np.ascontiguousarray(gg_in[:, 0::2]), np.ascontiguousarray(gg_rec[:, 0::2]), g_out,
             np.ascontiguousarray(gg_in[:, 1::2]), np.ascontiguousarray(gg_rec[:, 1::2]))

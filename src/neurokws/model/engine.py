@@ -132,14 +132,18 @@ def _weights_arrays(config: NetworkConfig, weights: Weights, check_finite: bool 
 
 
 def _delay_arrays(config: NetworkConfig, delays: Delays | None) -> tuple:
-    """() without delays, else the delay kernels' (off_in, off_rec, L = max delay + 1)."""
+    """() without delays, else the delay kernels' (off_in, off_rec, L = max delay + 1,
+    in_ring): in_ring is False where the model has delays but its input connection has none
+    (max_delay_in 0, max_delay_rec > 0): input rows are then added at once, as without
+    delays, and dL/dd_in is 0. Delays given for a model without maxima (tests) use rings."""
     if delays is None:
         if config.has_delays:
             raise ValueError(f"the model has synaptic delays (max {config.delay_maxima}) but "
                              "none were given: pass delays= (load_network reads them)")
         return ()
     delays.check(config, maxima=config.has_delays)
-    return (*delay_kernels.ring_offsets(delays.d_in, delays.d_rec), delays.max_delay + 1)
+    return (*delay_kernels.ring_offsets(delays.d_in, delays.d_rec), delays.max_delay + 1,
+            not (config.has_delays and config.max_delay_in == 0))
 
 
 def _kernels(delay_args: tuple):
