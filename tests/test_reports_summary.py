@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -119,3 +120,55 @@ def test_table2_figure(tmp_path):
     assert png.stat().st_size > 10_000 and pdf.read_bytes()[:5] == b"%PDF-"
     with pytest.raises(ValueError):
         plot_inference_cost(table2().iloc[3:], png)
+
+
+def test_summary_pairs_cells_with_and_without_delays():
+    """The learned-delays section: how the cells with delays were trained (from the
+    config), each stage's accuracy with and without delays and the difference paired by
+    seed (a seed with only one of the two cells is left out), and what was learned."""
+    from neurokws.config import default_network
+    from neurokws.model.network import Delays
+    from neurokws.reports.delays import delay_effect, learned_rows
+
+    config = default_config(datasets={"d": {"source": "synthetic"}}, hidden_sizes=[16],
+                            seeds=[1, 2, 3], delays=[False, True],
+                            model={"delays": {"max_in": 0, "max_rec": 20}},
+                            training={"delays": {"start": "delay_free", "epochs": 4}})
+    cell = {"dataset": "d", "hidden": 16}
+    fixed = pd.DataFrame([
+        {**cell, "seed": s, "delays": d, "method": m, "bits": b,
+         "float_test_accuracy": f, "emulator_aligned_accuracy": e,
+         "lava_aligned_accuracy": f if b == 8 else np.nan}
+        for s, d, f, e in ((1, False, 0.80, 0.78), (1, True, 0.85, 0.84),
+                           (2, False, 0.70, 0.70), (2, True, 0.71, 0.69),
+                           (3, False, 0.60, 0.60))   # seed 3 has no cell with delays
+        for m, b in (("ptq", 8), ("ptq", 4), ("qat", 8))])
+    fixed.loc[fixed["bits"] == 4, "emulator_aligned_accuracy"] = 0.1   # not the deployed
+    effect = delay_effect(fixed, 8).set_index("stage")
+    assert list(effect.index) == ["float_test", "emulator_aligned", "lava_aligned"]
+    assert (effect["n_seeds"] == 2).all()
+    assert effect.loc["float_test", "difference_mean"] == pytest.approx(3.0)
+    assert effect.loc["float_test", "difference_sd"] == pytest.approx(np.std([5, 1], ddof=1))
+    assert effect.loc["emulator_aligned", "without_mean"] == pytest.approx(74.0)
+    assert effect.loc["emulator_aligned", "difference_mean"] == pytest.approx(2.5)
+
+    net = dataclasses.replace(default_network(n_hidden=2, n_out=2, n_in=3), max_delay_rec=20)
+    stats = Delays(np.zeros((3, 2), np.int32), np.array([[0, 4], [8, 0]], np.int32)).stats(net)
+    assert stats == {"d_rec_mean": 3.0, "d_rec_max": 8, "d_rec_nonzero": 0.5}
+    floats = pd.DataFrame([{**cell, "seed": 1, "delays": False},
+                           {**cell, "seed": 1, "delays": True, **stats}])
+    learned = learned_rows(floats)
+    assert len(learned) == 1 and \
+        learned.iloc[0]["recurrent: mean / max (steps), share > 0"] == "3.00 / 8, 0.500"
+
+    text = build_summary(config, accuracy(), info=INFO, commit="abc", fixed=fixed,
+                         floats=floats)
+    section = text.split("## Learned delays")[1].split("\n## ")[0]
+    assert "recurrent 0..20 steps" in section and "input" not in section.split(";")[0]
+    assert "fine-tuned from each seed's delay-free model" in section and "4 epochs" in section
+    assert "| d | 16 | Test, float32 | 2 | 75.00 ± 7.07 | 78.00 ± 9.90 | +3.00 ± 2.83 |" \
+        in section
+    assert "3.00 / 8, 0.500" in section
+    plain = default_config(datasets={"d": {"source": "synthetic"}})
+    assert "## Learned delays" not in build_summary(plain, accuracy(), info=INFO,
+                                                    commit="abc", fixed=fixed)

@@ -54,7 +54,14 @@ def test_training_cost_can_be_switched_off(tmp_path):
 
 
 def test_tiny_run_and_html_report(tmp_path):
-    config = tiny_config(tmp_path, deploy={"bits": [8, 4], "methods": ["ptq", "qat"]})
+    """The tiny grid with and without delays (recurrent delays fine-tuned from the
+    delay-free model, as the default) and the bit-width sweep, then the HTML report."""
+    config = tiny_config(tmp_path, deploy={"bits": [8, 4], "methods": ["ptq", "qat"]},
+                         delays=[False, True])
+    raw = yaml.safe_load(config.read_text())
+    raw["model"]["delays"] = {"max_in": 0, "max_rec": 30}
+    raw["training"]["delays"] = {"start": "delay_free", "epochs": 1, "lr": 2.0}
+    config.write_text(yaml.safe_dump(raw))
     proc = snakemake("--configfile", str(config), "--cores", "2", cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-5000:]
     results = tmp_path / "results"
@@ -75,8 +82,9 @@ def test_tiny_run_and_html_report(tmp_path):
     assert "<table>" in (results / "summary.html").read_text()
     # The bit-width sweep: ptq (int<b>/) and qat (qat<b>/) at 8 and 4 bits.
     sweep = pd.read_csv(results / "tables" / "bits_sweep.csv")
-    assert sorted(zip(sweep["method"], sweep["bits"], strict=True)) == [("ptq", 4), ("ptq", 8),
-                                                           ("qat", 4), ("qat", 8)]
+    assert sorted(zip(sweep["method"], sweep["bits"], sweep["delays"], strict=True)) == [
+        ("ptq", 4, False), ("ptq", 4, True), ("ptq", 8, False), ("ptq", 8, True),
+        ("qat", 4, False), ("qat", 8, False)]   # QAT of a model with delays: not yet
     assert (sweep["footprint_bytes"][sweep["bits"] == 4].to_numpy()
             < sweep["footprint_bytes"][sweep["bits"] == 8].to_numpy()).all()
     assert sweep[["emulator_mean", "float_quantized_mean", "float_mean"]].notna().all().all()
@@ -89,10 +97,25 @@ def test_tiny_run_and_html_report(tmp_path):
     quantized = json.loads((cell / "qat4" / "quantization.json").read_text())
     assert quantized["provenance"]["source_model"].endswith("qat4/model.npz")
     fixed = pd.read_csv(results / "tables" / "accuracy_fixed.csv")
-    lava = fixed[fixed["lava_aligned_n"].notna()]
+    lava = fixed[fixed["lava_aligned_n"].notna() & ~fixed["delays"]]
     assert sorted(zip(lava["method"], lava["bits"], strict=True)) == [("ptq", 8), ("qat", 8)]
     assert (lava["lava_aligned_agreement"] == 1.0).all()
     assert "## Weight bits" in text
+    # The cell with delays: fine-tuned from its delay-free twin, deployed with its delays
+    # (PTQ only), checked by Lava, paired with the twin in the summary.
+    delayed = results / "synth" / "h16-delays" / "seed3"
+    prov = json.loads(str(np.load(delayed / "model.npz")["provenance"]))
+    assert prov["init_model"] == "results/synth/h16/seed3/model.npz"
+    assert prov["params"]["settings"]["epochs"] == 1
+    floats = pd.read_csv(results / "tables" / "accuracy_float.csv").set_index("delays")
+    assert floats.loc[True, "d_rec_max"] > 0 and "d_in_mean" not in floats
+    assert floats.loc[True, "fine_tuned_from"] == prov["init_model"]
+    rows = fixed[fixed["delays"]]
+    assert sorted(zip(rows["method"], rows["bits"], strict=True)) == [("ptq", 4), ("ptq", 8)]
+    assert (rows["lava_aligned_agreement"].dropna() == 1.0).all() and \
+        rows["lava_aligned_n"].notna().sum() == 1
+    learned = text.split("## Learned delays")[1].split("\n## ")[0]
+    assert "recurrent 0..30 steps" in learned and "| synth | 16 | Test, float32 | 1 |" in learned
 
     proc = snakemake("--configfile", str(config), "--report", "results/report.html",
                      cwd=tmp_path, timeout=300)

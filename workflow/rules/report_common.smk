@@ -18,7 +18,8 @@ def spyx_env_input(wildcards):
 def summary_inputs(wildcards):
     """Everything summary.md reports on; optional stages only where they run."""
     inputs = {"accuracy": "results/tables/accuracy_summary.csv",
-              "fixed": "results/tables/accuracy_fixed.csv", "sweep": SWEEP_CSV}
+              "fixed": "results/tables/accuracy_fixed.csv", "sweep": SWEEP_CSV,
+              "floats": "results/tables/accuracy_float.csv"}
     if TRAINING_COST["enabled"]:
         inputs["cost"] = "results/training_cost/training_cost.csv"
     if produced(TABLE2_CSV):

@@ -28,6 +28,8 @@ write_json(snakemake.output.metrics, {
     "selected_epoch": model_prov["selected_epoch"],
     "selection": model_prov["selection"],
     "max_delay": None if delays is None else delays.max_delay,
+    **({} if delays is None else delays.stats(net)),
+    "fine_tuned_from": model_prov.get("init_model"),   # the delay-free twin, if any
     "hidden_spikes_per_neuron_per_sample":
         float(result.hidden_spikes_per_sample.mean()) / net.n_hidden,
     "provenance": rule_provenance(snakemake),

@@ -21,6 +21,6 @@ text = build_summary(
     table2=pd.read_csv(inputs.table2) if "table2" in inputs.keys() else None,
     table2_md=Path(inputs.table2_md).read_text() if "table2_md" in inputs.keys() else None,
     figures=snakemake.params.figures, fixed=pd.read_csv(inputs.fixed),
-    sweep=pd.read_csv(inputs.sweep))
+    sweep=pd.read_csv(inputs.sweep), floats=pd.read_csv(inputs.floats))
 write_text(snakemake.output.md, text)
 write_text(snakemake.output.html, markdown_to_html(text))

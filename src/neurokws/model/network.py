@@ -158,6 +158,18 @@ class Delays:
     def max_delay(self) -> int:
         return int(max((a.max(initial=0) for a in self.arrays().values()), default=0))
 
+    def stats(self, config: NetworkConfig) -> dict[str, float]:
+        """What was learned, per connection that has delays (config max > 0): mean and
+        largest delay (steps) and the share of synapses with a delay above 0, as
+        `<name>_mean`, `<name>_max`, `<name>_nonzero` (e.g. d_rec_mean)."""
+        out = {}
+        for name, array in self.arrays().items():
+            if config.delay_maxima[name] > 0 and np.size(array):
+                out.update({f"{name}_mean": float(np.mean(array)),
+                            f"{name}_max": int(np.max(array)),
+                            f"{name}_nonzero": float(np.count_nonzero(array)) / np.size(array)})
+        return out
+
     def check(self, config: NetworkConfig, source: str = "delays",
               maxima: bool = False) -> None:
         """Raise ModelFormatError unless both are integer arrays of the weights' shapes

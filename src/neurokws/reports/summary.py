@@ -15,9 +15,10 @@ import pandas as pd
 import yaml
 
 from neurokws import paper
-from neurokws.config import QUANT_DIRS
+from neurokws.config import QUANT_DIRS, deployed_bits
 from neurokws.profiling.training_cost import METHOD_LABELS
 from neurokws.reports.accuracy import comparison_table
+from neurokws.reports.delays import delay_effect, effect_rows, learned_rows
 from neurokws.reports.inference_cost import normalise
 from neurokws.reports.markdown import markdown_table
 from neurokws.utils.provenance import config_hash, git_commit, package_versions
@@ -118,6 +119,42 @@ def _accuracy_lines(accuracy: pd.DataFrame, fixed: pd.DataFrame | None) -> list[
     return lines
 
 
+def _delay_lines(config: Mapping[str, Any], fixed: pd.DataFrame | None,
+                 floats: pd.DataFrame | None) -> list[str]:
+    """Learned delays (reports/delays.py): how the cells with delays were trained, each
+    stage with and without them (paired over seeds), and what they learned."""
+    if True not in [bool(d) for d in config.get("delays", [False])]:
+        return []
+    maxima = config["model"]["delays"]
+    spec = config["training"]["delays"]
+    what = ", ".join(f"{label} 0..{maxima[key]} steps" for key, label in
+                     (("max_in", "input"), ("max_rec", "recurrent")) if maxima[key] > 0)
+    if spec["start"] == "delay_free":
+        how = (f"fine-tuned from each seed's delay-free model (its weights, every delay 0) for "
+               f"{spec['epochs']} epochs, weights at rate {spec['weight_lr']:g} "
+               f"(cosine), delays at {spec['lr']:g} steps per update "
+               "(training.delays.start delay_free)")
+    else:
+        how = (f"trained from the paper's initialisation like the delay-free cells, initial "
+               f"delays uniform on [0, {spec['init_in']:g}] (input) and "
+               f"[0, {spec['init_rec']:g}] (recurrent) steps, delays at {spec['lr']:g} steps "
+               "per update (training.delays.start scratch)")
+    bits = deployed_bits(config)
+    lines = ["## Learned delays", "",
+             f"Cells with delays: per-synapse delays ({what}; model.delays), {how}. "
+             f"Accuracy in % (mean ± sd over the seeds that have both cells; {bits}-bit "
+             "post-training quantization for the emulator and Lava, the same Lava subset "
+             "in both cells); the difference is paired by seed.", ""]
+    effect = delay_effect(fixed, bits)
+    lines += ([markdown_table(effect_rows(effect)), ""] if len(effect) else
+              ["No seed has results with and without delays yet.", ""])
+    learned = learned_rows(floats)
+    if len(learned):
+        lines += ["What the cells learned (the trained model's rounded delays):", "",
+                  markdown_table(learned), ""]
+    return lines
+
+
 def _sweep_lines(sweep: pd.DataFrame | None) -> list[str]:
     """The bit-width sweep (reports/bits_sweep.py): accuracy and cost per method and bits."""
     if sweep is None or sweep.empty:
@@ -215,7 +252,8 @@ def build_summary(config: Mapping[str, Any], accuracy: pd.DataFrame,
                   table2_md: str | None = None, info: Mapping[str, Any] | None = None,
                   commit: str | None = None, figures: Sequence[str] = (),
                   fixed: pd.DataFrame | None = None,
-                  sweep: pd.DataFrame | None = None) -> str:
+                  sweep: pd.DataFrame | None = None,
+                  floats: pd.DataFrame | None = None) -> str:
     """The whole summary.md text."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     lines = ["# neurokws results summary", "",
@@ -224,6 +262,7 @@ def build_summary(config: Mapping[str, Any], accuracy: pd.DataFrame,
     lines += _what_ran(config, accuracy)
     lines += _hardware_lines(info or hardware())
     lines += _accuracy_lines(accuracy, fixed)
+    lines += _delay_lines(config, fixed, floats)
     lines += _sweep_lines(sweep)
     lines += _training_cost_lines(cost)
     lines += _table2_lines(table2, table2_md)

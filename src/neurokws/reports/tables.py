@@ -16,14 +16,20 @@ WORKLOAD_METRICS = ["effective_synaptic_ops", "activation_sparsity"]   # per inp
 FLOAT_COLUMNS = [*CELL_KEY, "train_accuracy", "valid_accuracy",
                  "test_accuracy", "n_test", "selected_epoch", "selection",
                  "hidden_spikes_per_neuron_per_sample"]
+# What a cell with delays learned (network.Delays.stats) and the model it fine-tuned, if any:
+# columns only where some cell has them.
+DELAY_COLUMNS = [f"{name}_{stat}" for name in ("d_in", "d_rec")
+                 for stat in ("mean", "max", "nonzero")] + ["fine_tuned_from"]
 
 
 def float_accuracy_table(metric_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """One row per cell from eval_float.json files, sorted by dataset, hidden size, delays
     (without first), seed."""
-    rows = [{column: record.get(column) for column in FLOAT_COLUMNS}
-            for record in map(_load, metric_files)]
-    frame = pd.DataFrame(rows, columns=FLOAT_COLUMNS)
+    records = list(map(_load, metric_files))
+    columns = FLOAT_COLUMNS + [c for c in DELAY_COLUMNS
+                               if any(r.get(c) is not None for r in records)]
+    frame = pd.DataFrame([{column: record.get(column) for column in columns}
+                          for record in records], columns=columns)
     return frame.sort_values(CELL_KEY, kind="stable").reset_index(drop=True)
 
 
