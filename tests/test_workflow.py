@@ -61,20 +61,41 @@ def test_readme_paper_command_plans_exactly_the_papers_cells():
     assert "results/synth/" not in proc.stdout and "generate_synthetic" not in counts
 
 
+def _train_inputs(stdout: str) -> dict[str, str]:
+    """A dry run's train jobs: output model path -> the job's input line."""
+    jobs = {}
+    for block in re.split(r"\n(?=\[|rule |localrule )", stdout):
+        if block.startswith("rule train:"):
+            found = dict(re.findall(r"^\s+(input|output): (.*)$", block, re.M))
+            jobs[found["output"].split(",")[0]] = found["input"]
+    return jobs
+
+
 def test_readme_delay_commands_plan_the_delay_cells():
     """The paper grid with its delay overlay: the paper's 30 cells and the same 30 with
-    delays; the sequence task: 3 seeds with and without delays; the default with delays
-    given on the command line (--forceall: the whole plan,
-    whatever results/ of the checkout already holds)."""
+    delays; the sequence task: 3 seeds with and without delays; the default's delay cells
+    from scratch on both connections (--forceall: the whole plan, whatever results/ of the
+    checkout already holds): none of them reads a delay-free model, while the default's
+    own delay cells fine-tune their delay-free twins."""
     for marker, cells in (("config/paper_delays.yaml", 60), ("config/sequence.yaml", 6),
-                          ("delays='[false, true]'", 4)):   # the default, 2 seeds x 2
+                          ("start: scratch", 4)):   # the default, 2 seeds x 2
         command = readme_command(marker)
         proc = subprocess.run([str(ROOT / command[0]), *command[1:], "-n", "--forceall"],
                               cwd=ROOT,
                               capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert plan(proc)["train"] == cells
-        assert "-delays/seed" in proc.stdout
+        jobs = _train_inputs(proc.stdout)
+        delayed = {out: inp for out, inp in jobs.items() if "-delays/seed" in out}
+        assert len(delayed) == cells // 2
+        assert not any("model.npz" in inp for inp in delayed.values()), delayed
+    proc = snakemake("-n", "--forceall", cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    delayed = {out: inp for out, inp in _train_inputs(proc.stdout).items()
+               if "-delays/seed" in out}
+    assert sorted(delayed) == [f"results/digits/h128-delays/seed{s}/model.npz" for s in (1, 2)]
+    for out, inp in delayed.items():
+        assert out.replace("-delays", "") in inp, (out, inp)
 
 
 def test_default_config_applies_without_a_configfile_and_under_config_overrides():

@@ -136,6 +136,14 @@ def cell_has_delays(wildcards):
     return wildcards.delays == DELAY_SUFFIX
 
 
+def cell_model(wildcards):
+    """The `model` section a cell's jobs are given: without `delays` in a cell without
+    delays, so that changing model.delays reruns only the cells with delays."""
+    if cell_has_delays(wildcards):
+        return config["model"]
+    return {k: v for k, v in config["model"].items() if k != "delays"}
+
+
 def cell_delay_training(wildcards):
     """How the cell learns its delays (training.delays) as a dict, None without delays."""
     spec = delay_training(config, cell_has_delays(wildcards))

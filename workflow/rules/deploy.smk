@@ -12,7 +12,7 @@ rule quantize:
         summary=f"{CELL}/{{quant}}{{bits}}/quantization.json",
     params:
         percentile=config["deploy"]["percentile"],
-        model=config["model"],
+        model=cell_model,
         delays=cell_has_delays,
     log:
         f"{CELL}/logs/quantize_{{quant}}{{bits}}.log",

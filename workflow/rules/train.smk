@@ -13,7 +13,7 @@ rule train:
         cell_dir=CELL,
         # Every value training uses; changing one reruns exactly these jobs.
         settings=cell_settings,
-        model=config["model"],
+        model=cell_model,
         delays=cell_delay_training,
         backend=config["training"]["backend"],
     log:
@@ -84,7 +84,7 @@ rule train_qat:
             config, wildcards.dataset, int(wildcards.hidden)
         ).to_dict(),
         qat=lambda wildcards: quant_training(config, wildcards.bits).to_dict(),
-        model=config["model"],
+        model=cell_model,
     log:
         f"{CELL}/logs/train_qat{{bits}}.log",
     threads: THREADS

@@ -123,7 +123,7 @@ def _delay_lines(config: Mapping[str, Any], fixed: pd.DataFrame | None,
                  floats: pd.DataFrame | None) -> list[str]:
     """Learned delays (reports/delays.py): how the cells with delays were trained, each
     stage with and without them (paired over seeds), and what they learned."""
-    if True not in [bool(d) for d in config.get("delays", [False])]:
+    if True not in [bool(d) for d in config["delays"]]:
         return []
     maxima = config["model"]["delays"]
     spec = config["training"]["delays"]
