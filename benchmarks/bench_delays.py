@@ -3,9 +3,18 @@
 Random SHD-like input (700 channels, T steps, ~8,500 events per sample), paper init scaled
 so hidden neurons fire ~14 spikes per sample (as benchmarks/bench_training_throughput.py),
 and delays drawn uniformly from 0..D on the input and the recurrent connection (D = 62:
-Loihi 2's maximum). Forward + Eventprop backward (loss_and_grad) batch by batch, the delayed
-and the delay-free network alternating on the same batches, one thread. Prints samples per
-CPU-second of both and the ratio (issue 14's goal: >= 0.5x).
+Loihi 2's maximum; --max-delay-in 0: recurrent delays only, as the default config). Forward
++ Eventprop backward (loss_and_grad) batch by batch, the delayed and the delay-free network
+alternating on the same batches, one thread. Prints samples per CPU-second of both and the
+ratio (issue 14's goal: >= 0.5x).
+
+--floor also times, on the same events and spikes, only the per-synapse memory work a
+delayed network cannot avoid (delay_kernels.py): per event or spike and target, one
+scatter-add into a ring row chosen by the synapse's delay (forward) and one read of the
+(b, dh) pair at the arrival plus the accumulation of dL/dw and dL/dd (backward), in minimal
+numba loops. A delay-free network does the same work as contiguous row operations, which
+vectorise. The printed bound, delay-free time / (delay-free time + floor), is the best ratio
+any kernel built on these per-synapse operations can reach on this CPU.
 
 --mlgenn (needs GeNN: run with .venv-genn/bin/python) adds delay *training* at batch size 1
 (GeNN's CPU backend runs no other) against mlGeNN's EventPropCompiler learning the same
@@ -15,7 +24,7 @@ compiled.train after its code build. Prints samples per CPU-second of both and t
 (goal: >= 5x). Usage:
 
     .venv/bin/python benchmarks/bench_delays.py [--hidden 256] [--steps 1000] [--batch 32]
-        [--batches 6] [--max-delay 62]
+        [--batches 6] [--max-delay 62] [--max-delay-in 62] [--floor]
     .venv-genn/bin/python benchmarks/bench_delays.py --mlgenn [--mlgenn-samples 32]
 """
 
@@ -35,6 +44,7 @@ from neurokws.config import default_network
 from neurokws.data.binning import BinnedSplit
 from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.init import init_weights
+from neurokws.model.kernels import FASTMATH
 from neurokws.model.network import Delays
 from neurokws.model.synthetic import random_events, scale_to_rate
 from neurokws.train.optimizer import Adam
@@ -50,6 +60,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--events", type=int, default=8500)
     parser.add_argument("--max-delay", type=int, default=62)
+    parser.add_argument("--max-delay-in", type=int, default=None,
+                        help="the input connection's largest delay (default: --max-delay; "
+                             "0: recurrent delays only)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the per-synapse work alone and print the bound")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mlgenn", action="store_true",
                         help="also batch-1 delay training against mlGeNN (needs GeNN)")
@@ -64,13 +79,16 @@ def main() -> None:
     labels = rng.integers(0, config.n_out, n_samples).astype(np.int32)
     weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps, channels,
                                offsets, 14.0)
-    delays = Delays(rng.integers(0, args.max_delay + 1, weights.w_in.shape).astype(np.int32),
+    max_in = args.max_delay if args.max_delay_in is None else args.max_delay_in
+    delays = Delays(rng.integers(0, max_in + 1, weights.w_in.shape).astype(np.int32),
                     rng.integers(0, args.max_delay + 1, weights.w_rec.shape).astype(np.int32))
     reg = RegConfig(lambda_upper=5e-10, lambda_lower=5e-10)
-    delayed = dataclasses.replace(config, max_delay_in=args.max_delay,
+    delayed = dataclasses.replace(config, max_delay_in=max_in,
                                   max_delay_rec=args.max_delay)   # the same network + delays
-    nets = {"no delays": config, f"delays 0..{args.max_delay}": delayed}
-    variants = {"no delays": None, f"delays 0..{args.max_delay}": delays}
+    label = (f"delays 0..{args.max_delay}" if max_in == args.max_delay else
+             f"in 0..{max_in}, rec 0..{args.max_delay}")
+    nets = {"no delays": config, label: delayed}
+    variants = {"no delays": None, label: delays}
     cpu = {name: [] for name in variants}
     spikes = {name: [] for name in variants}
     for name, d in variants.items():   # compile and warm up
@@ -88,18 +106,84 @@ def main() -> None:
     for name, rate in rates.items():
         print(f"{name:>16}: {rate:8.1f} samples per CPU-second "
               f"({statistics.mean(spikes[name]):.1f} hidden spikes per neuron per sample)")
-    base, delayed = rates["no delays"], rates[f"delays 0..{args.max_delay}"]
+    base, with_delays = rates["no delays"], rates[label]
     print(f"N = {args.hidden}, T = {args.steps}, batch {args.batch}, one thread: "
-          f"with delays / without = {delayed / base:.2f}x (goal >= 0.5x)")
+          f"with delays / without = {with_delays / base:.2f}x (goal >= 0.5x)")
+    if args.floor:
+        spikes_per_sample = statistics.mean(spikes[label]) * args.hidden
+        seconds = floor_seconds(weights, delays, max_in > 0, steps, channels, offsets,
+                                spikes_per_sample, rng)
+        plain = 1.0 / base
+        print(f"per-synapse floor: {seconds * 1e3:.3f} ms per sample "
+              f"({args.events if max_in > 0 else 0} input events + "
+              f"{spikes_per_sample:.0f} hidden spikes, x {args.hidden} targets); "
+              f"the delay-free run takes {plain * 1e3:.3f} ms: best possible ratio "
+              f"{plain / (plain + seconds):.2f}x")
     if args.mlgenn:
         n = min(args.mlgenn_samples, n_samples)
         data = BinnedSplit(steps=steps, channels=channels, offsets=offsets, labels=labels,
                            n_steps=config.n_steps, n_channels=config.n_in, dt_ms=config.dt)
         data = data.subset(np.arange(n))
-        ours = ours_batch1(nets[f"delays 0..{args.max_delay}"], weights, delays, data, reg)
-        theirs = mlgenn_batch1(nets[f"delays 0..{args.max_delay}"], weights, delays, data, reg)
+        ours = ours_batch1(nets[label], weights, delays, data, reg)
+        theirs = mlgenn_batch1(nets[label], weights, delays, data, reg)
         print(f"delay training, batch 1, {n} samples: ours {ours:.1f}, mlGeNN {theirs:.1f} "
               f"samples per CPU-second: {ours / theirs:.1f}x (goal >= 5x)")
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _scatter_floor(ring, w, off, rows, bases):
+    """Forward: ring[base + off[row, j]] += w[row, j] for every (row, base) and target j."""
+    for k in range(rows.shape[0]):
+        o = off[rows[k]]
+        wr = w[rows[k]]
+        b = bases[k]
+        for j in range(wr.shape[0]):
+            ring[b + o[j]] += wr[j]
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _gather_floor(gg, w, off2, rows, bases, pairs):
+    """Backward: per (row, base) and target j, read the (b, dh) pair at base + 2 off and
+    accumulate dL/dw += b and dL/dd -= w dh (interleaved, as delay_kernels.py)."""
+    for k in range(rows.shape[0]):
+        o = off2[rows[k]]
+        wr = w[rows[k]]
+        gr = gg[rows[k]]
+        b = bases[k]
+        for j in range(wr.shape[0]):
+            r = b + o[j]
+            gr[2 * j] += pairs[r]
+            gr[2 * j + 1] -= wr[j] * pairs[r + np.uint32(1)]
+
+
+def floor_seconds(weights, delays, input_delays, steps, channels, offsets, spikes_per_sample,
+                  rng) -> float:
+    """CPU seconds per sample of _scatter_floor + _gather_floor over the benchmark's input
+    events (if the input has delays) and as many random hidden spikes as the run had,
+    each at a random ring row (best of 5)."""
+    from neurokws.model.delay_kernels import ring_offsets
+
+    n_hid = weights.w_rec.shape[0]
+    n_rows = delays.max_delay + 1
+    n_samples = offsets.shape[0] - 1
+    jobs = [(weights.w_rec, off, rng.integers(0, n_hid, int(spikes_per_sample) * n_samples))
+            for off in ring_offsets(delays.d_in, delays.d_rec)[1:]]
+    if input_delays:
+        jobs.append((weights.w_in, ring_offsets(delays.d_in, delays.d_rec)[0],
+                     channels[:offsets[-1]]))
+    ring = np.zeros(2 * n_rows * n_hid, np.float32)
+    pairs = np.zeros(4 * n_rows * n_hid, np.float32)
+    best = np.inf
+    for _ in range(5):
+        cpu0 = time.process_time()
+        for w, off, rows in jobs:
+            rows = np.ascontiguousarray(rows, np.int64)
+            bases = (rng.integers(0, n_rows, rows.shape[0]) * n_hid).astype(np.uint32)
+            _scatter_floor(ring, w, off, rows, bases)
+            gg = np.zeros((w.shape[0], 2 * n_hid), np.float32)
+            _gather_floor(gg, w, off + off, rows, bases + bases, pairs)
+        best = min(best, time.process_time() - cpu0)
+    return best / n_samples
 
 
 def ours_batch1(net, weights, delays, data, reg) -> float:

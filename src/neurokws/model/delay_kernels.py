@@ -77,8 +77,21 @@ def ring_offsets(d_in: np.ndarray, d_rec: np.ndarray) -> tuple[np.ndarray, np.nd
     n_hid = d_rec.shape[0]
     n_rows = int(max(np.max(d_in, initial=0), np.max(d_rec, initial=0))) + 1
     dtype = np.uint16 if n_rows * n_hid <= 1 << 15 else np.uint32
-    return tuple(np.ascontiguousarray(np.asarray(d, np.int64) * n_hid + np.arange(n_hid),
-                                      dtype=dtype) for d in (d_in, d_rec))
+    out = []
+    for d in (d_in, d_rec):
+        off = np.empty(d.shape, dtype)
+        _offsets_into(np.ascontiguousarray(d), off)   # one pass (batch size 1: per update)
+        out.append(off)
+    return tuple(out)
+
+
+@njit(cache=True, nogil=True)
+def _offsets_into(d, off):
+    """off[i, j] = d[i, j] N + j (ring_offsets; the caller checked the range)."""
+    n_hid = d.shape[1]
+    for i in range(d.shape[0]):
+        for j in range(n_hid):
+            off[i, j] = d[i, j] * n_hid + j
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)

@@ -14,7 +14,10 @@ trained and deployed delays equal).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 
 from neurokws.config import DelayTraining
 from neurokws.model.network import Delays, NetworkConfig
@@ -49,7 +52,19 @@ def clamp_delays(delays: Delays, net: NetworkConfig) -> None:
 
 
 def round_delays(delays: Delays, net: NetworkConfig) -> Delays:
-    """The integer delays the forward pass uses: clip(floor(d + 0.5), 0, max), int32."""
-    return Delays(*(np.clip(np.floor(np.asarray(getattr(delays, name), np.float64) + 0.5),
-                            0, net.delay_maxima[name]).astype(np.int32)
-                    for name in Delays.NAMES))
+    """The integer delays the forward pass uses: clip(floor(d + 0.5), 0, max), int32 (d in
+    float64, one pass per connection: at batch size 1 this runs every update)."""
+    out = []
+    for name in Delays.NAMES:
+        floats = np.ascontiguousarray(getattr(delays, name))
+        rounded = np.empty(floats.shape, np.int32)
+        _round_into(floats.reshape(-1), rounded.reshape(-1), int(net.delay_maxima[name]))
+        out.append(rounded)
+    return Delays(*out)
+
+
+@njit(cache=True, nogil=True)
+def _round_into(floats, out, top):
+    for k in range(floats.shape[0]):
+        r = math.floor(np.float64(floats[k]) + 0.5)
+        out[k] = 0 if r < 0 else (top if r > top else np.int32(r))
