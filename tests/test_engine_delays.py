@@ -97,11 +97,18 @@ def test_zero_delays_are_the_delay_free_engine(adjoint: str) -> None:
     assert all(np.abs(g).max() > 0 for g in zero.delay_grads.arrays().values())
 
 
+@pytest.mark.parametrize("input_delays", [True, False])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_engine_with_delays_matches_reference(seed: int) -> None:
+def test_engine_with_delays_matches_reference(seed: int, input_delays: bool) -> None:
     """Forward (both schemes share it) and the 'discrete' backward with weight and delay
-    gradients, against the reference's whole-trial arrival and adjoint tables."""
+    gradients, against the reference's whole-trial arrival and adjoint tables; also a
+    model whose input connection has no delays (max_delay_in 0: its rows go straight into
+    x, engine._delay_arrays), where dL/dd_in is 0."""
     config, weights, steps, channels, offsets, labels, delays = _case(seed)
+    if not input_delays:
+        config = dataclasses.replace(config, max_delay_in=0, max_delay_rec=9)
+        delays = Delays(np.zeros_like(delays.d_in), delays.d_rec)
+    assert engine._delay_arrays(config, delays)[-1] is input_delays   # the ring or not
     batch = np.array([3, 0, 4], dtype=np.int64)
     loss, readout, counts, grads = reference.loss_and_grad(
         config, weights, steps, channels, offsets, labels, batch, adjoint="discrete",
@@ -115,39 +122,15 @@ def test_engine_with_delays_matches_reference(seed: int) -> None:
     got = [*res.grads.arrays().values(), *res.delay_grads.arrays().values()]
     for name, mine, ref in zip(("w_in", "w_rec", "w_out", "d_in", "d_rec"), got, grads,
                                strict=True):
+        if name == "d_in" and not input_delays:
+            assert not mine.any()
+            continue
         assert np.abs(ref).max() > 0, name
         assert rel_err(mine, ref) < TOL, (name, rel_err(mine, ref))
     # Delays change the network: the delay-free reference differs.
     plain = reference.loss_and_grad(config, weights, steps, channels, offsets, labels, batch,
                                     adjoint="discrete")
     assert rel_err(res.readout, plain[1]) > 1e-3
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_recurrent_delays_alone_match_reference(seed: int) -> None:
-    """A model whose input connection has no delays (max_delay_in 0: its rows go straight
-    into x, engine._delay_arrays) against the reference: forward and gradients, dL/dd_in 0."""
-    config, weights, steps, channels, offsets, labels, delays = _case(seed)
-    config = dataclasses.replace(config, max_delay_in=0, max_delay_rec=9)
-    delays = Delays(np.zeros_like(delays.d_in), delays.d_rec)
-    assert engine._delay_arrays(config, delays)[-1] is False
-    batch = np.array([3, 0, 4], dtype=np.int64)
-    loss, readout, counts, grads = reference.loss_and_grad(
-        config, weights, steps, channels, offsets, labels, batch, adjoint="discrete",
-        delays=delays)
-    res = loss_and_grad(config, weights, steps, channels, offsets, labels, batch,
-                        adjoint="discrete", delays=delays)
-    np.testing.assert_array_equal(res.hidden_spike_counts, counts)
-    assert rel_err(res.readout, readout) < TOL
-    assert abs(res.loss - loss) < TOL * abs(loss)
-    got = [*res.grads.arrays().values(), *res.delay_grads.arrays().values()]
-    for name, mine, ref in zip(("w_in", "w_rec", "w_out", "d_in", "d_rec"), got, grads,
-                               strict=True):
-        if name == "d_in":
-            assert not mine.any()
-            continue
-        assert np.abs(ref).max() > 0, name
-        assert rel_err(mine, ref) < TOL, (name, rel_err(mine, ref))
 
 
 def test_uniform_input_delay_is_a_shifted_input() -> None:
