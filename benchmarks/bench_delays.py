@@ -24,7 +24,7 @@ compiled.train after its code build. Prints samples per CPU-second of both and t
 (goal: >= 5x). Usage:
 
     .venv/bin/python benchmarks/bench_delays.py [--hidden 256] [--steps 1000] [--batch 32]
-        [--batches 6] [--max-delay 62] [--max-delay-in 62] [--floor]
+        [--batches 6] [--max-delay 62] [--max-delay-in 62] [--floor] [--batch1]
     .venv-genn/bin/python benchmarks/bench_delays.py --mlgenn [--mlgenn-samples 32]
 """
 
@@ -69,6 +69,8 @@ def main() -> None:
     parser.add_argument("--mlgenn", action="store_true",
                         help="also batch-1 delay training against mlGeNN (needs GeNN)")
     parser.add_argument("--mlgenn-samples", type=int, default=32)
+    parser.add_argument("--batch1", action="store_true",
+                        help="also our delay training at batch 1 (without --mlgenn's rival)")
     args = parser.parse_args()
     numba.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
@@ -119,6 +121,13 @@ def main() -> None:
               f"{spikes_per_sample:.0f} hidden spikes, x {args.hidden} targets); "
               f"the delay-free run takes {plain * 1e3:.3f} ms: best possible ratio "
               f"{plain / (plain + seconds):.2f}x")
+    if args.batch1 and not args.mlgenn:
+        data = BinnedSplit(steps=steps, channels=channels, offsets=offsets, labels=labels,
+                           n_steps=config.n_steps, n_channels=config.n_in, dt_ms=config.dt)
+        data = data.subset(np.arange(min(args.mlgenn_samples, n_samples)))
+        ours = ours_batch1(nets[label], weights, delays, data, reg)
+        print(f"delay training, batch 1, {len(data)} samples: ours {ours:.1f} samples per "
+              "CPU-second")
     if args.mlgenn:
         n = min(args.mlgenn_samples, n_samples)
         data = BinnedSplit(steps=steps, channels=channels, offsets=offsets, labels=labels,
