@@ -136,12 +136,16 @@ def cell_has_delays(wildcards):
     return wildcards.delays == DELAY_SUFFIX
 
 
+# The `model` and `training` sections without what only cells with delays (and QAT runs)
+# use: what jobs of the paper's delay-free network are given, so that changing model.delays
+# or training.delays reruns only the jobs that use them.
+DELAY_FREE_MODEL = {k: v for k, v in config["model"].items() if k != "delays"}
+PLAIN_TRAINING = {k: v for k, v in config["training"].items() if k not in ("delays", "qat")}
+
+
 def cell_model(wildcards):
-    """The `model` section a cell's jobs are given: without `delays` in a cell without
-    delays, so that changing model.delays reruns only the cells with delays."""
-    if cell_has_delays(wildcards):
-        return config["model"]
-    return {k: v for k, v in config["model"].items() if k != "delays"}
+    """The `model` section a cell's jobs are given (DELAY_FREE_MODEL without delays)."""
+    return config["model"] if cell_has_delays(wildcards) else DELAY_FREE_MODEL
 
 
 def cell_delay_training(wildcards):
