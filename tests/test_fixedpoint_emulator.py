@@ -346,6 +346,33 @@ def test_uniform_input_delay_is_a_shifted_input():
 
 
 @pytest.mark.parametrize("graded", [False, True])
+@pytest.mark.parametrize("linear", [True, False])
+def test_input_without_delays_adds_whole_rows(linear, graded):
+    """With recurrent delays only (config/config.yaml's delay cells), input events add whole
+    weight rows to the buffer of step t + 1 (kernels.py, ff_delayed False) on both delay
+    paths; that equals the per-synapse scatter of zero input delays, which the Lava tests
+    (test_fixedpoint_lava_delays.py) hold the emulator to, and which is forced here."""
+    rng = np.random.default_rng(5)
+    w_in, w_rec, w_out = random_weights(rng, 40, 16, 4)
+    net = FixedPointNetwork(w_in, w_rec, w_out, NeuronParams(1024, 128, 1500),
+                            NeuronParams(1024, 128, 1 << 16),
+                            d_rec=rng.integers(0, 7, w_rec.shape))
+    if not linear:
+        net._linear = (None, None)
+    inputs = random_inputs(rng, 3, 80, 40, 0.2, graded=graded)
+    assert (net._linear_path(inputs)[0].size > 0) == linear
+    n_rows, _, off_rec, ff_delayed = net._delays
+    assert n_rows == 7 and not ff_delayed
+    rows = net.run(inputs, stream_len=2, record=("hidden", "output")).traces
+    zero_offsets = np.tile(np.arange(16, dtype=off_rec.dtype), (40, 1))   # d N + j, d = 0
+    net._delays = (n_rows, zero_offsets, off_rec, True)
+    scatter = net.run(inputs, stream_len=2, record=("hidden", "output")).traces
+    for name in rows:
+        np.testing.assert_array_equal(rows[name], scatter[name], err_msg=name)
+    assert rows["hidden_s"].sum() > 100
+
+
+@pytest.mark.parametrize("graded", [False, True])
 def test_linear_delay_path_equals_per_delay_sums(graded):
     """kernels.py's linear delay path (each weight shifted once, added straight into the
     ring) gives DelayDense's integers: the per-delay sums shifted on their own, which the

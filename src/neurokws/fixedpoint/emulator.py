@@ -241,7 +241,8 @@ def _shifted_weights(syn: SynapseWeights) -> np.ndarray | None:
 def _delay_layout(d_in: np.ndarray | None, d_rec: np.ndarray | None, ff_shape: tuple,
                   rec_shape: tuple) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Checked (targets, sources) delays (zeros where None) and the kernel's
-    (n_rows, off_ff, off_rec): ring rows D + 1 and per synapse d N + j, (sources, targets)."""
+    (n_rows, off_ff, off_rec, ff_delayed): ring rows D + 1, per synapse d N + j (sources,
+    targets), and whether any input delay is above 0 (else input events add whole rows)."""
     delays = []
     for name, d, shape in (("d_in", d_in, ff_shape), ("d_rec", d_rec, rec_shape)):
         d = np.zeros(shape, np.int64) if d is None else np.asarray(d)
@@ -252,12 +253,12 @@ def _delay_layout(d_in: np.ndarray | None, d_rec: np.ndarray | None, ff_shape: t
     top = max(int(d.max(initial=0)) for d in delays)
     if top == 0:
         dummy = np.zeros((1, 1), np.uint32)
-        return delays[0], delays[1], (1, dummy, dummy)
+        return delays[0], delays[1], (1, dummy, dummy, False)
     n_hid = ff_shape[0]
     # unsigned: numba's indexing then skips its negative-index wraparound (kernels.py)
     offsets = [np.ascontiguousarray((d.T * n_hid + np.arange(n_hid)).astype(np.uint32))
                for d in delays]
-    return delays[0], delays[1], (top + 1, *offsets)
+    return delays[0], delays[1], (top + 1, *offsets, bool(delays[0].max(initial=0) > 0))
 
 
 def stream_bounds(n_samples: int, stream_len: int | None) -> np.ndarray:
