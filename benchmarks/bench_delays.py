@@ -16,6 +16,13 @@ numba loops. A delay-free network does the same work as contiguous row operation
 vectorise. The printed bound, delay-free time / (delay-free time + floor), is the best ratio
 any kernel built on these per-synapse operations can reach on this CPU.
 
+--layouts times, per synapse and on the input events, the other memory layouts tried for
+that work (nanoseconds per event and target; best of 5): the scatter with each source's
+targets sorted by delay (monotone addresses), rings of fewer targets (64: L1-resident), the
+pair gather with one 64-bit load per (b, dh) pair and contiguous accumulation, and a
+source-major gather over the whole sample's (b, dh) history (each source's events summed in
+registers, no per-event accumulator traffic). None is much below the kernel's layout.
+
 --mlgenn (needs GeNN: run with .venv-genn/bin/python) adds delay *training* at batch size 1
 (GeNN's CPU backend runs no other) against mlGeNN's EventPropCompiler learning the same
 delays (delay_learn_conns on both connections, their own Adam), same samples, weights and
@@ -24,7 +31,7 @@ compiled.train after its code build. Prints samples per CPU-second of both and t
 (goal: >= 5x). Usage:
 
     .venv/bin/python benchmarks/bench_delays.py [--hidden 256] [--steps 1000] [--batch 32]
-        [--batches 6] [--max-delay 62] [--max-delay-in 62] [--floor] [--batch1]
+        [--batches 6] [--max-delay 62] [--max-delay-in 62] [--floor] [--layouts] [--batch1]
     .venv-genn/bin/python benchmarks/bench_delays.py --mlgenn [--mlgenn-samples 32]
 """
 
@@ -65,6 +72,8 @@ def main() -> None:
                              "0: recurrent delays only)")
     parser.add_argument("--floor", action="store_true",
                         help="also time the per-synapse work alone and print the bound")
+    parser.add_argument("--layouts", action="store_true",
+                        help="also time the alternative layouts of the per-synapse work")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mlgenn", action="store_true",
                         help="also batch-1 delay training against mlGeNN (needs GeNN)")
@@ -121,6 +130,10 @@ def main() -> None:
               f"{spikes_per_sample:.0f} hidden spikes, x {args.hidden} targets); "
               f"the delay-free run takes {plain * 1e3:.3f} ms: best possible ratio "
               f"{plain / (plain + seconds):.2f}x")
+    if args.layouts:
+        for name, ns in layout_ns(weights.w_in, delays.d_in, steps, channels, offsets,
+                                  args.steps, rng).items():
+            print(f"{name:>44}: {ns:.2f} ns per input event and target")
     if args.batch1 and not args.mlgenn:
         data = BinnedSplit(steps=steps, channels=channels, offsets=offsets, labels=labels,
                            n_steps=config.n_steps, n_channels=config.n_in, dt_ms=config.dt)
@@ -193,6 +206,104 @@ def floor_seconds(weights, delays, input_delays, steps, channels, offsets, spike
             _gather_floor(gg, w, off + off, rows, bases + bases, pairs)
         best = min(best, time.process_time() - cpu0)
     return best / n_samples
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _gather_pairs64(gg, w, off, rows, bases, pairs64):
+    """_gather_floor with one 64-bit load per (b, dh) pair into a row buffer, then the
+    accumulations as contiguous (vectorisable) loops; dL/dd accumulates sum dh (times -w
+    once at the end in a real kernel)."""
+    n = w.shape[1]
+    tmp = np.empty(n, np.uint64)
+    pair = tmp.view(np.float32)
+    fb = np.float32(0.0)
+    for k in range(rows.shape[0]):
+        o = off[rows[k]]
+        wr = w[rows[k]]
+        gr = gg[rows[k]]
+        b = bases[k]
+        for j in range(n):
+            tmp[j] = pairs64[b + o[j]]
+        for j in range(2 * n):
+            gr[j] += pair[j]
+        for j in range(n):
+            fb += wr[j] * pair[2 * j + 1]
+    return fb
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _gather_source_major(gw, gd, w, d, ptr, ev_steps, history):
+    """Per source i and target j, sum the (b, dh) history at each of i's event steps plus
+    d_ij in registers, then one accumulation per synapse (history: targets x steps x 2)."""
+    for i in range(w.shape[0]):
+        k0 = ptr[i]
+        k1 = ptr[i + 1]
+        if k1 == k0:
+            continue
+        for j in range(w.shape[1]):
+            hj = history[j]
+            dij = d[i, j]
+            sb = np.float32(0.0)
+            sd = np.float32(0.0)
+            for k in range(k0, k1):
+                p = hj[ev_steps[k] + dij]
+                sb += p[0]
+                sd += p[1]
+            gw[i, j] += sb
+            gd[i, j] -= w[i, j] * sd
+
+
+def layout_ns(w, d, steps, channels, offsets, n_steps, rng) -> dict[str, float]:
+    """Nanoseconds per input event and target of the per-synapse work in other layouts
+    (--layouts), on the first sample's events repeated over all samples' event counts."""
+    from neurokws.model.delay_kernels import ring_offsets
+
+    n_hid = w.shape[1]
+    n_rows = int(d.max()) + 1
+    rows = np.ascontiguousarray(channels[:offsets[-1]], np.int64)
+    slots = steps[:offsets[-1]].astype(np.int64) % n_rows
+    ops = rows.shape[0] * n_hid
+    out = {}
+
+    def best(fn, *a) -> float:
+        fn(*a)   # compile
+        t = []
+        for _ in range(5):
+            cpu0 = time.process_time()
+            fn(*a)
+            t.append(time.process_time() - cpu0)
+        return min(t) / ops * 1e9
+
+    for label, n in (("scatter, kernel layout", n_hid), ("scatter, 64-target ring", 64)):
+        off = ring_offsets(d[:, :n], np.zeros((n, n), np.int32))[0]
+        reps = n_hid // n
+        r = np.repeat(rows, reps)
+        out[label] = best(_scatter_floor, np.zeros(2 * n_rows * n, np.float32),
+                          np.ascontiguousarray(w[:, :n]), off, r,
+                          (np.repeat(slots, reps) * n).astype(np.uint32))
+    off = ring_offsets(d, np.zeros((n_hid, n_hid), np.int32))[0]
+    order = np.argsort(off, axis=1, kind="stable")
+    bases = (slots * n_hid).astype(np.uint32)
+    out["scatter, targets sorted by delay"] = best(
+        _scatter_floor, np.zeros(2 * n_rows * n_hid, np.float32),
+        np.take_along_axis(w, order, 1), np.take_along_axis(off, order, 1), rows, bases)
+    pairs = rng.standard_normal(4 * n_rows * n_hid).astype(np.float32)
+    out["gather, kernel layout"] = best(
+        _gather_floor, np.zeros((w.shape[0], 2 * n_hid), np.float32), w, off + off, rows,
+        bases + bases, pairs)
+    out["gather, 64-bit pair loads"] = best(
+        _gather_pairs64, np.zeros((w.shape[0], 2 * n_hid), np.float32), w, off, rows, bases,
+        pairs.view(np.uint64))
+    first = slice(offsets[0], offsets[1])   # one sample, its events by source
+    order = np.argsort(channels[first], kind="stable")
+    ev = steps[first][order].astype(np.int64)
+    ptr = np.searchsorted(channels[first][order], np.arange(w.shape[0] + 1)).astype(np.int64)
+    history = rng.standard_normal((n_hid, n_steps + n_rows, 2)).astype(np.float32)
+    sample_ops = (offsets[1] - offsets[0]) * n_hid
+    ns = best(_gather_source_major, np.zeros(w.shape, np.float32), np.zeros(w.shape, np.float32),
+              w, d.astype(np.int64), ptr, ev, history) * ops / sample_ops
+    out["gather, source-major over the whole history"] = ns
+    return out
 
 
 def ours_batch1(net, weights, delays, data, reg) -> float:
