@@ -172,3 +172,13 @@ def test_summary_pairs_cells_with_and_without_delays():
     plain = default_config(datasets={"d": {"source": "synthetic"}})
     assert "## Learned delays" not in build_summary(plain, accuracy(), info=INFO,
                                                     commit="abc", fixed=fixed)
+    # from scratch: only the connections that have delays, with the initial draw's clipping
+    for delays, start in (({"max_in": 0, "max_rec": 20}, "initial delays recurrent 0 steps"),
+                          ({"max_in": 20, "max_rec": 62},
+                           "initial delays input uniform on [0, 62] clipped to 20 and "
+                           "recurrent 0 steps")):
+        scratch = default_config(datasets={"d": {"source": "synthetic"}}, delays=[False, True],
+                                 model={"delays": delays},
+                                 training={"delays": {"start": "scratch"}})
+        text = build_summary(scratch, accuracy(), info=INFO, commit="abc", fixed=fixed)
+        assert start in text.split("## Learned delays")[1], start

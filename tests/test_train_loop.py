@@ -31,9 +31,10 @@ def tiny_split():
     return generate_split(64, 4, seed=11, difficulty=0.3, duration_ms=250.0)
 
 
-def run(tmp: Path, split, epochs: int = 3, seed: int = 5):
+def run(tmp: Path, split, epochs: int = 3, seed: int = 5, anneal: str = "none"):
     net = network_config(CONFIG, 24, n_out=split.n_classes, n_in=split.n_channels)
-    settings = dataclasses.replace(train_settings(CONFIG, "tiny", 24), epochs=epochs)
+    settings = dataclasses.replace(train_settings(CONFIG, "tiny", 24), epochs=epochs,
+                                   lr_anneal=anneal)
     return train(net, settings, seed, split, tmp)
 
 
@@ -99,6 +100,18 @@ def test_extending_a_finished_run_resumes_it(tmp_path, tiny_split):
     extended = run(tmp_path / "ext", tiny_split, epochs=3)
     np.testing.assert_array_equal(full.weights.w_rec, extended.weights.w_rec)
     assert len(extended.log_rows) == 3
+
+
+def test_extending_a_cosine_run_trains_afresh(tmp_path, tiny_split):
+    """Under lr_anneal cosine the epoch budget sets every epoch's rate, so a finished
+    2-epoch run asked for 3 epochs is not resumed (its checkpointed schedule would give the
+    third epoch rate 0): it trains afresh, to the rates and bits of a fresh 3-epoch run."""
+    fresh = run(tmp_path / "fresh", tiny_split, epochs=3, anneal="cosine")
+    run(tmp_path / "ext", tiny_split, epochs=2, anneal="cosine")
+    extended = run(tmp_path / "ext", tiny_split, epochs=3, anneal="cosine")
+    assert [r["lr"] for r in extended.log_rows] == [r["lr"] for r in fresh.log_rows]
+    assert extended.log_rows[-1]["lr"] > 0
+    np.testing.assert_array_equal(fresh.weights.w_rec, extended.weights.w_rec)
 
 
 TRAIN_SCRIPT = """

@@ -134,10 +134,16 @@ def _delay_lines(config: Mapping[str, Any], fixed: pd.DataFrame | None,
                f"{spec['epochs']} epochs, weights at rate {spec['weight_lr']:g} "
                f"(cosine), delays at {spec['lr']:g} steps per update "
                "(training.delays.start delay_free)")
-    else:
+    else:   # train/delays.py init_delays: uniform on [0, init], clipped to the maximum
+        starts = []
+        for key, label in (("in", "input"), ("rec", "recurrent")):
+            top, init = maxima[f"max_{key}"], spec[f"init_{key}"]
+            if top > 0:
+                starts.append(f"{label} 0" if init == 0 else
+                              f"{label} uniform on [0, {init:g}]"
+                              + (f" clipped to {top}" if init > top else ""))
         how = (f"trained from the paper's initialisation like the delay-free cells, initial "
-               f"delays uniform on [0, {spec['init_in']:g}] (input) and "
-               f"[0, {spec['init_rec']:g}] (recurrent) steps, delays at {spec['lr']:g} steps "
+               f"delays {' and '.join(starts)} steps, delays at {spec['lr']:g} steps "
                "per update (training.delays.start scratch)")
     bits = deployed_bits(config)
     lines = ["## Learned delays", "",

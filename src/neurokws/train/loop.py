@@ -134,12 +134,16 @@ def resume_hash(net: NetworkConfig, settings: TrainSettings, seed: int,
                 train_split: EventSplit, identity: dict[str, Any]) -> str:
     """Identity of a run for resuming: everything that shapes the trajectory of the weights.
 
-    The epoch budget, checkpoint selection, progress bar and block size (which changes
-    memory, not numbers) are left out, so a finished run can be extended to more epochs by
-    resuming it.
+    Checkpoint selection, progress bar and block size (which changes memory, not numbers)
+    are left out, and so is the epoch budget, so that a finished run can be extended to
+    more epochs by resuming it, except under lr_anneal cosine: there the budget sets every
+    epoch's rate (the checkpointed schedule would give the added epochs rate 0), so a
+    changed budget starts the run afresh, with the bits of a fresh run.
     """
-    trajectory = {k: v for k, v in settings.to_dict().items()
-                  if k not in ("epochs", "select_checkpoint", "progress_bar", "block_batches")}
+    ignored = {"select_checkpoint", "progress_bar", "block_batches"}
+    if settings.lr_anneal != "cosine":
+        ignored.add("epochs")
+    trajectory = {k: v for k, v in settings.to_dict().items() if k not in ignored}
     data = {"n_samples": len(train_split), "n_events": int(train_split.n_events),
             "labels_sum": int(np.sum(train_split.labels, dtype=np.int64))}
     return config_hash({"net": net.to_dict(), "settings": trajectory, "seed": int(seed),
