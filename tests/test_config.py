@@ -115,6 +115,9 @@ def test_deployed_bits_is_the_papers_eight_when_swept():
     (lambda c: c["datasets"]["synth"].update(reg_lambda={512: 1e-9}),
      "'datasets.synth.reg_lambda' has no value for hidden size(s) [128]"),
     (lambda c: c["model"].update(tau_mem_ms=-1), "'model.tau_mem_ms'"),
+    (lambda c: c.update(delays=[False, True], model={**c["model"],
+                                                     "delays": {"max_in": 0, "max_rec": 0}}),
+     "'delays' has true, but 'model.delays' max_in and max_rec are both 0"),
 ])
 def test_bad_config_names_the_key(mutate, expected):
     config = copy.deepcopy(load("synthetic.yaml"))

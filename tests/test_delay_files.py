@@ -146,18 +146,45 @@ def _edit(path, key, value, layer="1"):
         group.create_dataset(key, data=value)
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    (lambda d: -d - 1, "negative delays"),
-    (lambda d: np.full_like(d, 63), "above Loihi 2's maximum 62"),
-    (lambda d: np.full_like(d, 31), "above the model's maximum 30"),
-    (lambda d: d[:, :5], r"has shape \(12, 5\), expected \(12, 20\)"),
-    (lambda d: d + 0.5, "whole steps"),
+@pytest.mark.parametrize(("value", "message", "raw_message"), [
+    (lambda d: -d - 1, "negative delays", "outside Loihi 2's 0..62"),
+    (lambda d: np.full_like(d, 63), "above Loihi 2's maximum 62", "outside Loihi 2's 0..62"),
+    (lambda d: np.full_like(d, 31), "above the model's own maximum 30", None),
+    (lambda d: d[:, :5], r"has shape \(12, 5\), expected \(12, 20\)",
+     r"has shape \(12, 5\), expected \(12, 20\)"),
+    (lambda d: d + 0.5, "whole steps", "whole steps"),
+    (lambda d: np.where(d == d.max(), np.nan, d), "whole steps", "whole steps"),
 ])
-def test_bad_netx_delays_are_refused_by_name(tmp_path, value, message):
+def test_bad_netx_delays_are_refused_by_name(tmp_path, value, message, raw_message):
+    """The validating reader and the emulator's raw reader (which also feeds our Lava
+    graph) refuse bad delays, naming the file and dataset; the raw one has no model maximum
+    to check against, only Loihi 2's range."""
     path = write_netx(tmp_path / "m.net", quantized(), {})
-    _edit(path, "delay", value(read_netx_raw(path).d_in))
+    _edit(path, "delay", value(read_netx_raw(path).d_in.astype(float)))
     with pytest.raises(ModelFormatError, match=rf"m\.net.*{message}"):
         read_netx(path)
+    if raw_message is None:
+        assert read_netx_raw(path).d_in.max() == 31
+    else:
+        with pytest.raises(ValueError, match=rf"m\.net: /layer/1/delay .*{raw_message}"):
+            FixedPointNetwork.from_netx(path)
+
+
+def test_an_export_missing_a_delay_dataset_is_refused(tmp_path):
+    """Our export writes the dataset of every connection with delays, so a file whose
+    metadata has recurrent delays but no 'delay_rec' was altered: both readers refuse it
+    instead of running the recurrent synapses without delays. Another tool's file (no
+    metadata) without it still reads as a synapse without delays."""
+    path = write_netx(tmp_path / "m.net", quantized(), {})
+    with h5py.File(path, "a") as handle:
+        del handle["layer/1/delay_rec"]
+    with pytest.raises(ModelFormatError, match=r"m\.net.*no 'delay_rec' dataset.*export"):
+        read_netx(path)
+    with pytest.raises(ValueError, match=r"m\.net.*no 'delay_rec' dataset.*export"):
+        FixedPointNetwork.from_netx(path)
+    with h5py.File(path, "a") as handle:
+        del handle["neurokws"]
+    assert read_netx_raw(path).d_rec is None
 
 
 def test_delays_where_the_model_has_none_or_cannot_carry_them(tmp_path):
@@ -168,6 +195,10 @@ def test_delays_where_the_model_has_none_or_cannot_carry_them(tmp_path):
         read_netx(path)
     with pytest.raises(ValueError, match=r"readout.*delays"):
         read_netx_raw(path)
+    on_input = write_netx(tmp_path / "input.net", q, {})
+    _edit(on_input, "delay", q.d_in, layer="0")                # on the input layer
+    with pytest.raises(ModelFormatError, match=r"input\.net.*\(input\) has 'delay'"):
+        read_netx(on_input)
     # Another tool's file (no neurokws metadata) with delays, read for a delay-free config.
     plain = write_netx(tmp_path / "plain.net", quantize(
         PLAIN, init_weights(PLAIN, np.random.default_rng(2)), bits=8, percentile=99.0), {})
@@ -219,6 +250,10 @@ def test_nir_export_is_the_equivalent_graph_with_delay_nodes(tmp_path, model):
                                   infer(config, back, *args, delays=delays_back)[0])
     with pytest.raises(ModelFormatError, match="pass its delays"):
         export_nir(tmp_path / "x.nir", NET, weights)
+    from neurokws.deploy.nir_reference import simulate_nir
+
+    with pytest.raises(ModelFormatError, match=r"Delay nodes \['delay_.*delay-free graphs"):
+        simulate_nir(graph, np.zeros((4, NET.n_in)))
 
 
 def test_profiling_paths_name_what_delays_cost_or_why_they_cannot_run(tmp_path):

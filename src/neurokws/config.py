@@ -289,8 +289,14 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> None:
 
 
 def _grid_problems(config: dict) -> list[str]:
-    """Checks a JSON schema cannot express: per-hidden maps cover every hidden size."""
+    """Checks a JSON schema cannot express: per-hidden maps cover every hidden size; a grid
+    with delay cells has a connection with delays."""
     problems = []
+    maxima = config.get("model", {}).get("delays", {})   # (absent keys: schema defaults)
+    if True in [bool(d) for d in config.get("delays", [])] and \
+            maxima.get("max_in", 1) == maxima.get("max_rec", 1) == 0:
+        problems.append("'delays' has true, but 'model.delays' max_in and max_rec are both 0: "
+                        "give a cell with delays a maximum above 0, or set delays: [false]")
     for name, ds in config["datasets"].items():
         for key in ("reg_lambda", "reg_lambda_lower"):
             value = ds.get(key)

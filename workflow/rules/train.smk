@@ -72,7 +72,10 @@ rule aggregate_float:
 
 rule train_qat:
     """Quantization-aware training of one cell at one bit width (training.qat): the forward
-    pass runs the weights as deployment quantizes them; resumes from its checkpoint."""
+    pass runs the weights as deployment quantizes them; resumes from its checkpoint. Cells
+    with delays have none (loop.train refuses QAT with delays): the rule does not match them."""
+    wildcard_constraints:
+        delays="(?:)",   # the empty suffix only
     input:
         unpack(qat_inputs),
     output:

@@ -112,12 +112,15 @@ def _check_delays(array: np.ndarray, shape: tuple[int, int], top: int, where: st
     if array.size and array.min() < 0:
         raise ModelFormatError(f"{where} has negative delays (min {array.min():g}); delays "
                                "are 0 or more steps - re-export the model.")
-    for limit, why in ((LOIHI_MAX_DELAY, f"Loihi 2's maximum {LOIHI_MAX_DELAY}"),
-                       (top, f"the model's maximum {top} (config model.delays)")):
-        if array.size and array.max() > limit:
-            raise ModelFormatError(f"{where} has delays up to {array.max():g} steps, above "
-                                   f"{why}; retrain with a smaller model.delays maximum "
-                                   "(nothing was clipped).")
+    if array.size and array.max() > LOIHI_MAX_DELAY:
+        raise ModelFormatError(f"{where} has delays up to {array.max():g} steps, above "
+                               f"Loihi 2's maximum {LOIHI_MAX_DELAY}; retrain with a "
+                               "model.delays maximum of at most 62 (nothing was clipped).")
+    if array.size and array.max() > top:
+        raise ModelFormatError(f"{where} has delays up to {array.max():g} steps, above the "
+                               f"model's own maximum {top} (its model.delays): the delays do "
+                               "not belong to this model (altered file, or another config's) - "
+                               "re-export from the trained model (nothing was clipped).")
 
 
 def _json_default(obj: Any) -> Any:
@@ -199,7 +202,7 @@ def read_netx(path: str | os.PathLike, expected: NetworkConfig | None = None) ->
                                f"{hid_neuron[:2]} vs {out_neuron[:2]}; not a neurokws export.")
     if expected is not None:
         _check_expected(expected, config, shapes, hid_neuron, meta is not None, source)
-    delays = _delays(stored_delays, config, w_in.shape, w_rec.shape, source)
+    delays = _delays(stored_delays, config, w_in.shape, w_rec.shape, source, bool(meta))
     quant = meta.get("quantization", {}) if meta else {}
     return QuantizedModel(
         config=config, w_in=w_in, w_rec=w_rec, w_out=w_out, v_th_mant=hid_neuron[2],
@@ -213,9 +216,11 @@ def read_netx(path: str | os.PathLike, expected: NetworkConfig | None = None) ->
 
 
 def _delays(stored: dict[str, Any], config: NetworkConfig, ff_shape: tuple, rec_shape: tuple,
-            source: str) -> dict[str, np.ndarray]:
-    """The hidden layer's checked delays (a missing dataset = zeros) for a model with
-    delays; an error if the file's delays and the model's config disagree."""
+            source: str, ours: bool) -> dict[str, np.ndarray]:
+    """The hidden layer's checked delays for a model with delays (a missing dataset = zeros
+    where the connection's maximum is 0, or in another tool's file); an error if the file's
+    delays and the model's config disagree, or if our own export (`ours`: it has our
+    metadata, and always writes the dataset of a connection with delays) lacks one."""
     if not config.has_delays:
         if stored:
             raise ModelFormatError(
@@ -225,6 +230,11 @@ def _delays(stored: dict[str, Any], config: NetworkConfig, ff_shape: tuple, rec_
         return {}
     out = {}
     for name, shape in (("d_in", ff_shape), ("d_rec", rec_shape)):
+        if ours and name not in stored and config.delay_maxima[name] > 0:
+            raise ModelFormatError(
+                f"{source}: the hidden layer has no '{DELAY_KEYS[name]}' dataset, but the "
+                f"model it stores has delays up to {config.delay_maxima[name]} steps on that "
+                "connection: the file was altered or truncated - rerun its export.")
         array = np.asarray(stored.get(name, np.zeros(shape, np.int32)))
         _check_delays(array, shape, config.delay_maxima[name],
                       f"{source}: /layer hidden {DELAY_KEYS[name]}")
@@ -269,6 +279,11 @@ def _find_layers(handle: h5py.File, source: str) -> tuple[h5py.Group, h5py.Group
         if "neuron" in groups[0]:
             raise ModelFormatError(f"{source}: /layer/0 (input) has a neuron group; netx would "
                                    "insert an input neuron block that our model does not have.")
+        for key in DELAY_KEYS.values():
+            if key in groups[0]:
+                raise ModelFormatError(f"{source}: /layer/0 (input) has '{key}', but an input "
+                                       "layer has no synapses to delay; delays belong to the "
+                                       "dense_rec layer - re-export the file.")
         n_in = _read_shape(groups[0], source)
         types, groups = types[1:], groups[1:]
     if types != ["dense_rec", "dense"]:

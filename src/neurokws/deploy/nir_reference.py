@@ -84,6 +84,12 @@ def readout_scores(readout_v: np.ndarray) -> np.ndarray:
 def _structure(graph: nir.NIRGraph) -> tuple[str, str, np.ndarray, np.ndarray, np.ndarray]:
     """Find input -> Linear -> CubaLIF (+ recurrent Linear) -> Linear -> CubaLI by the edges."""
     nodes, edges = graph.nodes, list(graph.edges)
+    delayed = sorted(k for k, v in nodes.items() if isinstance(v, nir.Delay))
+    if delayed:
+        raise ModelFormatError(
+            f"NIR graph has Delay nodes {delayed[:3]}{'...' if len(delayed) > 3 else ''} "
+            "(synaptic delays): this reference simulator runs delay-free graphs only; read it "
+            "with neurokws.deploy.nir_export.load_nir and graph_to_delays and run the engine.")
 
     def succ(key: str) -> list[str]:
         return [b for a, b in edges if a == key]

@@ -5,18 +5,24 @@ Lava on whatever the file holds (weights truncated toward zero by ``astype(int)`
 weights reshaped to (targets, -1), any weight range), so it reads the raw values netx reads.
 Supported topology: optional ``input`` layer without neuron, ``dense_rec``, ``dense``.
 Synaptic delays: ``delay`` and ``delay_rec`` of the ``dense_rec`` layer (ml_genn_netx's
-datasets; neurokws.deploy.netx) are read with ``astype(int)`` too, as the delays of our own
-Lava graph (lava_graph.py: DelayDense on each connection); stock netx would misapply them
-(it gives ``delay`` to both synapses), so a file with delays is never handed to it.
+datasets; neurokws.deploy.netx) are the delays of our own Lava graph (lava_graph.py:
+DelayDense on each connection); stock netx would misapply them (it gives ``delay`` to both
+synapses), so a file with delays is never handed to it. As no netx behaviour is reproduced
+for them, they are checked rather than cast: whole steps in 0..62 (Loihi 2) of their weight
+matrix's shape (or that many values, 1-D), else an error naming the file and dataset.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
 import h5py
 import numpy as np
+
+from neurokws.deploy.netx import DELAY_KEYS, META_GROUP
+from neurokws.model.network import LOIHI_MAX_DELAY
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,45 @@ def _weight(group: h5py.Group, key: str, targets: int) -> np.ndarray:
     return weight.reshape(targets, -1) if weight.ndim == 1 else weight
 
 
+def _delay(group: h5py.Group, key: str, shape: tuple[int, int], path: object) -> np.ndarray:
+    """A delay dataset as whole steps in [0, 62] of the weights' (targets, sources) shape
+    (1-D: that many values, reshaped like the weights); an error names what is wrong."""
+    raw = np.asarray(group[key][()])
+    where = f"{path}: {group.name}/{key}"
+    if raw.ndim == 1 and raw.size == shape[0] * shape[1]:
+        raw = raw.reshape(shape)
+    if raw.shape != shape:
+        raise ValueError(f"{where} has shape {raw.shape}, expected {shape} (targets, sources, "
+                         "as its weight matrix); re-export the model.")
+    if raw.dtype.kind not in "iuf" or not np.array_equal(raw, np.rint(raw)):
+        raise ValueError(f"{where} must hold whole steps (finite integers), got {raw.dtype}; "
+                         "round the trained delays and re-export.")
+    if raw.size and not 0 <= raw.min() <= raw.max() <= LOIHI_MAX_DELAY:
+        raise ValueError(f"{where} holds delays {raw.min():g}..{raw.max():g}, outside "
+                         f"Loihi 2's 0..{LOIHI_MAX_DELAY} steps; retrain with delays in range "
+                         "(model.delays) and re-export (nothing was clipped).")
+    return raw.astype(np.int64)
+
+
+def _check_exported_delays(handle: h5py.File, hidden: h5py.Group, path: object) -> None:
+    """Our export (its /neurokws network_config) writes the delay dataset of every
+    connection with delays: one missing means an altered file, not a delay-free synapse."""
+    if META_GROUP not in handle or "network_config" not in handle[META_GROUP]:
+        return
+    raw = handle[META_GROUP]["network_config"][()]
+    try:
+        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+    except ValueError as exc:
+        raise ValueError(f"{path}: /{META_GROUP}/network_config is not valid JSON ({exc}); "
+                         "the file is corrupt - rerun its export.") from exc
+    for name, key in DELAY_KEYS.items():
+        top = int(config.get(f"max_delay_{name[2:]}", 0))
+        if top > 0 and key not in hidden:
+            raise ValueError(f"{path}: {hidden.name} has no '{key}' dataset, but the model "
+                             f"it stores has delays up to {top} steps on that connection: the "
+                             "file was altered or truncated - rerun its export.")
+
+
 def read_netx_raw(path: str | os.PathLike) -> NetxNetwork:
     """The input -> dense_rec -> dense network in a NetX file, values as netx reads them."""
     with h5py.File(path, "r") as handle:
@@ -96,9 +141,10 @@ def read_netx_raw(path: str | os.PathLike) -> NetxNetwork:
                              "our network does not support")
         n_hid, n_out = (int(np.prod(g["shape"][()])) for g in groups)
         w_in, w_rec = _weight(hid, "weight", n_hid), _weight(hid, "weight_rec", n_hid)
-        delays = {name: hid[key][()].astype(int).reshape(w.shape)
+        delays = {name: _delay(hid, key, w.shape, path)
                   for name, key, w in (("d_in", "delay", w_in), ("d_rec", "delay_rec", w_rec))
                   if key in hid}
+        _check_exported_delays(handle, hid, path)
         # A connection without a dataset has no delays: None (a Dense in Lava; the emulator
         # runs it as zero delays, which Lava's Dense equals: tests/test_fixedpoint_lava_delays)
         return NetxNetwork(w_in=w_in, w_rec=w_rec, w_out=_weight(out, "weight", n_out),
