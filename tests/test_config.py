@@ -115,9 +115,6 @@ def test_deployed_bits_is_the_papers_eight_when_swept():
     (lambda c: c["datasets"]["synth"].update(reg_lambda={512: 1e-9}),
      "'datasets.synth.reg_lambda' has no value for hidden size(s) [128]"),
     (lambda c: c["model"].update(tau_mem_ms=-1), "'model.tau_mem_ms'"),
-    (lambda c: c.update(delays=[False, True], model={**c["model"],
-                                                     "delays": {"max_in": 0, "max_rec": 0}}),
-     "'delays' has true, but 'model.delays' max_in and max_rec are both 0"),
 ])
 def test_bad_config_names_the_key(mutate, expected):
     config = copy.deepcopy(load("synthetic.yaml"))
@@ -125,6 +122,17 @@ def test_bad_config_names_the_key(mutate, expected):
     with pytest.raises(ConfigError) as info:
         check_config(config, SCHEMA)
     assert expected in str(info.value)
+
+
+def test_delay_cells_without_a_connection_with_delays_fail_at_load():
+    config = copy.deepcopy(load("synthetic.yaml"))
+    config.update(delays=[False, True])
+    config["model"]["delays"] = {"max_in": 0, "max_rec": 0}
+    with pytest.raises(ConfigError, match=r"'delays' has true, but 'model\.delays' max_in "
+                                          r"and max_rec are both 0"):
+        resolve_config(config)
+    config["model"]["delays"] = {"max_in": 0}   # max_rec: the schema's default, 62
+    assert resolve_config(config)["model"]["delays"]["max_rec"] == 62
 
 
 def test_value_for_hidden_map_and_scalar():

@@ -172,19 +172,20 @@ def test_bad_netx_delays_are_refused_by_name(tmp_path, value, message, raw_messa
 
 def test_an_export_missing_a_delay_dataset_is_refused(tmp_path):
     """Our export writes the dataset of every connection with delays, so a file whose
-    metadata has recurrent delays but no 'delay_rec' was altered: both readers refuse it
-    instead of running the recurrent synapses without delays. Another tool's file (no
-    metadata) without it still reads as a synapse without delays."""
+    metadata has recurrent delays but no 'delay_rec' was altered: the validating reader
+    (which the workflow runs) refuses it instead of running the recurrent synapses without
+    delays. Another tool's file (no metadata) without it reads as a synapse without delays,
+    and so does the raw reader, which reads no metadata."""
     path = write_netx(tmp_path / "m.net", quantized(), {})
     with h5py.File(path, "a") as handle:
         del handle["layer/1/delay_rec"]
     with pytest.raises(ModelFormatError, match=r"m\.net.*no 'delay_rec' dataset.*export"):
         read_netx(path)
-    with pytest.raises(ValueError, match=r"m\.net.*no 'delay_rec' dataset.*export"):
-        FixedPointNetwork.from_netx(path)
+    assert read_netx_raw(path).d_rec is None
     with h5py.File(path, "a") as handle:
         del handle["neurokws"]
-    assert read_netx_raw(path).d_rec is None
+    read = read_netx(path, expected=NET)
+    assert read.d_in.any() and not read.d_rec.any()
 
 
 def test_delays_where_the_model_has_none_or_cannot_carry_them(tmp_path):

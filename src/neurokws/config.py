@@ -138,6 +138,13 @@ def resolve_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH
     from snakemake.utils import validate
 
     validate(config, str(schema_path), set_default=True)
+    maxima = config["model"]["delays"]   # checks of the completed config
+    if True in [bool(d) for d in config["delays"]] and not max(maxima["max_in"],
+                                                                maxima["max_rec"]):
+        raise ConfigError("invalid config (see config/schema.yaml for every key):\n  - "
+                          "'delays' has true, but 'model.delays' max_in and max_rec are both "
+                          "0: give the cells with delays a maximum above 0, or set "
+                          "delays: [false]")
     return config
 
 
@@ -289,14 +296,8 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> None:
 
 
 def _grid_problems(config: dict) -> list[str]:
-    """Checks a JSON schema cannot express: per-hidden maps cover every hidden size; a grid
-    with delay cells has a connection with delays."""
+    """Checks a JSON schema cannot express: per-hidden maps cover every hidden size."""
     problems = []
-    maxima = config.get("model", {}).get("delays", {})   # (absent keys: schema defaults)
-    if True in [bool(d) for d in config.get("delays", [])] and \
-            maxima.get("max_in", 1) == maxima.get("max_rec", 1) == 0:
-        problems.append("'delays' has true, but 'model.delays' max_in and max_rec are both 0: "
-                        "give a cell with delays a maximum above 0, or set delays: [false]")
     for name, ds in config["datasets"].items():
         for key in ("reg_lambda", "reg_lambda_lower"):
             value = ds.get(key)

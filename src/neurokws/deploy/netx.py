@@ -36,9 +36,10 @@ import h5py
 import numpy as np
 
 from neurokws.deploy.quantize import QuantizedModel, decay_mantissa, int_range
-from neurokws.model.network import LOIHI_MAX_DELAY, NetworkConfig
+from neurokws.model.network import NetworkConfig
 from neurokws.utils.atomic import atomic_path, write_json
 from neurokws.utils.errors import ModelFormatError
+from neurokws.utils.loihi import LOIHI_MAX_DELAY
 from neurokws.utils.provenance import file_sha256
 
 NETX_FORMAT_VERSION = 1

@@ -9,20 +9,22 @@ datasets; neurokws.deploy.netx) are the delays of our own Lava graph (lava_graph
 DelayDense on each connection); stock netx would misapply them (it gives ``delay`` to both
 synapses), so a file with delays is never handed to it. As no netx behaviour is reproduced
 for them, they are checked rather than cast: whole steps in 0..62 (Loihi 2) of their weight
-matrix's shape (or that many values, 1-D), else an error naming the file and dataset.
+matrix's shape (or that many values, 1-D), else an error naming the file and dataset. A
+missing dataset is a connection without delays, as in another tool's file; checking a file
+against the model its metadata describes (e.g. a stripped delay dataset) is
+``neurokws.deploy.netx.read_netx``'s job, which the workflow runs on every file it
+evaluates (and the CLI, unless given --n-steps/--dt-ms).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
 import h5py
 import numpy as np
 
-from neurokws.deploy.netx import DELAY_KEYS, META_GROUP
-from neurokws.model.network import LOIHI_MAX_DELAY
+from neurokws.utils.loihi import LOIHI_MAX_DELAY
 
 
 @dataclass(frozen=True)
@@ -101,25 +103,6 @@ def _delay(group: h5py.Group, key: str, shape: tuple[int, int], path: object) ->
     return raw.astype(np.int64)
 
 
-def _check_exported_delays(handle: h5py.File, hidden: h5py.Group, path: object) -> None:
-    """Our export (its /neurokws network_config) writes the delay dataset of every
-    connection with delays: one missing means an altered file, not a delay-free synapse."""
-    if META_GROUP not in handle or "network_config" not in handle[META_GROUP]:
-        return
-    raw = handle[META_GROUP]["network_config"][()]
-    try:
-        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
-    except ValueError as exc:
-        raise ValueError(f"{path}: /{META_GROUP}/network_config is not valid JSON ({exc}); "
-                         "the file is corrupt - rerun its export.") from exc
-    for name, key in DELAY_KEYS.items():
-        top = int(config.get(f"max_delay_{name[2:]}", 0))
-        if top > 0 and key not in hidden:
-            raise ValueError(f"{path}: {hidden.name} has no '{key}' dataset, but the model "
-                             f"it stores has delays up to {top} steps on that connection: the "
-                             "file was altered or truncated - rerun its export.")
-
-
 def read_netx_raw(path: str | os.PathLike) -> NetxNetwork:
     """The input -> dense_rec -> dense network in a NetX file, values as netx reads them."""
     with h5py.File(path, "r") as handle:
@@ -144,7 +127,6 @@ def read_netx_raw(path: str | os.PathLike) -> NetxNetwork:
         delays = {name: _delay(hid, key, w.shape, path)
                   for name, key, w in (("d_in", "delay", w_in), ("d_rec", "delay_rec", w_rec))
                   if key in hid}
-        _check_exported_delays(handle, hid, path)
         # A connection without a dataset has no delays: None (a Dense in Lava; the emulator
         # runs it as zero delays, which Lava's Dense equals: tests/test_fixedpoint_lava_delays)
         return NetxNetwork(w_in=w_in, w_rec=w_rec, w_out=_weight(out, "weight", n_out),

@@ -127,9 +127,6 @@ class Weights:
                     "or the file is corrupt - retrain or pick an earlier checkpoint.")
 
 
-LOIHI_MAX_DELAY = 62   # Loihi 2 synaptic delays: 0..62 steps (lava-dl netx, ml_genn_netx clip)
-
-
 @dataclass
 class Delays:
     """Per-synapse integer delays in steps, (pre, post) layout like the weights.
