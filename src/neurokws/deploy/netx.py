@@ -39,7 +39,7 @@ from neurokws.deploy.quantize import QuantizedModel, decay_mantissa, int_range
 from neurokws.model.network import NetworkConfig
 from neurokws.utils.atomic import atomic_path, write_json
 from neurokws.utils.errors import ModelFormatError
-from neurokws.utils.loihi import LOIHI_MAX_DELAY
+from neurokws.utils.loihi import check_delay_steps
 from neurokws.utils.provenance import file_sha256
 
 NETX_FORMAT_VERSION = 1
@@ -104,19 +104,7 @@ def check_deployable(qmodel: QuantizedModel, source: str = "quantized model") ->
 
 def _check_delays(array: np.ndarray, shape: tuple[int, int], top: int, where: str) -> None:
     """Delays must be whole steps in [0, min(top, Loihi 2's 62)] of the weights' shape."""
-    if array.shape != shape:
-        raise ModelFormatError(f"{where} has shape {array.shape}, expected {shape} (targets, "
-                               "sources, as its weight matrix); re-export the model.")
-    if array.dtype.kind not in "iuf" or not np.array_equal(array, np.rint(array)):
-        raise ModelFormatError(f"{where} must hold whole steps (integers), got {array.dtype}; "
-                               "round the trained delays (neurokws.train.delays) and re-export.")
-    if array.size and array.min() < 0:
-        raise ModelFormatError(f"{where} has negative delays (min {array.min():g}); delays "
-                               "are 0 or more steps - re-export the model.")
-    if array.size and array.max() > LOIHI_MAX_DELAY:
-        raise ModelFormatError(f"{where} has delays up to {array.max():g} steps, above "
-                               f"Loihi 2's maximum {LOIHI_MAX_DELAY}; retrain with a "
-                               "model.delays maximum of at most 62 (nothing was clipped).")
+    check_delay_steps(array, shape, where)
     if array.size and array.max() > top:
         raise ModelFormatError(f"{where} has delays up to {array.max():g} steps, above the "
                                f"model's own maximum {top} (its model.delays): the delays do "

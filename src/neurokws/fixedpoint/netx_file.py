@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from neurokws.utils.loihi import LOIHI_MAX_DELAY
+from neurokws.utils.loihi import check_delay_steps
 
 
 @dataclass(frozen=True)
@@ -84,22 +84,12 @@ def _weight(group: h5py.Group, key: str, targets: int) -> np.ndarray:
 
 
 def _delay(group: h5py.Group, key: str, shape: tuple[int, int], path: object) -> np.ndarray:
-    """A delay dataset as whole steps in [0, 62] of the weights' (targets, sources) shape
-    (1-D: that many values, reshaped like the weights); an error names what is wrong."""
+    """A delay dataset, checked (utils.loihi.check_delay_steps); 1-D: that many values,
+    reshaped like the weights."""
     raw = np.asarray(group[key][()])
-    where = f"{path}: {group.name}/{key}"
     if raw.ndim == 1 and raw.size == shape[0] * shape[1]:
         raw = raw.reshape(shape)
-    if raw.shape != shape:
-        raise ValueError(f"{where} has shape {raw.shape}, expected {shape} (targets, sources, "
-                         "as its weight matrix); re-export the model.")
-    if raw.dtype.kind not in "iuf" or not np.array_equal(raw, np.rint(raw)):
-        raise ValueError(f"{where} must hold whole steps (finite integers), got {raw.dtype}; "
-                         "round the trained delays and re-export.")
-    if raw.size and not 0 <= raw.min() <= raw.max() <= LOIHI_MAX_DELAY:
-        raise ValueError(f"{where} holds delays {raw.min():g}..{raw.max():g}, outside "
-                         f"Loihi 2's 0..{LOIHI_MAX_DELAY} steps; retrain with delays in range "
-                         "(model.delays) and re-export (nothing was clipped).")
+    check_delay_steps(raw, shape, f"{path}: {group.name}/{key}")
     return raw.astype(np.int64)
 
 
