@@ -151,6 +151,7 @@ def bench(n_hidden: int | None, args: argparse.Namespace, workdir: Path) -> None
           f"{act.synaptic_ops.mean():.3g} SOPs/sample", flush=True)
     if args.max_delay and not args.net:
         span = (f"delays 0..{args.max_delay}" if args.max_delay_in in (None, args.max_delay)
+                else f"recurrent delays 0..{args.max_delay} only" if args.max_delay_in == 0
                 else f"input delays 0..{args.max_delay_in}, recurrent 0..{args.max_delay}")
         print(f"  {span}: with / without = {emu_rate_1 / plain_rate:.2f}x "
               "(1 thread; issue 14's goal >= 0.5x)", flush=True)

@@ -35,7 +35,7 @@ emulator with delays 0..62 ran 1.9x faster (benchmarks/bench_fixedpoint.py --max
 An input connection without delays (`ff_delayed` False: recurrent delays only, as the
 default config's delay cells; NetX files without `delay`) adds each event's whole row to the
 buffer of step t + 1 on either path, a contiguous add that vectorises, instead of scattering
-zero delays: recurrent delays 0..62 at N = 128 went from 0.34x to 0.49-0.55x the delay-free
+zero delays: recurrent delays 0..62 at N = 128 went from 0.34x to 0.53-0.56x the delay-free
 emulator (three runs of bench_fixedpoint.py --max-delay 62 --max-delay-in 0).
 """
 
