@@ -6,6 +6,8 @@
                                             HDF5 split (.h5/.h5.gz/.h5.zip): accuracy, activity
     neurokws quantize MODEL --out DIR       post-training quantization of a float model and
                                             export to NetX (DIR/model.net) and NIR (model.nir)
+    neurokws golden                         the golden pipeline's bits against the reference
+                                            (exit 1 where this machine's differ)
 
 Defaults (bits, percentile, input mode) are the config schema's (config/schema.yaml).
 Bad input exits with status 2 and a message naming the file and the fix.
@@ -198,12 +200,34 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bits", type=int, default=schema_default("deploy.bits")[0])
     p.add_argument("--percentile", type=float, default=schema_default("deploy.percentile"))
     p.add_argument("--no-nir", action="store_true", help="skip the NIR export")
+    sub.add_parser("golden", help="run the golden pipeline: are this machine's bits the "
+                                  "reference's? (exit 1 if not; neurokws/golden.py)")
     return top
+
+
+def golden_check() -> int:
+    """Run the golden pipeline, print each stage's SHA-256 against the reference's; 0 if
+    all match, else 1 (the first differing stage is where this machine's bits part)."""
+    from neurokws import golden
+    from neurokws.utils import target
+
+    hashes = golden.run()
+    differ = golden.compare(hashes)
+    for stage, digest in hashes.items():
+        print(f"{stage:9s} {digest} {'differs' if stage in differ else 'ok'}")
+    print(f"target: {json.dumps(target.describe(), default=str)}")
+    if differ:
+        print(f"neurokws golden: the bits differ from the reference from stage "
+              f"'{differ[0]}' on (same lock file? docs/model.md#portable-bits)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command == "golden":
+            return golden_check()
         if args.command == "inspect":
             _print(inspect_file(args.file), args.json)
         elif args.command == "emulate":

@@ -1,5 +1,6 @@
 """Provenance records attached to every result file: what produced it (a rule's params and
-inputs, see utils/rule_support.rule_provenance), seed, versions, host, git commit."""
+inputs, see utils/rule_support.rule_provenance), seed, versions, host, machine target,
+git commit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from neurokws.utils import target
 
 CORE_PACKAGES = ("neurokws", "numpy", "numba", "h5py", "pandas", "snakemake", "tonic")
 
@@ -67,6 +70,8 @@ def provenance(config: dict[str, Any] | None = None, seed: int | None = None,
         "host": {"platform": platform.platform(), "machine": platform.machine(),
                  "cpu_count": os.cpu_count(), "python_executable": sys.executable},
         "git_commit": git_commit(),
+        # the machine target the floats were computed for (utils/target.py)
+        "target": target.describe(),
     }
     if config is not None:
         record["config"] = config
