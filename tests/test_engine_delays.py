@@ -226,3 +226,23 @@ def test_delay_gradient_matches_finite_differences(seed: int, adjoint: str) -> N
         rel = np.linalg.norm(predicted - measured) / np.linalg.norm(measured)
         assert cosine(predicted, measured) > 0.995, (name, cosine(predicted, measured))
         assert rel < 0.10, (name, rel)
+
+
+@pytest.mark.parametrize("input_delays", [True, False])
+def test_delay_gradients_do_not_depend_on_the_thread_count(input_delays, monkeypatch):
+    """The delay kernels' per-sample leaves join the same tree: 1 and 8 threads (1 and 5
+    tasks over 5 samples) give the same bits for dL/dw and dL/dd."""
+    config, weights, steps, channels, offsets, labels, delays = _case(5)
+    if not input_delays:
+        delays = Delays(np.zeros_like(delays.d_in), delays.d_rec)
+    batch = np.arange(len(offsets) - 1)
+    results = []
+    for n in (1, 8):
+        monkeypatch.setattr(engine, "_threads", lambda n=n: n)
+        results.append(engine.loss_and_grad(config, weights, steps, channels, offsets, labels,
+                                            batch, delays=delays))
+    one, eight = results
+    assert len(engine._tasks(len(batch), 8)) == len(batch) > 1
+    for a, b in ((one.grads, eight.grads), (one.delay_grads, eight.delay_grads)):
+        for x, y in zip(a.arrays().values(), b.arrays().values(), strict=True):
+            np.testing.assert_array_equal(x, y)

@@ -33,7 +33,6 @@ def test_repeated_calls_are_bit_identical(adjoint: str) -> None:
     first = loss_and_grad(config, weights, steps, channels, offsets, labels, batch, reg,
                           adjoint=adjoint)
     assert first.hidden_spike_counts.mean() > 2
-    assert len(engine._chunks(batch, engine.CHUNK_SAMPLES)) > 1  # several chunks (10 > 8)
     loss_and_grad(config, weights, steps, channels, offsets, labels, batch[::-1].copy(), reg,
                   adjoint=adjoint)
     for _ in range(3):
@@ -69,33 +68,45 @@ def threads(n: int):
         numba.set_num_threads(previous)
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
 @pytest.mark.parametrize("adjoint", ["mlgenn", "discrete"])
 def test_gradients_do_not_depend_on_the_thread_count(adjoint: str, monkeypatch) -> None:
+    """1, 2, 3 and 8 threads cut the 10-sample tree into 1, 8, 10 and 10 tasks (pool threads
+    beyond the cores just wait their turn): the same bits."""
     config, weights, steps, channels, offsets, labels, batch = _case()
     reg = RegConfig(nu_upper=2.0, lambda_upper=1e-4, lambda_lower=1e-4)
-    monkeypatch.setattr(engine, "CHUNK_SAMPLES", 3)   # 10 samples: chunks of 3, 3, 3, 1
-    assert len(engine._chunks(batch, engine.CHUNK_SAMPLES)) == 4
     results = []
-    for n in (1, 2):
-        with threads(n):
-            results.append(loss_and_grad(config, weights, steps, channels, offsets, labels,
-                                         batch, reg, adjoint=adjoint))
-    one, two = results
-    assert one.loss == two.loss
-    np.testing.assert_array_equal(one.readout, two.readout)
-    for name in Weights.NAMES:
-        np.testing.assert_array_equal(getattr(one.grads, name), getattr(two.grads, name))
-    with threads(1):
-        np.testing.assert_array_equal(
-            engine.infer(config, weights, steps, channels, offsets, batch)[0], one.readout)
-    with threads(2):
-        np.testing.assert_array_equal(
-            engine.infer(config, weights, steps, channels, offsets, batch, batch_size=3)[0],
-            one.readout)
+    for n, n_tasks in ((1, 1), (2, 8), (3, 10), (8, 10)):
+        monkeypatch.setattr(engine, "_threads", lambda n=n: n)
+        assert len(engine._tasks(len(batch), n)) == n_tasks
+        results.append(loss_and_grad(config, weights, steps, channels, offsets, labels,
+                                     batch, reg, adjoint=adjoint))
+    one = results[0]
+    for other in results[1:]:
+        assert other.loss == one.loss
+        np.testing.assert_array_equal(other.readout, one.readout)
+        for name in Weights.NAMES:
+            np.testing.assert_array_equal(getattr(other.grads, name), getattr(one.grads, name))
+    monkeypatch.setattr(engine, "_threads", lambda: 2)
+    np.testing.assert_array_equal(
+        engine.infer(config, weights, steps, channels, offsets, batch, batch_size=3)[0],
+        one.readout)
 
 
-def test_tree_sum_pairs_chunks_in_a_fixed_order() -> None:
-    parts = [(np.array([x], np.float32),) for x in (1e8, 1.0, -1e8, 1.0, 0.5)]
-    # ((1e8 + 1) + (-1e8 + 1)) + 0.5 in float32: 1e8 + 1 rounds to 1e8, so the ones vanish.
-    assert engine._tree_sum(parts)[0][0] == np.float32(0.5)
+def test_tasks_are_nodes_of_the_tree_and_cover_the_batch() -> None:
+    for n in (1, 2, 7, 10, 32, 33):
+        for threads_ in (1, 2, 3, 16, 64):
+            tasks = engine._tasks(n, threads_)
+            assert tasks[0][0] == 0 and tasks[-1][1] == n
+            assert all(a[1] == b[0] for a, b in zip(tasks, tasks[1:], strict=False))
+            levels = engine._merge_levels(tasks)
+            assert sum(len(level) for level in levels) == len(tasks) - 1
+    assert engine._tasks(32, 2) == [(i, i + 4) for i in range(0, 32, 4)]
+    assert engine._tasks(32, 64) == [(i, i + 1) for i in range(32)]
+
+
+def test_tree_sum_joins_tasks_in_the_trees_order() -> None:
+    # 7 samples: the tree is (0..3) + ((4, 5) + 6); in float32 -1e8 + 1 rounds to -1e8, so
+    # the tree's order gives 1e8 + -1e8 = 0, where a left-to-right sum would give 1.
+    tasks = [(0, 4), (4, 6), (6, 7)]
+    parts = [(np.array([x], np.float32),) for x in (1e8, -1e8, 1.0)]
+    assert engine._tree_sum(tasks, parts)[0][0] == np.float32(0.0)

@@ -103,7 +103,11 @@ def test_a_delay_cell_asks_for_what_its_delays_cost(data):
                   block_batches=16, blend_n_new=None, blend=False, threads=2)
     plain, delayed = (resources.train(train, None, delays=d, **kwargs) for d in (False, True))
     assert delayed.runtime >= 0.9 * resources.DELAY_TRAIN_FACTOR * plain.runtime
-    assert delayed.mem_mb == plain.mem_mb
+    # the gradient tree's buffers hold dL/dd beside dL/dw (resources._model_bytes)
+    weights_mb = 4 * (700 * 256 + 256 * 256 + 256 * 20) / resources.MIB
+    tree = 2 * 3 + 8      # 2 threads, 8 tasks of 4 samples: stacks of 3, 8 task sums
+    assert delayed.mem_mb - plain.mem_mb == pytest.approx(
+        resources.MARGIN * tree * weights_mb, abs=1)
     test = stats(data, "test")
     lava = [resources.eval_lava_chunk(test, n_samples=20, n_hidden=256, n_steps=1000,
                                       delays=d).runtime for d in (False, True)]
@@ -184,3 +188,13 @@ def test_cochlea_request_mirrors_the_cochlea_and_covers_a_measured_chunk(tmp_pat
                  "cochlea": {"pad_s": 0.25}, "settings": settings})
     assert got["n_clips"] == 10 and got["n_events"] > 0
     assert got["peak_rss_mb"] <= want.mem_mb, (got, want)
+
+
+def test_the_resource_model_cuts_a_batch_as_the_engine_does():
+    from neurokws.model import engine
+
+    assert resources.TASKS_PER_THREAD == engine.TASKS_PER_THREAD
+    for threads in (1, 2, 16):
+        tasks = engine._tasks(32, threads)
+        assert len(tasks) == (1 if threads == 1 else min(32, resources.TASKS_PER_THREAD
+                                                         * threads))

@@ -298,6 +298,11 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> None:
 def _grid_problems(config: dict) -> list[str]:
     """Checks a JSON schema cannot express: per-hidden maps cover every hidden size."""
     problems = []
+    threads = config.get("training", {}).get("threads")
+    if isinstance(threads, dict):
+        missing = sorted(set(config["hidden_sizes"]) - {int(k) for k in threads})
+        if missing:
+            problems.append(f"'training.threads' has no value for hidden size(s) {missing}")
     for name, ds in config["datasets"].items():
         for key in ("reg_lambda", "reg_lambda_lower"):
             value = ds.get(key)
@@ -325,6 +330,11 @@ def value_for_hidden(value: float | dict, hidden: int, key: str) -> float:
                 f"(has {sorted(table)}); add '{hidden}: <value>' or give one number.")
         return table[hidden]
     return float(value)
+
+
+def training_threads(config: dict, hidden: int) -> int:
+    """Cores a training job of hidden size `hidden` uses (training.threads)."""
+    return int(value_for_hidden(config["training"]["threads"], hidden, "training.threads"))
 
 
 def network_config(config: dict, n_hidden: int, n_out: int, n_in: int,

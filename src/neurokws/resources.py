@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIB = 2**20
+TASKS_PER_THREAD = 4      # as model/engine.py cuts a batch (tests/test_resources.py checks)
 MARGIN = 1.25             # declared = MARGIN x estimate (x attempt, x the config's scale)
 BASE_MB = 250             # an interpreter with numpy, numba, h5py and pandas loaded
 LAVA_BASE_MB = 750        # Lava's runtime and its worker processes (PSS), 1 sample per stream
@@ -152,10 +153,16 @@ def prepare(raw: str | os.PathLike, attempt: int = 1,
                     STARTUP_S + events * PREPARE_S_PER_EVENT, attempt, scale)
 
 
-def _model_bytes(n_in: int, n_hidden: int, n_out: int, batch_size: int) -> float:
-    """Weights, Adam's moments, per-chunk gradients and checkpoints (float32)."""
+def _model_bytes(n_in: int, n_hidden: int, n_out: int, batch_size: int, threads: int,
+                 delays: bool = False) -> float:
+    """Weights, Adam's moments and checkpoints (8 copies, float32), and the gradient tree's
+    buffers (model/engine.py): per thread a stack of partial sums as deep as its tasks'
+    sample count has bits, and each task's sum until the tree joins them (twice the size
+    with delays: dL/dd beside dL/dw)."""
     weights = 4 * (n_in * n_hidden + n_hidden * n_hidden + n_hidden * n_out)
-    return weights * (8 + math.ceil(batch_size / 8))
+    tasks = 1 if threads <= 1 else min(batch_size, TASKS_PER_THREAD * threads)
+    depth = math.ceil(batch_size / tasks).bit_length()
+    return weights * (8 + (2 if delays else 1) * (min(threads, tasks) * depth + tasks))
 
 
 def train(train: SplitStats, valid: SplitStats | None, *, n_hidden: int, n_out: int,
@@ -171,8 +178,9 @@ def train(train: SplitStats, valid: SplitStats | None, *, n_hidden: int, n_out: 
         min(valid.n_samples, EVAL_BLOCK) * valid.events_per_sample * EVAL_EVENT_BYTES
     mem = (BASE_MB * MIB + train.nbytes + valid_bytes
            + block * train.events_per_sample * BLOCK_EVENT_BYTES
-           + _model_bytes(n_in, n_hidden, n_out, batch_size))
-    speed = (n_steps / 1000) * (2 / max(1, min(threads, 2))) ** 0.8
+           + _model_bytes(n_in, n_hidden, n_out, batch_size, threads, delays))
+    # TRAIN_S is at 2 threads; a job uses up to batch_size threads (one sample a task)
+    speed = (n_steps / 1000) * (2 / max(1, min(threads, batch_size))) ** 0.8
     seconds = epochs * speed * _train_s(n_hidden) * (
         epoch_samples + INFER_SHARE * (valid.n_samples if valid else 0))
     return _request(mem, STARTUP_S + seconds * _delay_factor(delays, DELAY_TRAIN_FACTOR),

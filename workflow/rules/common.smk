@@ -28,6 +28,7 @@ from neurokws.config import (  # noqa: E402
     quant_method,
     quant_training,
     resolve_config,
+    training_threads,
 )
 from neurokws.profiling.profile import PROFILERS, device_batch_sizes, device_gpus  # noqa: E402
 from neurokws.utils.sidecar import ENVS  # noqa: E402
@@ -40,7 +41,6 @@ SEEDS = [int(s) for s in config["seeds"]]
 DELAY_AXIS = [bool(d) for d in config["delays"]]
 DELAY_SUFFIX = "-delays"   # cells with learned delays: results/<dataset>/h<N>-delays/seed<S>
 CELL = "results/{dataset}/h{hidden}{delays}/seed{seed}"
-THREADS = config["training"]["threads"]
 BITS = [int(b) for b in config["deploy"]["bits"]]
 DEPLOYED_BITS = deployed_bits(config)
 METHODS = list(config["deploy"]["methods"])   # ptq -> int<b>/, qat -> qat<b>/ (QUANT_DIRS)
@@ -193,6 +193,11 @@ def train_inputs(wildcards):
     return inputs
 
 
+def train_threads(wildcards):
+    """Cores of a cell's training and float evaluation jobs (training.threads, per N)."""
+    return training_threads(config, int(wildcards.hidden))
+
+
 def cell_settings(wildcards):
     """Every training setting of the cell (neurokws.config.cell_train_settings), as a dict."""
     return cell_train_settings(
@@ -229,7 +234,7 @@ def job_request(stage, wildcards, input, attempt):
                 # mlGeNN takes a whole epoch's inputs at once
                 block_batches=None if tr["backend"] == "mlgenn" else tr["block_batches"],
                 blend_n_new=ds["blend_n_new"],
-                blend="blend" in ds["augmentations"], threads=THREADS, attempt=attempt,
+                blend="blend" in ds["augmentations"], threads=train_threads(wildcards), attempt=attempt,
                 scale=RESOURCE_SCALE, delays=delays)
         test = resources.SplitStats.of(input.test)
         common = dict(n_hidden=hidden, n_steps=n_steps, attempt=attempt, scale=RESOURCE_SCALE,

@@ -14,7 +14,7 @@ rule eval_fixed:
         delays=cell_has_delays,
     log:
         f"{CELL}/logs/eval_fixed_{{quant}}{{bits}}.log",
-    threads: THREADS
+    threads: train_threads
     resources:
         mem_mb=mem_mb("eval_fixed"),
         runtime=runtime("eval_fixed"),

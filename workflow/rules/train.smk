@@ -18,7 +18,7 @@ rule train:
         backend=config["training"]["backend"],
     log:
         f"{CELL}/logs/train.log",
-    threads: THREADS
+    threads: train_threads
     resources:
         mem_mb=mem_mb("train"),
         runtime=runtime("train"),
@@ -42,7 +42,7 @@ rule evaluate_float:
         delays=cell_has_delays,
     log:
         f"{CELL}/logs/evaluate_float.log",
-    threads: THREADS
+    threads: train_threads
     resources:
         mem_mb=mem_mb("evaluate_float"),
         runtime=runtime("evaluate_float"),
@@ -90,7 +90,7 @@ rule train_qat:
         model=cell_model,
     log:
         f"{CELL}/logs/train_qat{{bits}}.log",
-    threads: THREADS
+    threads: train_threads
     resources:
         mem_mb=mem_mb("train"),
         runtime=runtime("train"),

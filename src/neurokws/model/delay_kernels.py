@@ -65,6 +65,7 @@ from neurokws.model.kernels import (
     _add_vec,
     _grow,
     _hidden_step,
+    _pop_merge,
     _step_back,
 )
 
@@ -245,93 +246,127 @@ def _gather_in(gg, w, off2, row, bd_ring, base2, k_d):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, in_ring, consts, n_steps,
-                   dt_over_t, ev_steps, ev_ch, offsets, samples, sp_step, sp_neu, sp_den, sp_coef,
-                   sp_off, dl_dr, reg_jump):
-    """kernels.backward_chunk with delays: (dW_in, dW_rec, dW_out, dD_in, dD_rec); without
-    input delays (not in_ring) the input gradient is the delay-free kernel's row add and
-    dD_in is 0."""
+def _backward_sample(w_in, w_rec, w_out, off2_in, off2_rec, n_rows, in_ring, consts, n_steps,
+                     dt_over_t, ev_steps, ev_ch, e0, e1, sp_step, sp_neu, sp_den, sp_coef, p0,
+                     p1, dl_dr_row, reg_jump, gg_in, gg_rec, g_out, ah, bh, pend, bd_ring, ao,
+                     bo, do, src):
+    """One sample's backward pass with delays, adding to gg_in, gg_rec (dL/dw and dL/dd
+    interleaved; gg_in dL/dw alone without input delays) and g_out; the rest scratch."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
-    dtype = w_rec.dtype
     zero = consts[ZERO]
     fb_a = consts[FB_A]
     fb_b = consts[FB_B]
     late = consts[LATE] > zero
     k_d = consts[K_D]
-    # (dL/dw, dL/dd) interleaved; without input delays dL/dw alone
-    gg_in = np.zeros((w_in.shape[0], (2 if in_ring else 1) * n_hid), dtype)
-    gg_rec = np.zeros((n_hid, 2 * n_hid), dtype)
-    g_out = np.zeros(w_out.shape, dtype)
+    mirror2 = 2 * n_rows * n_hid
+    inv_steps = 1.0 / n_steps
+    ah[:] = zero
+    bh[:] = zero
+    ao[:] = zero
+    bo[:] = zero
+    e = e1 - 1
+    while e >= e0 and ev_steps[e] >= n_steps:
+        e -= 1
+    p = p1 - 1
+    bd_ring[:] = zero   # rows of steps >= n_steps must read 0 (arrivals after the end)
+    slot = (n_steps - 1) % n_rows
+    for n in range(n_steps - 1, -1, -1):
+        wt = math.exp(-n * dt_over_t) * inv_steps
+        for k in range(n_out):
+            src[k] = dl_dr_row[k] * wt   # dL/dV_out[n], direct (readout) part
+        base2 = np.uint32(2 * slot * n_hid)
+        for j in range(n_hid):
+            bj = bh[j]
+            dj = fb_a * ah[j] - fb_b * bj
+            r = base2 + 2 * j
+            bd_ring[r] = bj
+            bd_ring[r + 1] = dj
+            bd_ring[r + mirror2] = bj
+            bd_ring[r + mirror2 + 1] = dj
+        p_top = p
+        # Spikes emitted at step n: gradients and jumps read at each synapse's arrival.
+        if p >= p0 and sp_step[p] == n:
+            for k in range(n_out):
+                do[k] = fb_a * (ao[k] + (zero if late else src[k])) - fb_b * bo[k]
+            while p >= p0 and sp_step[p] == n:
+                i = sp_neu[p]
+                fb = _gather(gg_rec, w_rec, off2_rec, i, bd_ring, base2, k_d, zero)
+                for k in range(n_out):
+                    fb += w_out[i, k] * do[k]
+                    g_out[i, k] += bo[k]
+                if late:
+                    pend[i] = fb / sp_den[p] + reg_jump[i]
+                else:
+                    ah[i] = (sp_coef[p] * ah[i] + fb) / sp_den[p] + reg_jump[i]
+                p -= 1
+        # Input spikes emitted at step n.
+        while e >= e0 and ev_steps[e] == n:
+            if in_ring:
+                _gather_in(gg_in, w_in, off2_in, ev_ch[e], bd_ring, base2, k_d)
+            else:
+                _add_vec(gg_in, ev_ch[e], bh)
+            e -= 1
+        _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
+                   late, consts)
+        slot = slot - 1 if slot > 0 else n_rows - 1
+
+
+@njit(cache=True, nogil=True)
+def backward_chunk(w_in, w_rec, w_out, off_in, off_rec, n_rows, in_ring, consts, n_steps,
+                   dt_over_t, ev_steps, ev_ch, offsets, samples, sp_step, sp_neu, sp_den, sp_coef,
+                   sp_off, dl_dr, reg_jump, s_in, s_rec, s_out):
+    """kernels.backward_chunk with delays, each sample a leaf of the gradient tree as there;
+    the stacks hold dL/dw and dL/dd interleaved: s_in (depth, n_in, 2N), or (depth, n_in, N)
+    with dL/dw alone without input delays (not in_ring: the input gradient is the delay-free
+    kernel's row add and dL/dd_in is 0), s_rec (depth, N, 2N); s_out (depth, N, C).
+    `split_delay_grads` takes the sum in slot 0 apart."""
+    n_hid = w_rec.shape[0]
+    n_out = w_out.shape[1]
+    dtype = w_rec.dtype
+    sizes = np.zeros(s_in.shape[0], np.int64)
     ah = np.empty(n_hid, dtype)   # dL/dV[n] (hidden), through later steps only
     bh = np.empty(n_hid, dtype)   # dL/dx[n + 1] (hidden synaptic variable)
     pend = np.zeros(n_hid, dtype)  # LATE: jump terms applied after the decay
     # (bh, FB_A ah - FB_B bh) at the start of backward step m, interleaved; rows L..2L-1
     # mirror rows 0..L-1, so that row (m mod L) + d needs no wrap
     bd_ring = np.zeros(4 * n_rows * n_hid, dtype)
-    mirror2 = 2 * n_rows * n_hid
     off2_in = off_in + off_in   # same dtype (ring_offsets leaves room for 2 L N)
     off2_rec = off_rec + off_rec
     ao = np.empty(n_out, dtype)
     bo = np.empty(n_out, dtype)
     do = np.empty(n_out, dtype)
     src = np.empty(n_out, dtype)
-    inv_steps = 1.0 / n_steps
+    top = 0
     for si in range(samples.shape[0]):
         s = samples[si]
-        ah[:] = zero
-        bh[:] = zero
-        ao[:] = zero
-        bo[:] = zero
-        e0 = offsets[s]
-        e = offsets[s + 1] - 1
-        while e >= e0 and ev_steps[e] >= n_steps:
-            e -= 1
-        p0 = sp_off[si]
-        p = sp_off[si + 1] - 1
-        bd_ring[:] = zero   # rows of steps >= n_steps must read 0 (arrivals after the end)
-        slot = (n_steps - 1) % n_rows
-        for n in range(n_steps - 1, -1, -1):
-            wt = math.exp(-n * dt_over_t) * inv_steps
-            for k in range(n_out):
-                src[k] = dl_dr[si, k] * wt   # dL/dV_out[n], direct (readout) part
-            base2 = np.uint32(2 * slot * n_hid)
-            for j in range(n_hid):
-                bj = bh[j]
-                dj = fb_a * ah[j] - fb_b * bj
-                r = base2 + 2 * j
-                bd_ring[r] = bj
-                bd_ring[r + 1] = dj
-                bd_ring[r + mirror2] = bj
-                bd_ring[r + mirror2 + 1] = dj
-            p_top = p
-            # Spikes emitted at step n: gradients and jumps read at each synapse's arrival.
-            if p >= p0 and sp_step[p] == n:
-                for k in range(n_out):
-                    do[k] = fb_a * (ao[k] + (zero if late else src[k])) - fb_b * bo[k]
-                while p >= p0 and sp_step[p] == n:
-                    i = sp_neu[p]
-                    fb = _gather(gg_rec, w_rec, off2_rec, i, bd_ring, base2, k_d, zero)
-                    for k in range(n_out):
-                        fb += w_out[i, k] * do[k]
-                        g_out[i, k] += bo[k]
-                    if late:
-                        pend[i] = fb / sp_den[p] + reg_jump[i]
-                    else:
-                        ah[i] = (sp_coef[p] * ah[i] + fb) / sp_den[p] + reg_jump[i]
-                    p -= 1
-            # Input spikes emitted at step n.
-            while e >= e0 and ev_steps[e] == n:
-                if in_ring:
-                    _gather_in(gg_in, w_in, off2_in, ev_ch[e], bd_ring, base2, k_d)
-                else:
-                    _add_vec(gg_in, ev_ch[e], bh)
-                e -= 1
-            _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
-                       late, consts)
-            slot = slot - 1 if slot > 0 else n_rows - 1
+        s_in[top] = 0
+        s_rec[top] = 0
+        s_out[top] = 0
+        _backward_sample(w_in, w_rec, w_out, off2_in, off2_rec, n_rows, in_ring, consts,
+                         n_steps, dt_over_t, ev_steps, ev_ch, offsets[s], offsets[s + 1],
+                         sp_step, sp_neu, sp_den, sp_coef, sp_off[si], sp_off[si + 1], dl_dr[si],
+                         reg_jump, s_in[top], s_rec[top], s_out[top], ah, bh, pend, bd_ring,
+                         ao, bo, do, src)
+        sizes[top] = 1
+        top += 1
+        while top >= 2 and sizes[top - 1] == sizes[top - 2]:
+            top = _pop_merge(s_in, s_rec, s_out, sizes, top)
+    while top >= 2:
+        top = _pop_merge(s_in, s_rec, s_out, sizes, top)
+
+
+def stack_shapes(n_in: int, n_hid: int, n_out: int, in_ring: bool) -> tuple[tuple, ...]:
+    """Shapes of one stack slot of backward_chunk's s_in, s_rec, s_out."""
+    return ((n_in, (2 if in_ring else 1) * n_hid), (n_hid, 2 * n_hid), (n_hid, n_out))
+
+
+def split_delay_grads(gg_in: np.ndarray, gg_rec: np.ndarray, g_out: np.ndarray,
+                      in_ring: bool) -> tuple[np.ndarray, ...]:
+    """(dW_in, dW_rec, dW_out, dD_in, dD_rec) from backward_chunk's interleaved sums."""
     if not in_ring:
-        return (gg_in, np.ascontiguousarray(gg_rec[:, 0::2]), g_out, np.zeros_like(gg_in),
-                np.ascontiguousarray(gg_rec[:, 1::2]))
-    return (np.ascontiguousarray(gg_in[:, 0::2]), np.ascontiguousarray(gg_rec[:, 0::2]), g_out,
-            np.ascontiguousarray(gg_in[:, 1::2]), np.ascontiguousarray(gg_rec[:, 1::2]))
+        return (gg_in.copy(), np.ascontiguousarray(gg_rec[:, 0::2]), g_out.copy(),
+                np.zeros_like(gg_in), np.ascontiguousarray(gg_rec[:, 1::2]))
+    return (np.ascontiguousarray(gg_in[:, 0::2]), np.ascontiguousarray(gg_rec[:, 0::2]),
+            g_out.copy(), np.ascontiguousarray(gg_in[:, 1::2]),
+            np.ascontiguousarray(gg_rec[:, 1::2]))

@@ -48,14 +48,15 @@ import numpy as np
 from neurokws.model import delay_kernels, kernels
 from neurokws.model.network import Delays, NetworkConfig, Weights
 
-# Samples per chunk of the batch-parallel gradient. Fixed, so that the chunks of a batch,
-# and the order their gradients are summed in (a fixed pairwise tree), depend on the batch
-# alone: 1, 2 or 16 threads give bit-identical gradients. Threads take chunks from a pool,
-# so at batch B up to ceil(B / 8) threads work (4 at the paper's B = 32); smaller chunks
-# would feed more threads but cost ~4 % at N <= 256 on 2 (measured with
-# benchmarks/bench_engine_threads.py against the thread-count chunks this replaced).
-CHUNK_SAMPLES = 8
+# The batch's gradient is the sum of per-sample gradients in one fixed tree that depends on
+# the batch size alone: the sum over a run of n samples is the sum over its first p plus the
+# sum over the rest, p the largest power of two below n (a binary counter's order; kernels
+# backward_chunk). Any run of samples that is a node of this tree can be one thread's task,
+# so a job can use up to batch-size cores, and 1, 2 or 64 threads give the same bits: the
+# threads pick how the tree is cut into tasks (`_tasks`), never its shape.
+TASKS_PER_THREAD = 4   # tasks a thread gets on average (balance against per-task overhead)
 MIN_TAPE = 1024  # spike-tape entries added to the per-chunk estimate
+_scratch = threading.local()   # per thread: the backward kernels' stacks, reused
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -184,9 +185,14 @@ def _executor(n_threads: int) -> ThreadPoolExecutor:
         return _pool
 
 
+def _threads() -> int:
+    """Threads the engine works on: numba's setting (NUMBA_NUM_THREADS, set_num_threads)."""
+    return numba.get_num_threads()
+
+
 def _run(fn, jobs: list[tuple]) -> list:
     """Run fn(*job) for every job, in parallel when there are several; results in job order."""
-    n_threads = numba.get_num_threads()
+    n_threads = _threads()
     if len(jobs) == 1 or n_threads == 1:
         return [fn(*job) for job in jobs]
     pool = _executor(n_threads)
@@ -199,19 +205,88 @@ def _chunks(samples: np.ndarray, size: int) -> list[np.ndarray]:
     return [samples[i:i + size] for i in range(0, samples.shape[0], size)]
 
 
-def _tree_sum(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-    """Sum per-chunk gradient tuples pairwise, (0+1)+(2+3)..., in place into the left
-    operand: the rounding depends on the number of chunks only, not on the threads."""
-    while len(parts) > 1:
-        paired = []
-        for i in range(0, len(parts) - 1, 2):
-            for left, right in zip(parts[i], parts[i + 1], strict=True):
-                left += right
-            paired.append(parts[i])
-        if len(parts) % 2:
-            paired.append(parts[-1])
-        parts = paired
-    return parts[0]
+def tree_split(start: int, stop: int) -> int:
+    """Where the gradient tree splits the run start..stop - 1 (at least 2 samples): after
+    the largest power of two below its length."""
+    return start + (1 << ((stop - start - 1).bit_length() - 1))
+
+
+def _tasks(n_samples: int, n_threads: int) -> list[tuple[int, int]]:
+    """Nodes of the gradient tree that cover the batch, in order: the root for one thread;
+    else the largest node is split until there are TASKS_PER_THREAD per thread (or leaves)."""
+    nodes = [(0, n_samples)]
+    want = 1 if n_threads <= 1 else min(n_samples, TASKS_PER_THREAD * n_threads)
+    while len(nodes) < want:
+        k = max(range(len(nodes)), key=lambda i: (nodes[i][1] - nodes[i][0], -i))
+        a, b = nodes[k]
+        if b - a < 2:
+            break
+        m = tree_split(a, b)
+        nodes[k:k + 1] = [(a, m), (m, b)]
+    return nodes
+
+
+def _merge_levels(tasks: list[tuple[int, int]]) -> list[list[tuple[tuple, tuple]]]:
+    """The merges that join the tasks' sums into the batch's, grouped so that the merges of
+    one group are independent: (left node, right node) pairs, by height above the tasks."""
+    levels: list[list[tuple[tuple, tuple]]] = []
+    have = set(tasks)
+
+    def height(a: int, b: int) -> int:
+        if (a, b) in have:
+            return 0
+        m = tree_split(a, b)
+        h = 1 + max(height(a, m), height(m, b))
+        while len(levels) < h:
+            levels.append([])
+        levels[h - 1].append(((a, m), (m, b)))
+        return h
+
+    height(tasks[0][0], tasks[-1][1])
+    return levels
+
+
+def _tree_sum(tasks: list[tuple[int, int]], parts: list[tuple[np.ndarray, ...]]
+              ) -> tuple[np.ndarray, ...]:
+    """Join the tasks' sums along the gradient tree, in place into left operands; the merges
+    of a level run on the thread pool, row blocks each (numpy releases the GIL)."""
+    sums = dict(zip(tasks, parts, strict=True))
+    n_threads = _threads()
+    for level in _merge_levels(tasks):
+        jobs = []
+        for left, right in level:
+            for a, b in zip(sums[left], sums[right], strict=True):
+                rows = a.shape[0]
+                step = -(-rows // max(1, -(-n_threads // len(level))))
+                jobs += [(a[r:r + step], b[r:r + step]) for r in range(0, rows, step)]
+            sums[(left[0], right[1])] = sums.pop(left)
+            del sums[right]
+        _run(_add_into, jobs)
+    return sums[(tasks[0][0], tasks[-1][1])]
+
+
+def _stacks(shapes: tuple[tuple[int, ...], ...], dtype: np.dtype, depth: int
+            ) -> tuple[np.ndarray, ...]:
+    """This thread's stacks of partial sums for the backward kernels (kept between calls:
+    fresh pages cost a page fault each), at least `depth` slots of `shapes`."""
+    key = (shapes, np.dtype(dtype).str)
+    have = getattr(_scratch, "stacks", None)
+    if have is None or have[0] != key or have[1][0].shape[0] < depth:
+        _scratch.stacks = (key, tuple(np.empty((depth, *shape), dtype) for shape in shapes))
+    return _scratch.stacks[1]
+
+
+def _backward_task(backward_chunk, shapes: tuple, dtype: np.dtype, n_samples: int,
+                   args: tuple) -> tuple[np.ndarray, ...]:
+    """One task's backward pass: its samples' sum in the gradient tree (fresh arrays)."""
+    stacks = _stacks(shapes, dtype, max(1, n_samples).bit_length())
+    backward_chunk(*args, *stacks)
+    return tuple(stack[0].copy() for stack in stacks)
+
+
+def _add_into(dst: np.ndarray, src: np.ndarray) -> None:
+    """dst += src (element-wise: the same bits in any split)."""
+    np.add(dst, src, out=dst)
 
 
 def _softmax_ce(readout: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +328,8 @@ def loss_and_grad(config: NetworkConfig, weights: Weights, steps: np.ndarray,
         raise ValueError("empty batch")
     consts = _constants(config, w_rec.dtype, adjoint)
     dt_over_t = config.dt / config.duration_ms
-    chunks = _chunks(batch_idx, CHUNK_SAMPLES)
+    tasks = _tasks(n_batch, _threads())
+    chunks = [batch_idx[a:b] for a, b in tasks]
     per_sample = _tape_per_sample.get(config.n_hidden, 16.0 * config.n_hidden)
     fwd = _run(forward_chunk,
                [(w_in, w_rec, w_out, *d_args, consts, config.n_steps, dt_over_t, steps,
@@ -271,16 +347,21 @@ def loss_and_grad(config: NetworkConfig, weights: Weights, steps: np.ndarray,
     dl_dr[np.arange(n_batch), labels_b] -= 1.0
     dl_dr = (dl_dr / n_batch).astype(w_rec.dtype)
     reg_jump = regulariser_jump(config, reg, counts).astype(w_rec.dtype)
-    bounds = np.cumsum([0] + [c.shape[0] for c in chunks])
-    parts = _run(backward_chunk,
-                 [(w_in, w_rec, w_out, *d_args, consts, config.n_steps, dt_over_t, steps,
-                   channels, offsets, c, f[2], f[3], f[4], f[5], f[6],
-                   dl_dr[bounds[i]:bounds[i + 1]], reg_jump)
-                  for i, (c, f) in enumerate(zip(chunks, fwd, strict=True))])
-    summed = _tree_sum(parts)   # fresh arrays from the kernel
-    result.grads = Weights(*summed[:3])
     if d_args:
+        shapes = delay_kernels.stack_shapes(config.n_in, config.n_hidden, config.n_out,
+                                            d_args[3])
+    else:
+        shapes = (w_in.shape, w_rec.shape, w_out.shape)
+    parts = _run(_backward_task,
+                 [(backward_chunk, shapes, w_rec.dtype, b - a,
+                   (w_in, w_rec, w_out, *d_args, consts, config.n_steps, dt_over_t, steps,
+                    channels, offsets, c, f[2], f[3], f[4], f[5], f[6], dl_dr[a:b], reg_jump))
+                  for (a, b), c, f in zip(tasks, chunks, fwd, strict=True)])
+    summed = _tree_sum(tasks, parts)   # fresh arrays
+    if d_args:
+        summed = delay_kernels.split_delay_grads(*summed, d_args[3])
         result.delay_grads = Delays(*summed[3:])
+    result.grads = Weights(*summed[:3])
     return result
 
 
@@ -300,7 +381,7 @@ def infer(config: NetworkConfig, weights: Weights, steps: np.ndarray, channels: 
     n = batch_idx.shape[0]
     readout = np.empty((n, config.n_out), np.float64)
     counts = np.empty((n, config.n_hidden), np.int32)
-    n_threads = numba.get_num_threads()
+    n_threads = _threads()
     for start in range(0, n, max(1, batch_size)):
         group = batch_idx[start:start + max(1, batch_size)]
         size = -(-group.shape[0] // n_threads)   # samples are independent: any split

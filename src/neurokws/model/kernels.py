@@ -198,21 +198,88 @@ def forward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_c
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, offsets,
-                   samples, sp_step, sp_neu, sp_den, sp_coef, sp_off, dl_dr, reg_jump):
-    """Backward pass over the tape and input events: (dW_in, dW_rec, dW_out) summed in order."""
-    # dl_dr (nb, C): dL/dR per sample; reg_jump (N,): regulariser increment of dL/dV at each
-    # spike of that neuron. Samples are accumulated in list order (deterministic).
+def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, e0, e1,
+                     sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr_row, reg_jump, g_in,
+                     g_rec, g_out, ah, bh, dh, pend, ao, bo, do, src):
+    """One sample's backward pass over its tape (p0..p1 - 1) and input events (e0..e1 - 1),
+    adding its gradients to g_in, g_rec, g_out; dl_dr_row: its dL/dR; the rest scratch."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
-    dtype = w_rec.dtype
     zero = consts[ZERO]
     fb_a = consts[FB_A]
     fb_b = consts[FB_B]
     late = consts[LATE] > zero
-    g_in = np.zeros(w_in.shape, dtype)
-    g_rec = np.zeros(w_rec.shape, dtype)
-    g_out = np.zeros(w_out.shape, dtype)
+    inv_steps = 1.0 / n_steps
+    ah[:] = zero
+    bh[:] = zero
+    ao[:] = zero
+    bo[:] = zero
+    e = e1 - 1
+    while e >= e0 and ev_steps[e] >= n_steps:
+        e -= 1
+    p = p1 - 1
+    for n in range(n_steps - 1, -1, -1):
+        wt = math.exp(-n * dt_over_t) * inv_steps
+        for k in range(n_out):
+            src[k] = dl_dr_row[k] * wt   # dL/dV_out[n], direct (readout) part
+        p_top = p
+        # Spikes emitted at step n: gradients and jumps from the end of backward step n + 1.
+        if p >= p0 and sp_step[p] == n:
+            for j in range(n_hid):
+                dh[j] = fb_a * ah[j] - fb_b * bh[j]
+            for k in range(n_out):
+                do[k] = fb_a * (ao[k] + (zero if late else src[k])) - fb_b * bo[k]
+            while p >= p0 and sp_step[p] == n:
+                i = sp_neu[p]
+                fb = zero
+                for j in range(n_hid):
+                    fb += w_rec[i, j] * dh[j]
+                    g_rec[i, j] += bh[j]
+                for k in range(n_out):
+                    fb += w_out[i, k] * do[k]
+                    g_out[i, k] += bo[k]
+                if late:
+                    pend[i] = fb / sp_den[p] + reg_jump[i]
+                else:
+                    ah[i] = (sp_coef[p] * ah[i] + fb) / sp_den[p] + reg_jump[i]
+                p -= 1
+        # Input spikes emitted at step n.
+        while e >= e0 and ev_steps[e] == n:
+            _add_vec(g_in, ev_ch[e], bh)
+            e -= 1
+        _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
+                   late, consts)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _merge(dst, src):
+    """dst += src, element-wise (a node of the gradient tree: the same IEEE additions at any
+    vector width)."""
+    d = dst.reshape(-1)
+    s = src.reshape(-1)
+    for j in range(d.shape[0]):
+        d[j] += s[j]
+
+
+@njit(cache=True, nogil=True)
+def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, offsets,
+                   samples, sp_step, sp_neu, sp_den, sp_coef, sp_off, dl_dr, reg_jump, s_in,
+                   s_rec, s_out):
+    """Backward pass of the samples: (dW_in, dW_rec, dW_out), their sum in the gradient tree,
+    left in s_in[0], s_rec[0], s_out[0] (the caller's stacks: n.bit_length() slots of the
+    weights' shapes for n samples; the rest scratch).
+
+    Each sample's gradients go to a leaf of their own, and the leaves are summed in the
+    batch's fixed tree (engine.py: sum of a run of n samples = sum of its first p + sum of
+    the rest, p the largest power of two below n), here as a binary counter: push a leaf,
+    merge the top two while they hold equally many samples, fold the rest from the top at
+    the end. A run of samples that is a node of the batch's tree gives that node's bits.
+    dl_dr (nb, C): dL/dR per sample; reg_jump (N,): regulariser increment of dL/dV at each
+    spike of that neuron."""
+    n_hid = w_rec.shape[0]
+    n_out = w_out.shape[1]
+    dtype = w_rec.dtype
+    sizes = np.zeros(s_in.shape[0], np.int64)
     ah = np.empty(n_hid, dtype)   # dL/dV[n] (hidden), through later steps only
     bh = np.empty(n_hid, dtype)   # dL/dx[n + 1] (hidden synaptic variable)
     dh = np.empty(n_hid, dtype)
@@ -221,51 +288,32 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
     bo = np.empty(n_out, dtype)
     do = np.empty(n_out, dtype)
     src = np.empty(n_out, dtype)
-    inv_steps = 1.0 / n_steps
+    top = 0
     for si in range(samples.shape[0]):
         s = samples[si]
-        ah[:] = zero
-        bh[:] = zero
-        ao[:] = zero
-        bo[:] = zero
-        e0 = offsets[s]
-        e = offsets[s + 1] - 1
-        while e >= e0 and ev_steps[e] >= n_steps:
-            e -= 1
-        p0 = sp_off[si]
-        p = sp_off[si + 1] - 1
-        for n in range(n_steps - 1, -1, -1):
-            wt = math.exp(-n * dt_over_t) * inv_steps
-            for k in range(n_out):
-                src[k] = dl_dr[si, k] * wt   # dL/dV_out[n], direct (readout) part
-            p_top = p
-            # Spikes emitted at step n: gradients and jumps from the end of backward step n + 1.
-            if p >= p0 and sp_step[p] == n:
-                for j in range(n_hid):
-                    dh[j] = fb_a * ah[j] - fb_b * bh[j]
-                for k in range(n_out):
-                    do[k] = fb_a * (ao[k] + (zero if late else src[k])) - fb_b * bo[k]
-                while p >= p0 and sp_step[p] == n:
-                    i = sp_neu[p]
-                    fb = zero
-                    for j in range(n_hid):
-                        fb += w_rec[i, j] * dh[j]
-                        g_rec[i, j] += bh[j]
-                    for k in range(n_out):
-                        fb += w_out[i, k] * do[k]
-                        g_out[i, k] += bo[k]
-                    if late:
-                        pend[i] = fb / sp_den[p] + reg_jump[i]
-                    else:
-                        ah[i] = (sp_coef[p] * ah[i] + fb) / sp_den[p] + reg_jump[i]
-                    p -= 1
-            # Input spikes emitted at step n.
-            while e >= e0 and ev_steps[e] == n:
-                _add_vec(g_in, ev_ch[e], bh)
-                e -= 1
-            _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
-                       late, consts)
-    return g_in, g_rec, g_out
+        s_in[top] = 0
+        s_rec[top] = 0
+        s_out[top] = 0
+        _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch,
+                         offsets[s], offsets[s + 1], sp_step, sp_neu, sp_den, sp_coef,
+                         sp_off[si], sp_off[si + 1], dl_dr[si], reg_jump, s_in[top],
+                         s_rec[top], s_out[top], ah, bh, dh, pend, ao, bo, do, src)
+        sizes[top] = 1
+        top += 1
+        while top >= 2 and sizes[top - 1] == sizes[top - 2]:
+            top = _pop_merge(s_in, s_rec, s_out, sizes, top)
+    while top >= 2:
+        top = _pop_merge(s_in, s_rec, s_out, sizes, top)
+
+
+@njit(cache=True, nogil=True)
+def _pop_merge(s_in, s_rec, s_out, sizes, top):
+    """Merge the top partial sum into the one below it; the new stack height."""
+    _merge(s_in[top - 2], s_in[top - 1])
+    _merge(s_rec[top - 2], s_rec[top - 1])
+    _merge(s_out[top - 2], s_out[top - 1])
+    sizes[top - 2] += sizes[top - 1]
+    return top - 1
 
 
 @njit(inline="always", fastmath=FASTMATH)
