@@ -303,6 +303,16 @@ def _grid_problems(config: dict) -> list[str]:
         missing = sorted(set(config["hidden_sizes"]) - {int(k) for k in threads})
         if missing:
             problems.append(f"'training.threads' has no value for hidden size(s) {missing}")
+    cap = config.get("resources", {}).get("max_threads")
+    if cap is not None:
+        asked = {"training.threads": max(threads.values()) if isinstance(threads, dict)
+                 else threads,
+                 "profiling.threads": config.get("profiling", {}).get("threads")}
+        for key, value in asked.items():
+            if value is not None and value > cap:
+                problems.append(f"'{key}' asks for {value} cores, more than "
+                                f"'resources.max_threads' ({cap}): lower it or raise the cap "
+                                "to the node's cores")
     for name, ds in config["datasets"].items():
         for key in ("reg_lambda", "reg_lambda_lower"):
             value = ds.get(key)

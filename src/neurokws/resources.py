@@ -18,6 +18,7 @@ share counted once, as a cgroup counts them); time is wall time.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -117,11 +118,16 @@ def _linear(coef: tuple[float, float], n: int) -> float:
 
 def _request(mem_bytes: float, seconds: float, attempt: int,
              scale: Mapping[str, float] | None) -> Request:
+    """The request for an estimate: MARGIN x attempt x the config's scales; a retry never
+    asks for more time than the config's resources.max_runtime (the partition's limit)."""
     # scale: the config's `resources` section; None = unscaled (the reference machine)
     mem_scale, time_scale = (1.0, 1.0) if scale is None else \
         (scale["mem_scale"], scale["runtime_scale"])
     mem = MARGIN * attempt * mem_scale * mem_bytes / MIB
     minutes = MARGIN * attempt * time_scale * seconds / 60.0
+    if attempt > 1 and scale is not None and scale.get("max_runtime") is not None:
+        minutes = min(minutes, max(MARGIN * time_scale * seconds / 60.0,
+                                   scale["max_runtime"]))
     return Request(mem_mb=math.ceil(mem), runtime=max(1, math.ceil(minutes)))
 
 
@@ -165,12 +171,26 @@ def _model_bytes(n_in: int, n_hidden: int, n_out: int, batch_size: int, threads:
     return weights * (8 + (2 if delays else 1) * (min(threads, tasks) * depth + tasks))
 
 
+def train_epoch_s(train: SplitStats, valid: SplitStats | None, *, n_hidden: int,
+                  n_steps: int, batch_size: int, blend_n_new: int | None, blend: bool,
+                  threads: int, delays: bool = False) -> float:
+    """Seconds one training epoch is estimated to take (its validation pass included),
+    before MARGIN and the config's scale."""
+    epoch_samples = train.n_samples + ((blend_n_new or train.n_samples) if blend else 0)
+    # TRAIN_S is at 2 threads; a job uses up to batch_size threads (one sample a task)
+    speed = (n_steps / 1000) * (2 / max(1, min(threads, batch_size))) ** 0.8
+    seconds = speed * _train_s(n_hidden) * (
+        epoch_samples + INFER_SHARE * (valid.n_samples if valid else 0))
+    return seconds * _delay_factor(delays, DELAY_TRAIN_FACTOR)
+
+
 def train(train: SplitStats, valid: SplitStats | None, *, n_hidden: int, n_out: int,
           n_in: int, n_steps: int, epochs: int, batch_size: int, block_batches: int | None,
           blend_n_new: int | None, blend: bool, threads: int, attempt: int = 1,
           scale: Mapping[str, float] | None = None, delays: bool = False) -> Request:
-    """Training one cell: the split (and valid) held, one block of batches built at a time
-    (`delays`: a cell with synaptic delays)."""
+    """Training `epochs` epochs of one cell (a whole run or one segment of it): the split
+    (and valid) held, one block of batches built at a time (`delays`: a cell with synaptic
+    delays)."""
     epoch_samples = train.n_samples + ((blend_n_new or train.n_samples) if blend else 0)
     block = epoch_samples if block_batches is None else \
         min(epoch_samples, batch_size * block_batches)
@@ -179,12 +199,68 @@ def train(train: SplitStats, valid: SplitStats | None, *, n_hidden: int, n_out: 
     mem = (BASE_MB * MIB + train.nbytes + valid_bytes
            + block * train.events_per_sample * BLOCK_EVENT_BYTES
            + _model_bytes(n_in, n_hidden, n_out, batch_size, threads, delays))
-    # TRAIN_S is at 2 threads; a job uses up to batch_size threads (one sample a task)
-    speed = (n_steps / 1000) * (2 / max(1, min(threads, batch_size))) ** 0.8
-    seconds = epochs * speed * _train_s(n_hidden) * (
-        epoch_samples + INFER_SHARE * (valid.n_samples if valid else 0))
-    return _request(mem, STARTUP_S + seconds * _delay_factor(delays, DELAY_TRAIN_FACTOR),
-                    attempt, scale)
+    epoch_s = train_epoch_s(train, valid, n_hidden=n_hidden, n_steps=n_steps,
+                            batch_size=batch_size, blend_n_new=blend_n_new, blend=blend,
+                            threads=threads, delays=delays)
+    return _request(mem, STARTUP_S + epochs * epoch_s, attempt, scale)
+
+
+def segments(epochs: int, epoch_s: float | None, max_runtime: int | None,
+             scale: Mapping[str, float] | None = None,
+             max_epochs: int | None = None) -> list[tuple[int, int]]:
+    """Training's epochs as contiguous segments [first, stop), each one job whose request
+    (STARTUP_S + its epochs, with MARGIN and the runtime scale) fits `max_runtime` minutes
+    and that trains at most `max_epochs` epochs; as few as that allows, as equal as
+    possible. One segment when there is neither limit (`epoch_s` is only needed with
+    max_runtime)."""
+    if max_runtime is None and max_epochs is None:
+        return [(0, epochs)]
+    per_segment = epochs if max_epochs is None else max_epochs
+    if max_runtime is not None:
+        per_segment = min(per_segment, _epochs_within(epoch_s, max_runtime, scale))
+    n = math.ceil(epochs / per_segment)
+    bounds = [round(k * epochs / n) for k in range(n + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def _epochs_within(epoch_s: float, max_runtime: int,
+                   scale: Mapping[str, float] | None) -> int:
+    """Epochs one training job can run within max_runtime minutes (at least 1, or raise)."""
+    time_scale = 1.0 if scale is None else scale["runtime_scale"]
+    per_job = max_runtime * 60.0 / (MARGIN * time_scale) - STARTUP_S
+    per_segment = math.floor(per_job / epoch_s) if epoch_s > 0 else 1 << 30
+    if per_segment < 1:
+        one = math.ceil(MARGIN * time_scale * (STARTUP_S + epoch_s) / 60.0)
+        raise LimitError(f"one training epoch is estimated to need {one} min (with its "
+                         f"start-up, MARGIN {MARGIN} and resources.runtime_scale "
+                         f"{time_scale}), more than resources.max_runtime = {max_runtime} "
+                         "min: raise max_runtime to the partition's limit, or give the job "
+                         "more threads (training.threads)")
+    return per_segment
+
+
+class LimitError(ValueError):
+    """A job would ask for more than the partition's limits (config `resources`)."""
+
+
+def check_limits(stage: str, where: str, request: Request, threads: int,
+                 limits: Mapping[str, int | None]) -> None:
+    """Raise LimitError naming the stage, the job and the fix when `request` (or the
+    job's threads) exceeds the config's `resources.max_runtime` / `max_mem_mb` /
+    `max_threads`."""
+    over = []
+    if limits.get("max_runtime") is not None and request.runtime > limits["max_runtime"]:
+        over.append(f"{request.runtime} min > resources.max_runtime = "
+                    f"{limits['max_runtime']} min")
+    if limits.get("max_mem_mb") is not None and request.mem_mb > limits["max_mem_mb"]:
+        over.append(f"{request.mem_mb} MB > resources.max_mem_mb = {limits['max_mem_mb']} MB")
+    if limits.get("max_threads") is not None and threads > limits["max_threads"]:
+        over.append(f"{threads} threads > resources.max_threads = {limits['max_threads']}")
+    if over:
+        raise LimitError(f"rule {stage} ({where}) would ask for " + "; ".join(over)
+                         + ": this stage cannot be split; raise the limit to what the "
+                         "partition allows, or shrink the job (fewer samples, a smaller "
+                         "network; docs/resources.md#partition-limits)")
 
 
 def evaluate_float(test: SplitStats, *, n_hidden: int, n_steps: int, attempt: int = 1,

@@ -9,6 +9,8 @@ import re
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from neurokws import paper, resources  # noqa: E402
@@ -70,6 +72,8 @@ wildcard_constraints:
     batch=r"\d+",
     bits=r"\d+",
     quant="|".join(QUANT_DIRS.values()),
+    first=r"\d+",
+    stop=r"\d+",
 
 
 def source_of(dataset):
@@ -182,15 +186,66 @@ def qat_inputs(wildcards):
     return inputs
 
 
-def train_inputs(wildcards):
-    """Prepared splits, plus the GeNN side venv when mlGeNN trains, plus the delay-free
-    twin's model that a cell with delays fine-tunes (training.delays.start delay_free)."""
+def segment_inputs(wildcards):
+    """What every training job of a cell reads: prepared splits, plus the GeNN side venv when
+    mlGeNN trains, plus the delay-free twin's model that a cell with delays fine-tunes
+    (training.delays.start delay_free), plus the marker of the segment before (if any)."""
     inputs = prepared_train_inputs(wildcards)
     if config["training"]["backend"] == "mlgenn":
         inputs["genn"] = side_env_stamp("genn")
     if cell_has_delays(wildcards) and fine_tunes_delay_free(config):
         inputs["init"] = f"{CELL.format(**{**wildcards, 'delays': ''})}/model.npz"
+    first = int(wildcards.get("first", -1))
+    chain = cell_segments(wildcards)
+    if first >= 0 and (first, int(wildcards.stop)) not in chain[:-1]:
+        raise WorkflowError(
+            f"{CELL.format(**wildcards)}: epochs {first}..{int(wildcards.stop) - 1} are not a "
+            f"segment of this cell's training (its segments: {chain}, the last one is rule "
+            "train); request model.npz instead")
+    before = [seg for seg in chain if seg[1] == (first if first >= 0 else chain[-1][0])]
+    if before and before[0][1] > 0:
+        inputs["previous"] = segment_marker(wildcards, before[0])
     return inputs
+
+
+def train_inputs(wildcards):
+    """The final training job's inputs: segment_inputs of the chain's last segment."""
+    return segment_inputs(wildcards)
+
+
+def segment_marker(wildcards, segment):
+    """The marker file a training segment (first, stop) writes."""
+    return f"{CELL.format(**wildcards)}/segments/epochs{segment[0]}-{segment[1]}.json"
+
+
+def cell_segments(wildcards):
+    """The cell's training as segments [(first, stop), ...] of epochs, one job each, each
+    within resources.max_runtime and resources.segment_epochs (neurokws.resources.segments):
+    under max_runtime they depend on the data's size, known once `prepare` (a checkpoint)
+    has run. One segment without a limit."""
+    epochs = cell_settings(wildcards)["epochs"]
+    epoch_s = None
+    if RESOURCE_SCALE["max_runtime"] is not None:   # needs the data's size
+        stats = {}
+        for split in prepared_train_inputs(wildcards):
+            done = checkpoints.prepare.get(dataset=wildcards.dataset, split=split)
+            stats[split] = resources.SplitStats.of(done.output.events)
+        epoch_s = train_epoch_s(wildcards, stats)
+    try:
+        return resources.segments(epochs, epoch_s, RESOURCE_SCALE["max_runtime"],
+                                  RESOURCE_SCALE, RESOURCE_SCALE["segment_epochs"])
+    except resources.LimitError as exc:
+        raise WorkflowError(f"rule train ({CELL.format(**wildcards)}): {exc}") from None
+
+
+def train_epoch_s(wildcards, stats):
+    """Estimated seconds of one of the cell's training epochs (neurokws.resources)."""
+    ds, tr = config["datasets"][wildcards.dataset], config["training"]
+    return resources.train_epoch_s(
+        stats["train"], stats.get("valid"), n_hidden=int(wildcards.hidden),
+        n_steps=config["model"]["n_steps"], batch_size=tr["batch_size"],
+        blend_n_new=ds["blend_n_new"], blend="blend" in ds["augmentations"],
+        threads=train_threads(wildcards), delays=cell_has_delays(wildcards))
 
 
 def train_threads(wildcards):
@@ -211,7 +266,21 @@ def side_env_stamp(name):
 
 
 def job_request(stage, wildcards, input, attempt):
-    """The job's memory (MB) and time (min), from its input data (neurokws.resources)."""
+    """The job's memory (MB) and time (min), from its input data (neurokws.resources); a
+    first attempt above the config's resources.max_runtime / max_mem_mb stops the run
+    (training is split into segments that fit instead)."""
+    request = estimate(stage, wildcards, input, attempt)
+    if attempt == 1 and request is not resources.UNTIL_INPUTS_EXIST:
+        where = ", ".join(f"{k}={v}" for k, v in dict(wildcards).items())
+        try:
+            resources.check_limits(stage, where, request, 1, RESOURCE_SCALE)
+        except resources.LimitError as exc:
+            raise WorkflowError(str(exc)) from None
+    return request
+
+
+def estimate(stage, wildcards, input, attempt):
+    """The job's request before the limits are checked (job_request)."""
     try:
         if stage == "prepare":
             return resources.prepare(input[0], attempt, RESOURCE_SCALE)
@@ -223,19 +292,25 @@ def job_request(stage, wildcards, input, attempt):
                 attempt=attempt, scale=RESOURCE_SCALE)
         hidden, n_steps = int(wildcards.hidden), config["model"]["n_steps"]
         delays = cell_has_delays(wildcards)
-        if stage == "train":
+        if stage in ("train", "train_segment", "train_qat"):
             ds, tr = config["datasets"][wildcards.dataset], config["training"]
             train = resources.SplitStats.of(input.train)
             valid = resources.SplitStats.of(input.valid) if "valid" in input.keys() else None
+            if stage == "train_qat":
+                epochs = qat_settings(config, wildcards.dataset, hidden).epochs
+            elif stage == "train_segment":
+                epochs = int(wildcards.stop) - int(wildcards.first)
+            else:
+                first, stop = cell_segments(wildcards)[-1]
+                epochs = stop - first
             return resources.train(
                 train, valid, n_hidden=hidden, n_out=train.n_classes, n_in=train.n_channels,
-                n_steps=n_steps, epochs=cell_settings(wildcards)["epochs"],
-                batch_size=tr["batch_size"],
+                n_steps=n_steps, epochs=epochs, batch_size=tr["batch_size"],
                 # mlGeNN takes a whole epoch's inputs at once
                 block_batches=None if tr["backend"] == "mlgenn" else tr["block_batches"],
                 blend_n_new=ds["blend_n_new"],
-                blend="blend" in ds["augmentations"], threads=train_threads(wildcards), attempt=attempt,
-                scale=RESOURCE_SCALE, delays=delays)
+                blend="blend" in ds["augmentations"], threads=train_threads(wildcards),
+                attempt=attempt, scale=RESOURCE_SCALE, delays=delays)
         test = resources.SplitStats.of(input.test)
         common = dict(n_hidden=hidden, n_steps=n_steps, attempt=attempt, scale=RESOURCE_SCALE,
                       delays=delays)

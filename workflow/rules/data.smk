@@ -117,8 +117,10 @@ rule download:
         "../scripts/download.py"
 
 
-rule prepare:
-    """Validate a raw split and store it as compact flat event arrays (+ summary JSON)."""
+checkpoint prepare:
+    """Validate a raw split and store it as compact flat event arrays (+ summary JSON). A
+    checkpoint: under resources.max_runtime the training jobs of a cell (how many segments)
+    are planned from the prepared split's size (common.smk cell_segments)."""
     input:
         raw_split_input,
     output:

@@ -1,9 +1,37 @@
 """Training stage: Eventprop training per cell, float evaluation, and the accuracy table."""
 
 
+rule train_segment:
+    """Train epochs first..stop - 1 of a cell whose training does not fit the partition's
+    time limit (resources.max_runtime) in one job, from the checkpoint the segment before
+    left; the chain's last segment is rule train."""
+    input:
+        unpack(segment_inputs),
+    output:
+        marker=f"{CELL}/segments/epochs{{first}}-{{stop}}.json",
+    params:
+        cell_dir=CELL,
+        settings=cell_settings,
+        model=cell_model,
+        delays=cell_delay_training,
+        backend=config["training"]["backend"],
+    log:
+        f"{CELL}/logs/train_epochs{{first}}-{{stop}}.log",
+    threads: train_threads
+    resources:
+        mem_mb=mem_mb("train_segment"),
+        runtime=runtime("train_segment"),
+        gpu=training_gpus(config["training"]["backend"]),
+    conda:
+        "../../envs/neurokws.yaml"
+    script:
+        "../scripts/train.py"
+
+
 rule train:
     """Train one (dataset, hidden, seed) cell with Eventprop; resumes from its checkpoint. A
-    cell with delays may fine-tune its delay-free twin's model (training.delays.start)."""
+    cell with delays may fine-tune its delay-free twin's model (training.delays.start). Under
+    resources.max_runtime it is the last of a chain of segments (rule train_segment)."""
     input:
         unpack(train_inputs),
     output:
@@ -92,8 +120,8 @@ rule train_qat:
         f"{CELL}/logs/train_qat{{bits}}.log",
     threads: train_threads
     resources:
-        mem_mb=mem_mb("train"),
-        runtime=runtime("train"),
+        mem_mb=mem_mb("train_qat"),
+        runtime=runtime("train_qat"),
     conda:
         "../../envs/neurokws.yaml"
     script:

@@ -29,16 +29,22 @@ GENN_BACKENDS_FILE = "genn-backends.json"   # written by envs/genn/setup_genn_en
 def train_cell(backend: str, net: NetworkConfig, settings: TrainSettings, seed: int,
                train_path: str | os.PathLike, valid_path: str | os.PathLike | None,
                cell_dir: str | os.PathLike, delays: DelayTraining | None = None,
-               init: Weights | None = None) -> TrainResult:
+               init: Weights | None = None, segment: tuple[int, int] | None = None
+               ) -> TrainResult | None:
     """Train one cell from prepared splits with `backend`; checkpoints in cell_dir. With
     `delays` (a model with delays), they are learned with the weights; with `init`, training
-    starts from those weights instead of the paper's initialisation (fine-tuning)."""
+    starts from those weights instead of the paper's initialisation (fine-tuning). `segment`
+    (first, stop): only those epochs (train.loop.train; None until the last epoch)."""
     if backend == "numba":
         from neurokws.train.loop import train
 
         valid = load_npz(valid_path) if valid_path else None
         return train(net, settings, seed, load_npz(train_path), Path(cell_dir), valid,
-                     delays=delays, init=init)
+                     delays=delays, init=init, segment=segment)
+    if segment is not None and segment != (0, settings.epochs):
+        raise ConfigError(f"the {backend} backend trains a cell in one job; it cannot run "
+                          f"epochs {segment[0]}..{segment[1] - 1} as a segment: raise "
+                          "resources.max_runtime or train with the numba backend")
     if backend == "mlgenn":
         reply = run_module("genn", "neurokws.backends.mlgenn", {
             "op": "train", "net": net.to_dict(), "settings": settings.to_dict(),

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from neurokws.model.network import Delays, Weights
-from neurokws.utils.atomic import write_npz
+from neurokws.utils.atomic import write_json, write_npz
 from neurokws.utils.errors import ModelFormatError
+from neurokws.utils.provenance import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +76,45 @@ def resume_or_none(path: Path, run_hash: str) -> TrainState | None:
                 "moved to %s and starting from scratch", path, state.run_hash, run_hash, stale)
     os.replace(path, stale)
     return None
+
+
+def resume_segment(path: Path, run_hash: str, first: int) -> TrainState:
+    """The checkpoint a training segment starting at epoch `first` continues from: it must
+    exist, belong to this run and have reached `first` epochs; otherwise nothing is
+    touched and the error names the file and the fix."""
+    path = Path(path)
+    cell = path.parent.parent
+    if not path.exists():
+        raise ModelFormatError(
+            f"{path}: this training segment starts at epoch {first} and continues from the "
+            "checkpoint the segment before it left, but there is none: run the chain from its "
+            f"start (delete {cell / 'segments'} to have every segment run again)")
+    state = load_checkpoint(path)
+    if state.run_hash != run_hash:
+        raise ModelFormatError(
+            f"{path} belongs to another config, seed or data (run {state.run_hash or 'unknown'}"
+            f", this segment's run {run_hash}); nothing was overwritten: to train this config "
+            f"afresh, move {path.parent} and {cell / 'segments'} aside and rerun")
+    if state.epoch < first:
+        raise ModelFormatError(
+            f"{path} has {state.epoch} epochs, but this segment starts after epoch {first}: "
+            f"the segment before it did not finish (delete {cell / 'segments'} to rerun it)")
+    return state
+
+
+def write_segment_marker(path: str | os.PathLike, segment: tuple[int, int],
+                         cell_dir: str | os.PathLike, provenance: dict[str, Any]) -> None:
+    """The output of a training segment: its epochs and the checkpoint it left (SHA-256)."""
+    last = Path(cell_dir) / "checkpoints" / "last.npz"
+    write_json(path, {"first_epoch": int(segment[0]), "stop_epoch": int(segment[1]),
+                      "checkpoint": str(last), "checkpoint_sha256": file_sha256(last),
+                      "provenance": provenance})
+
+
+def segment_stop(path: str | os.PathLike) -> int:
+    """The epoch the segment of marker `path` trained up to (the next one starts there)."""
+    try:
+        return int(json.loads(Path(path).read_text())["stop_epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFormatError(f"{path}: not a training segment's marker ({exc}); delete it "
+                               "to run that segment again") from exc

@@ -29,7 +29,12 @@ from neurokws.data.events import EventSplit
 from neurokws.model.engine import RegConfig, infer, loss_and_grad
 from neurokws.model.init import init_weights
 from neurokws.model.network import Delays, NetworkConfig, Weights
-from neurokws.train.checkpoint import TrainState, resume_or_none, save_checkpoint
+from neurokws.train.checkpoint import (
+    TrainState,
+    resume_or_none,
+    resume_segment,
+    save_checkpoint,
+)
 from neurokws.train.delays import DelayTraining, clamp_delays, init_delays, round_delays
 from neurokws.train.optimizer import Adam
 from neurokws.train.qat import fake_quantize
@@ -196,11 +201,18 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
           out_dir: Path, valid_split: EventSplit | None = None,
           backend: EpochBackend | None = None,
           delays: DelayTraining | None = None, qat: QuantTraining | None = None,
-          init: Weights | None = None) -> TrainResult:
+          init: Weights | None = None, segment: tuple[int, int] | None = None
+          ) -> TrainResult | None:
     """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there.
     With `delays`, synaptic delays are learned with the weights (train/delays.py; numba and
     mlGeNN backends). With `qat`, the forward pass runs the weights as deployment will
-    quantize them (train/qat.py; numba backend); `init` starts from given weights."""
+    quantize them (train/qat.py; numba backend); `init` starts from given weights.
+
+    `segment` (first, stop): train epochs first..stop - 1 only (a job of a chain under a
+    partition's time limit): after epoch 0 it continues from the checkpoint the segment
+    before left, which must be this run's (train.checkpoint.resume_segment); a segment that
+    ends before the last epoch returns None (its checkpoint is its result). Resuming is
+    bit-exact, so a chain ends with the bits of one unsegmented run."""
     if (delays is not None and backend is not None
             and backend.identity().get("delays") != delays.to_dict()):
         raise ValueError(f"the training backend was not set up to learn delays {delays}: "
@@ -226,18 +238,25 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
             {k: a.astype(np.float32).tobytes().hex() for k, a in init.arrays().items()})}
     run_hash = resume_hash(net, settings, seed, train_split, identity)
     mode = selection_mode(settings, valid_split is not None)
-    state = resume_or_none(ckpt_dir / "last.npz", run_hash)
+    first, stop = (0, settings.epochs) if segment is None else segment
+    stop = min(stop, settings.epochs)
+    if first > 0:
+        state = resume_segment(ckpt_dir / "last.npz", run_hash, first)
+    else:
+        state = resume_or_none(ckpt_dir / "last.npz", run_hash)
     if state is None:
         state = fresh_state(net, settings, seed, run_hash, delays, init)
     else:
         log.info("resuming %s after epoch %d", out_dir, state.epoch)
-    if state.epoch < settings.epochs:
+    if state.epoch < stop:
         schedule = LearningRateSchedule.from_state(state.schedule)
         with backend.session(state, train_split, valid_split) as session:
-            for epoch in range(state.epoch, settings.epochs):
+            for epoch in range(state.epoch, stop):
                 data = epoch_data(train_split, settings, net, epoch_rng(seed, epoch))
                 outcome = session.run_epoch(epoch, data, schedule)
                 finish_epoch(state, outcome, schedule, mode, ckpt_dir)
+    if stop < settings.epochs:
+        return None
     with np.load(ckpt_dir / "best.npz") as best:
         selected = Weights(*(np.array(best[k]) for k in Weights.NAMES))
         chosen = (None if delays is None else
