@@ -199,10 +199,12 @@ def forward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_c
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, e0, e1,
-                     sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr_row, reg_jump, g_in,
-                     g_rec, g_out, ah, bh, dh, pend, ao, bo, do, src):
-    """One sample's backward pass over its tape (p0..p1 - 1) and input events (e0..e1 - 1),
-    adding its gradients to g_in, g_rec, g_out; dl_dr_row: its dL/dR; the rest scratch."""
+                     sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr_row, reg_jump, hist,
+                     g_out, ah, bh, dh, pend, ao, bo, do, src):
+    """One sample's backward sweep over its tape (p0..p1 - 1) and input events (e0..e1 - 1):
+    the adjoints, the jumps, dW_out (added to g_out), and in hist[n] the b = dL/dx[n + 1]
+    that every spike emitted at step n adds to its row of dW_in or dW_rec (`_rows_of`
+    adds them up afterwards, row by row); dl_dr_row: its dL/dR; the rest scratch."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     zero = consts[ZERO]
@@ -214,14 +216,12 @@ def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, e
     bh[:] = zero
     ao[:] = zero
     bo[:] = zero
-    e = e1 - 1
-    while e >= e0 and ev_steps[e] >= n_steps:
-        e -= 1
     p = p1 - 1
     for n in range(n_steps - 1, -1, -1):
         wt = math.exp(-n * dt_over_t) * inv_steps
         for k in range(n_out):
             src[k] = dl_dr_row[k] * wt   # dL/dV_out[n], direct (readout) part
+        hist[n] = bh
         p_top = p
         # Spikes emitted at step n: gradients and jumps from the end of backward step n + 1.
         if p >= p0 and sp_step[p] == n:
@@ -234,7 +234,6 @@ def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, e
                 fb = zero
                 for j in range(n_hid):
                     fb += w_rec[i, j] * dh[j]
-                    g_rec[i, j] += bh[j]
                 for k in range(n_out):
                     fb += w_out[i, k] * do[k]
                     g_out[i, k] += bo[k]
@@ -243,12 +242,57 @@ def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, e
                 else:
                     ah[i] = (sp_coef[p] * ah[i] + fb) / sp_den[p] + reg_jump[i]
                 p -= 1
-        # Input spikes emitted at step n.
-        while e >= e0 and ev_steps[e] == n:
-            _add_vec(g_in, ev_ch[e], bh)
-            e -= 1
         _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
                    late, consts)
+
+
+@njit(cache=True, nogil=True)
+def _group_desc(keys, steps, lo, hi, n_steps, n_keys, starts, order):
+    """Entries lo..hi - 1 with steps[e] < n_steps grouped by key (counting sort), each
+    group in descending entry order (the backward sweep's order): group k is
+    order[starts[k]:starts[k + 1]]."""
+    starts[:] = 0
+    for e in range(lo, hi):
+        if steps[e] < n_steps:
+            starts[keys[e] + 1] += 1
+    for k in range(n_keys):
+        starts[k + 1] += starts[k]
+    fill = starts[1:n_keys + 1].copy()
+    for e in range(hi - 1, lo - 1, -1):
+        if steps[e] < n_steps:
+            k = keys[e]
+            fill[k] -= 1
+            order[fill[k]] = e
+    # fill[k] == starts[k] now; the entries of group k run high to low from starts[k]
+    for k in range(n_keys):
+        a = starts[k]
+        b = starts[k + 1] - 1
+        while a < b:
+            order[a], order[b] = order[b], order[a]
+            a += 1
+            b -= 1
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _rows_of(dst, add, hist, steps, starts, order, acc):
+    """Row k of dst (= or, with `add`, +=) the sum of hist[steps[e]] over group k's entries,
+    added one by one in the group's order from 0: the additions and their order of adding
+    each spike's b to its row in the sweep, done one row at a time (the row in L1, each
+    b row read from the sample's history)."""
+    zero = acc.dtype.type(0)
+    for k in range(dst.shape[0]):
+        acc[:] = zero
+        for q in range(starts[k], starts[k + 1]):
+            h = hist[steps[order[q]]]
+            for j in range(acc.shape[0]):
+                acc[j] += h[j]
+        row = dst[k]
+        if add:
+            for j in range(acc.shape[0]):
+                row[j] += acc[j]
+        else:
+            for j in range(acc.shape[0]):
+                row[j] = acc[j]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -269,13 +313,15 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
     left in s_in[0], s_rec[0], s_out[0] (the caller's stacks: n.bit_length() slots of the
     weights' shapes for n samples; the rest scratch).
 
-    Each sample's gradients go to a leaf of their own, and the leaves are summed in the
+    Each sample's gradients are a leaf of their own, and the leaves are summed in the
     batch's fixed tree (engine.py: sum of a run of n samples = sum of its first p + sum of
     the rest, p the largest power of two below n), here as a binary counter: push a leaf,
     merge the top two while they hold equally many samples, fold the rest from the top at
     the end. A run of samples that is a node of the batch's tree gives that node's bits.
-    dl_dr (nb, C): dL/dR per sample; reg_jump (N,): regulariser increment of dL/dV at each
-    spike of that neuron."""
+    A leaf that would be merged at once into a one-sample top is added there row by row
+    (the same additions, without writing the leaf). dl_dr (nb, C): dL/dR per sample;
+    reg_jump (N,): regulariser increment of dL/dV at each spike of that neuron."""
+    n_in = w_in.shape[0]
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     dtype = w_rec.dtype
@@ -288,18 +334,39 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
     bo = np.empty(n_out, dtype)
     do = np.empty(n_out, dtype)
     src = np.empty(n_out, dtype)
+    hist = np.empty((n_steps, n_hid), dtype)   # b at every backward step of the sample
+    g_out = np.empty((n_hid, n_out), dtype)
+    acc = np.empty(n_hid, dtype)
+    starts_in = np.empty(n_in + 1, np.int64)
+    starts_rec = np.empty(n_hid + 1, np.int64)
+    order_in = np.empty(0, np.int64)
+    order_rec = np.empty(0, np.int64)
     top = 0
     for si in range(samples.shape[0]):
         s = samples[si]
-        s_in[top] = 0
-        s_rec[top] = 0
-        s_out[top] = 0
+        e0, e1 = offsets[s], offsets[s + 1]
+        p0, p1 = sp_off[si], sp_off[si + 1]
+        if order_in.shape[0] < e1 - e0:
+            order_in = np.empty(e1 - e0, np.int64)
+        if order_rec.shape[0] < p1 - p0:
+            order_rec = np.empty(p1 - p0, np.int64)
+        g_out[:] = 0
         _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch,
-                         offsets[s], offsets[s + 1], sp_step, sp_neu, sp_den, sp_coef,
-                         sp_off[si], sp_off[si + 1], dl_dr[si], reg_jump, s_in[top],
-                         s_rec[top], s_out[top], ah, bh, dh, pend, ao, bo, do, src)
-        sizes[top] = 1
-        top += 1
+                         e0, e1, sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr[si],
+                         reg_jump, hist, g_out, ah, bh, dh, pend, ao, bo, do, src)
+        _group_desc(ev_ch, ev_steps, e0, e1, n_steps, n_in, starts_in, order_in)
+        _group_desc(sp_neu, sp_step, p0, p1, n_steps, n_hid, starts_rec, order_rec)
+        fuse = top >= 1 and sizes[top - 1] == 1
+        slot = top - 1 if fuse else top
+        _rows_of(s_in[slot], fuse, hist, ev_steps, starts_in, order_in, acc)
+        _rows_of(s_rec[slot], fuse, hist, sp_step, starts_rec, order_rec, acc)
+        if fuse:
+            _merge(s_out[slot], g_out)
+            sizes[slot] = 2
+        else:
+            s_out[slot] = g_out
+            sizes[slot] = 1
+            top += 1
         while top >= 2 and sizes[top - 1] == sizes[top - 2]:
             top = _pop_merge(s_in, s_rec, s_out, sizes, top)
     while top >= 2:
