@@ -37,16 +37,7 @@ from neurokws.model import engine
 from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.init import init_weights
 from neurokws.model.synthetic import random_events, scale_to_rate
-
-
-def cpu_model() -> str:
-    """This machine's CPU model name (/proc/cpuinfo), for every figure quoted."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            return next((line.split(":", 1)[1].strip() for line in handle
-                         if line.startswith("model name")), "unknown")
-    except OSError:
-        return "unknown"
+from neurokws.utils.provenance import cpu_model
 
 
 def bench(n_hidden: int, args: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ threads, close to float64."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 import numba
 import numpy as np
@@ -97,7 +98,7 @@ def test_tasks_are_nodes_of_the_tree_and_cover_the_batch() -> None:
         for threads_ in (1, 2, 3, 16, 64):
             tasks = engine._tasks(n, threads_)
             assert tasks[0][0] == 0 and tasks[-1][1] == n
-            assert all(a[1] == b[0] for a, b in zip(tasks, tasks[1:], strict=False))
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(tasks))
             levels = engine._merge_levels(tasks)
             assert sum(len(level) for level in levels) == len(tasks) - 1
     assert engine._tasks(32, 2) == [(i, i + 4) for i in range(0, 32, 4)]

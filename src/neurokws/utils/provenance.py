@@ -31,6 +31,18 @@ def package_versions(names: tuple[str, ...] = CORE_PACKAGES) -> dict[str, str | 
     return versions
 
 
+def cpu_model() -> str:
+    """This machine's CPU model name (/proc/cpuinfo on Linux, else platform's processor)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def git_commit(repo: str | os.PathLike | None = None) -> str | None:
     """The current git commit of the workflow checkout (with '-dirty' when modified)."""
     cwd = Path(repo) if repo else Path(__file__).resolve().parents[3]
@@ -68,7 +80,8 @@ def provenance(config: dict[str, Any] | None = None, seed: int | None = None,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": package_versions(),
         "host": {"platform": platform.platform(), "machine": platform.machine(),
-                 "cpu_count": os.cpu_count(), "python_executable": sys.executable},
+                 "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+                 "python_executable": sys.executable},
         "git_commit": git_commit(),
         # the machine target the floats were computed for (utils/target.py)
         "target": target.describe(),
