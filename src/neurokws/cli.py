@@ -8,6 +8,9 @@
                                             export to NetX (DIR/model.net) and NIR (model.nir)
     neurokws golden                         the golden pipeline's bits against the reference
                                             (exit 1 where this machine's differ)
+    neurokws plan [--configfile F] [..]     the grid's jobs and what they ask a cluster for,
+                                            before submission (exit 1 where the workflow
+                                            would refuse a job; neurokws/plan.py)
 
 Defaults (bits, percentile, input mode) are the config schema's (config/schema.yaml).
 Bad input exits with status 2 and a message naming the file and the fix.
@@ -202,7 +205,49 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-nir", action="store_true", help="skip the NIR export")
     sub.add_parser("golden", help="run the golden pipeline: are this machine's bits the "
                                   "reference's? (exit 1 if not; neurokws/golden.py)")
+    p = sub.add_parser("plan", help="the grid's jobs, requests, core-hours and wall time "
+                                    "before submission (docs/resources.md#planning-the-grid)")
+    p.add_argument("--configfile", nargs="+", metavar="FILE",
+                   help="the run's config file(s), as given to snakemake (later ones merged "
+                   "over earlier ones; default: the embedded config/config.yaml)")
+    p.add_argument("--max-runtime", type=_positive, metavar="MIN",
+                   help="the partition's time limit: replaces resources.max_runtime")
+    p.add_argument("--max-mem-mb", type=_positive, metavar="MB",
+                   help="a node's memory: replaces resources.max_mem_mb")
+    p.add_argument("--nodes", type=_positive, metavar="M", help="nodes for the wall time")
+    p.add_argument("--cores-per-node", type=_positive, metavar="K",
+                   help="cores per node for the wall time")
+    p.add_argument("--jobs", type=_positive, metavar="N",
+                   help="jobs in flight at once (default: the SLURM profile's jobs)")
+    p.add_argument("--workdir", default=".", help="where the workflow runs: data prepared "
+                   "there give the requests their own sizes (default: .)")
+    p.add_argument("--profile", default=None, help="SLURM profile whose default-resources "
+                   "the rules without a request get (default: profiles/slurm)")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return top
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def plan_grid(args: argparse.Namespace) -> int:
+    """Print the plan of a config (neurokws.plan); 1 where the workflow would refuse a job."""
+    from neurokws import plan
+    from neurokws.config import DEFAULT_CONFIG_PATH
+
+    configfile = args.configfile or [str(DEFAULT_CONFIG_PATH)]
+    extra = {} if args.profile is None else {"profile": args.profile}
+    summary = plan.run(configfile, max_runtime=args.max_runtime,
+                       max_mem_mb=args.max_mem_mb, nodes=args.nodes,
+                       cores_per_node=args.cores_per_node, max_in_flight=args.jobs,
+                       workdir=args.workdir, **extra)
+    print(json.dumps(summary, indent=2, default=str) if args.json
+          else plan.render(summary, configfile))
+    return 1 if summary["refused"] else 0
 
 
 def golden_check() -> int:
@@ -228,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "golden":
             return golden_check()
+        if args.command == "plan":
+            return plan_grid(args)
         if args.command == "inspect":
             _print(inspect_file(args.file), args.json)
         elif args.command == "emulate":

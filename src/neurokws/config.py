@@ -298,16 +298,20 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> None:
 def _grid_problems(config: dict) -> list[str]:
     """Checks a JSON schema cannot express: per-hidden maps cover every hidden size."""
     problems = []
-    threads = config.get("training", {}).get("threads")
+    # (a config checked before the schema's defaults are filled in may lack these sections)
+    training = config.get("training") or {}
+    threads = training["threads"] if "threads" in training else None
     if isinstance(threads, dict):
         missing = sorted(set(config["hidden_sizes"]) - {int(k) for k in threads})
         if missing:
             problems.append(f"'training.threads' has no value for hidden size(s) {missing}")
-    cap = config.get("resources", {}).get("max_threads")
+    limits = config.get("resources") or {}
+    cap = limits["max_threads"] if "max_threads" in limits else None
     if cap is not None:
+        profiling = config.get("profiling") or {}
         asked = {"training.threads": max(threads.values()) if isinstance(threads, dict)
                  else threads,
-                 "profiling.threads": config.get("profiling", {}).get("threads")}
+                 "profiling.threads": profiling["threads"] if "threads" in profiling else None}
         for key, value in asked.items():
             if value is not None and value > cap:
                 problems.append(f"'{key}' asks for {value} cores, more than "

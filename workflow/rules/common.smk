@@ -293,6 +293,8 @@ def estimate(stage, wildcards, input, attempt):
         hidden, n_steps = int(wildcards.hidden), config["model"]["n_steps"]
         delays = cell_has_delays(wildcards)
         if stage in ("train", "train_segment", "train_qat"):
+            if "train" not in input.keys():   # before the prepare checkpoint has run
+                return resources.UNTIL_INPUTS_EXIST
             ds, tr = config["datasets"][wildcards.dataset], config["training"]
             train = resources.SplitStats.of(input.train)
             valid = resources.SplitStats.of(input.valid) if "valid" in input.keys() else None
