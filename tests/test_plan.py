@@ -45,12 +45,11 @@ def day_limit() -> plan.Plan:
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("configfile", ["paper.yaml", "config.yaml"])
-def test_the_jobs_per_rule_are_the_dry_runs(configfile):
+def test_the_jobs_per_rule_are_the_dry_runs():
     """Every rule of a fresh run (`snakemake -n --forceall` from the checkout), as many
-    jobs: the paper's grid, and the default (spoken digits through the cochlea, delays,
-    QAT, the bit-width sweep)."""
-    path = ROOT / "config" / configfile
+    jobs: the default (spoken digits through the cochlea, delays, QAT, the bit-width sweep);
+    the paper's grid is compared under a limit below (only train_segment jobs are added)."""
+    path = ROOT / "config" / "config.yaml"
     proc = snakemake("--configfile", str(path), "-n", "--forceall")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert plan.build(plan.load_config(path)).counts() == dry_run_counts(proc.stdout)
