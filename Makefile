@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 WARM   := $(VENV)/.numba-warm
 CORES  ?= all
+LOCK   := requirements.lock
 
-.PHONY: run test lint bench clean-venv lava-env nir-env spyx-env genn-env
+.PHONY: run test lint bench clean-venv lava-env nir-env spyx-env genn-env lock
 
 # Side venvs (Lava, Norse for the NIR cross-check, Spyx, GeNN): their paths and recipes are
 # defined once, in src/neurokws/utils/sidecar.py, which writes them as make variables here.
@@ -25,12 +26,19 @@ TEST_DEPS += $(NIR_STAMP)
 endif
 TEST_DEPS += $(SPYX_STAMP)
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-
-$(STAMP): pyproject.toml | $(BIN)/python
+# .venv is installed from the hashed lock of pyproject.toml (with extras dev and gpu), so that
+# every machine gets the same files (pip's hash-checking mode,
+# https://pip.pypa.io/en/stable/topics/secure-installs/). neurokws itself goes in editable,
+# built by the lock's setuptools and wheel (--no-build-isolation: pip does not hash-check the
+# build requirements of an isolated build, https://github.com/pypa/pip/issues/11974). The lock
+# is checked against pyproject.toml first: a stale one stops here, before the venv is created
+# or changed.
+$(STAMP): $(LOCK) pyproject.toml envs/lib/check_lock.py
+	$(PYTHON) envs/lib/check_lock.py check $(LOCK) pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[dev,gpu]"
+	$(BIN)/python -m pip install --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # The numba kernels compiled once into their on-disk cache (src/neurokws/warm.py), so
@@ -57,6 +65,13 @@ spyx-env: $(SPYX_STAMP)
 genn-env: $(STAMP)
 	GENN_SRC="$(GENN_SRC)" ML_GENN_SRC="$(ML_GENN_SRC)" bash $(GENN_SETUP) $(GENN_VENV)
 
+## Regenerate every hashed lock from its input (envs/lib/update_locks.sh): requirements.lock
+## from pyproject.toml, envs/*/requirements*.lock from the requirements*.txt beside them, with
+## pip-compile (pinned in envs/lib/lock-tools.txt, installed into .venv-lock). Pins that still
+## fit are kept; `make lock UPGRADE=1` moves everything to the newest releases.
+lock:
+	UPGRADE="$(UPGRADE)" bash envs/lib/update_locks.sh .venv-lock
+
 ## Run the workflow on the embedded default config (config/config.yaml) with all cores,
 ## then build the HTML report (results/report.html). The venvs the default needs (.venv and
 ## the side venvs of its Lava evaluation and Figure 3 baseline) are built first, side by side
@@ -77,4 +92,4 @@ lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
 
 clean-venv:
-	rm -rf $(VENV) $(foreach env,$(SIDE_ENVS),$($(shell echo $(env) | tr a-z A-Z)_VENV)) $(SIDE_MK)
+	rm -rf $(VENV) .venv-lock $(foreach env,$(SIDE_ENVS),$($(shell echo $(env) | tr a-z A-Z)_VENV)) $(SIDE_MK)

@@ -101,7 +101,9 @@ fi
 SOURCES_FILE="$(mktemp "${TMPDIR:-/tmp}/neurokws-genn-sources.XXXXXX")"
 trap 'rm -f "$SOURCES_FILE"' EXIT
 printf 'genn: %s\nml_genn: %s\n%s\n' "$GENN_ID" "$ML_GENN_ID" "$CUDA_ID" >"$SOURCES_FILE"
-RECIPE_FILES=("$0" "$HERE/requirements.txt" "$ROOT/pyproject.toml" "$SOURCES_FILE")
+RECIPE_FILES=("$0" "$HERE/requirements.txt" "$HERE/requirements.lock" "$ROOT/pyproject.toml"
+              "$SOURCES_FILE")
+LOCKS=("$HERE/requirements.lock" "$HERE/requirements.txt")   # `make lock` makes the lock
 
 # The check: everything imports, and genn-backends.json matches this pygenn.
 CHECK='import json, pathlib, sys
@@ -131,8 +133,9 @@ pip_logged() {
 }
 
 install_packages() {
-    log "installing envs/genn/requirements.txt (setuptools, wheel, pybind11, numpy, psutil; pinned)"
-    "${PIP[@]}" install --quiet -r "$HERE/requirements.txt"
+    log "installing envs/genn/requirements.lock (setuptools, wheel, pybind11, numpy, psutil;" \
+        "hash-checked)"
+    "${PIP[@]}" install --quiet --require-hashes --no-deps -r "$HERE/requirements.lock"
 
     if [[ "$WANT_CUDA" == 1 ]]; then
         log "building GeNN $genn_found from $GENN_SRC: CPU + CUDA backends (CUDA_PATH=$CUDA_PATH)"

@@ -1,10 +1,15 @@
-# Shared by envs/*/setup_*_env.sh: build a side venv once per recipe, atomically.
+# Shared by envs/*/setup_*_env.sh and envs/lib/update_locks.sh: build a side venv once per
+# recipe, atomically.
 #
-# The caller sets NAME (lava, nir, spyx), DEST, PYTHON, CHECK (a Python snippet that must
-# run in the new venv), RECIPE_FILES (array: files whose content defines the recipe), and
-# optionally CHECK_ENV (array of VAR=value for the check) and CHECK_GREP (a string the
-# check's output must contain); it defines install_packages, which installs with
-# "${PIP[@]}" into "$PARTIAL", and then calls build_venv.
+# The caller sets NAME (lava, nir, spyx, genn, lock), DEST, PYTHON, CHECK (a Python snippet that must
+# run in the new venv), RECIPE_FILES (array: files whose content defines the recipe), LOCKS
+# (array of pairs: a hashed lock, the file it was made from; may be empty), and optionally
+# CHECK_ENV (array of VAR=value for the check) and CHECK_GREP (a string the check's output
+# must contain); it defines install_packages, which installs with "${PIP[@]}" into
+# "$PARTIAL", and then calls build_venv.
+#
+# Each lock is checked against its input (check_lock.py here) before anything is built: a
+# stale lock stops the build with the fix (`make lock`), and leaves DEST as it was.
 #
 # Idempotent: DEST/.neurokws-NAME-stamp holds a hash of the recipe; a current venv is left
 # alone. The venv is built in DEST.partial and renamed onto DEST only after the check
@@ -19,6 +24,11 @@ build_venv() {
     command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (set $var_hint to a Python 3.11)"
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
         || die "$PYTHON is not Python 3.11 (set $var_hint); the recipe is checked on 3.11 only"
+    local i
+    for (( i = 0; i < ${#LOCKS[@]}; i += 2 )); do
+        "$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/check_lock.py" check "${LOCKS[i]}" "${LOCKS[i+1]}" \
+            || die "${LOCKS[i]} is stale (above); nothing was built or changed at $DEST"
+    done
 
     mkdir -p "$(dirname "$DEST")"
     DEST="$(cd "$(dirname "$DEST")" && pwd)/$(basename "$DEST")"

@@ -11,14 +11,15 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NAME=spyx
 DEST="${1:-.venv-spyx}"
 PYTHON="${PYTHON_SPYX:-python3.11}"
-RECIPE_FILES=("$0" "$HERE/requirements.txt")
+LOCKS=("$HERE/requirements.lock" "$HERE/requirements.txt")   # `make lock` makes the lock
+RECIPE_FILES=("$0" "$HERE/requirements.txt" "$HERE/requirements.lock")
 CHECK='import jax, optax, spyx; from flax import nnx; spyx.nn.RCuBaLIF; print(jax.devices())'
 CHECK_ENV=(JAX_PLATFORMS=cpu)
 
 install_packages() {
-    log "installing envs/spyx/requirements.txt (spyx, CPU jax, flax, optax; pinned)"
-    "${PIP[@]}" install --quiet --no-deps -r "$HERE/requirements.txt"
-    "${PIP[@]}" check >&2 || die "pip check failed: requirements.txt is not a consistent set"
+    log "installing envs/spyx/requirements.lock (spyx, CPU jax, flax, optax; hash-checked)"
+    "${PIP[@]}" install --quiet --require-hashes --no-deps -r "$HERE/requirements.lock"
+    "${PIP[@]}" check >&2 || die "pip check failed: requirements.lock is not a consistent set"
 }
 
 # shellcheck source=../lib/build_venv.sh

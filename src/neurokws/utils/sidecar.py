@@ -93,17 +93,23 @@ class SideEnv:
 
 
 _LIB = "envs/lib/build_venv.sh"
+# The requirements*.lock files are the hashed locks the recipes install from (`make lock`).
 ENVS: dict[str, SideEnv] = {
     "lava": SideEnv("lava", "Lava Loihi2SimCfg fixed-point simulation, lava-nc 0.10 / "
                     "lava-dl 0.6", ("envs/lava/setup_lava_env.sh", "envs/lava/requirements.txt",
+                                    "envs/lava/requirements.lock",
+                                    "envs/lava/requirements-nodeps.txt",
+                                    "envs/lava/requirements-nodeps.lock",
                                     "envs/lava/fixups.py", _LIB)),
     "nir": SideEnv("nir", "NIR cross-check with Norse 1.1", (
-        "envs/nir/setup_nir_env.sh", "envs/nir/requirements.txt", _LIB)),
+        "envs/nir/setup_nir_env.sh", "envs/nir/requirements.txt", "envs/nir/requirements.lock",
+        "envs/nir/requirements-nodeps.txt", "envs/nir/requirements-nodeps.lock", _LIB)),
     "spyx": SideEnv("spyx", "Figure 3 BPTT baseline, Spyx 1.0 on CPU JAX", (
-        "envs/spyx/setup_spyx_env.sh", "envs/spyx/requirements.txt", _LIB)),
+        "envs/spyx/setup_spyx_env.sh", "envs/spyx/requirements.txt", "envs/spyx/requirements.lock",
+        _LIB)),
     "genn": SideEnv("genn", "GeNN 5.2 / mlGeNN 2.3 built from source", (
-        "envs/genn/setup_genn_env.sh", "envs/genn/requirements.txt", _LIB),
-        build_vars=("GENN_SRC", "ML_GENN_SRC")),
+        "envs/genn/setup_genn_env.sh", "envs/genn/requirements.txt", "envs/genn/requirements.lock",
+        _LIB), build_vars=("GENN_SRC", "ML_GENN_SRC")),
 }
 
 
