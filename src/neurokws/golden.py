@@ -39,7 +39,7 @@ CONFIG = default_config(
 # SHA-256 per stage (hex), measured with the lock file of this commit (see module docstring).
 GOLDEN = {
     "corpus": "9545793f0b7134fd5bd564e12c0aeb46ae1469ced9fb327acc018567e5b404be",
-    "weights": "22f7173162df96838f02c30cd4018fd5fbf866630025df7ec34557b2af979f25",
+    "weights": "2d6781adf0579a2c39ba7f0c58f8b9751234333aef4d35df1054fda6d4fd1620",
     "emulator": "4a28a6635da0df4122796be84c8cdc2aa556b6ef32ec46af7cae917503813629",
 }
 
