@@ -83,7 +83,10 @@ run:
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile profiles/default --report results/report.html
 
 ## Run the test suite (pytest exit code 5, "no tests collected", counts as failure).
-test: $(STAMP) $(TEST_DEPS)
+## The venvs are built side by side (mostly downloads and unpacking), and the numba kernels
+## compiled into their cache meanwhile, as soon as .venv is ready (as `make run` does).
+test:
+	$(MAKE) -j4 $(STAMP) $(TEST_DEPS) $(WARM)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing" >&2; exit 1; fi; exit $$rc
 
