@@ -105,7 +105,7 @@ def test_a_delay_cell_asks_for_what_its_delays_cost(data):
     assert delayed.runtime >= 0.9 * resources.DELAY_TRAIN_FACTOR * plain.runtime
     # the gradient tree's buffers hold dL/dd beside dL/dw (resources._model_bytes)
     weights_mb = 4 * (700 * 256 + 256 * 256 + 256 * 20) / resources.MIB
-    tree = 2 * 3 + 8      # 2 threads, 8 tasks of 4 samples: stacks of 3, 8 task sums
+    tree = 2 * 4 + 4      # 2 threads, 4 tasks of 8 samples: stacks of 4, 4 task sums
     assert delayed.mem_mb - plain.mem_mb == pytest.approx(
         resources.MARGIN * tree * weights_mb, abs=1)
     test = stats(data, "test")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIB = 2**20
-TASKS_PER_THREAD = 4      # as model/engine.py cuts a batch (tests/test_resources.py checks)
+TASKS_PER_THREAD = 2      # as model/engine.py cuts a batch (tests/test_resources.py checks)
 MARGIN = 1.25             # declared = MARGIN x estimate (x attempt, x the config's scale)
 BASE_MB = 250             # an interpreter with numpy, numba, h5py and pandas loaded
 LAVA_BASE_MB = 750        # Lava's runtime and its worker processes (PSS), 1 sample per stream

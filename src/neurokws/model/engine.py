@@ -54,7 +54,7 @@ from neurokws.model.network import Delays, NetworkConfig, Weights
 # backward_chunk). Any run of samples that is a node of this tree can be one thread's task,
 # so a job can use up to batch-size cores, and 1, 2 or 64 threads give the same bits: the
 # threads pick how the tree is cut into tasks (`_tasks`), never its shape.
-TASKS_PER_THREAD = 4   # tasks a thread gets on average (balance against per-task overhead)
+TASKS_PER_THREAD = 2   # tasks a thread gets on average (balance against per-task overhead)
 MIN_TAPE = 1024  # spike-tape entries added to the per-chunk estimate
 _scratch = threading.local()   # per thread: the backward kernels' stacks, reused
 _pool_lock = threading.Lock()

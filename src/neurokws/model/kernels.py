@@ -23,6 +23,9 @@ from numba import njit
 
 # No nnan/ninf: the threshold test must still see NaN as "no spike" if weights blow up.
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+# Up to this size dW_in + dW_rec of a sample are added to in the backward sweep itself (they
+# stay in a core's L2); larger ones from the sample's history of b after it (backward_chunk).
+DIRECT_BYTES = 1 << 20
 (ALPHA, BETA, K_IN, V_TH, ZERO, DEN_X, DEN_VOLD, DEN_V, COEF_X, COEF_DEN, COEF_TH, FB_A, FB_B,
  K_BWD, LATE, DRIVE, INV_KAPPA, K_D) = range(18)
 N_CONSTS = 18
@@ -199,12 +202,13 @@ def forward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_c
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, e0, e1,
-                     sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr_row, reg_jump, hist,
-                     g_out, ah, bh, dh, pend, ao, bo, do, src):
+                     sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr_row, reg_jump, direct,
+                     g_in, g_rec, hist, g_out, ah, bh, dh, pend, ao, bo, do, src):
     """One sample's backward sweep over its tape (p0..p1 - 1) and input events (e0..e1 - 1):
-    the adjoints, the jumps, dW_out (added to g_out), and in hist[n] the b = dL/dx[n + 1]
-    that every spike emitted at step n adds to its row of dW_in or dW_rec (`_rows_of`
-    adds them up afterwards, row by row); dl_dr_row: its dL/dR; the rest scratch."""
+    the adjoints, the jumps, dW_out (added to g_out), and the b = dL/dx[n + 1] that every
+    spike emitted at step n adds to its row of dW_in or dW_rec: `direct`, added there (to
+    g_in, g_rec) at once; else kept in hist[n] (`_rows_of` adds them up afterwards, row by
+    row, in the same order); dl_dr_row: its dL/dR; the rest scratch."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     zero = consts[ZERO]
@@ -216,12 +220,16 @@ def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, e
     bh[:] = zero
     ao[:] = zero
     bo[:] = zero
+    e = e1 - 1
+    while e >= e0 and ev_steps[e] >= n_steps:
+        e -= 1
     p = p1 - 1
     for n in range(n_steps - 1, -1, -1):
         wt = math.exp(-n * dt_over_t) * inv_steps
         for k in range(n_out):
             src[k] = dl_dr_row[k] * wt   # dL/dV_out[n], direct (readout) part
-        hist[n] = bh
+        if not direct:
+            hist[n] = bh
         p_top = p
         # Spikes emitted at step n: gradients and jumps from the end of backward step n + 1.
         if p >= p0 and sp_step[p] == n:
@@ -234,6 +242,8 @@ def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, e
                 fb = zero
                 for j in range(n_hid):
                     fb += w_rec[i, j] * dh[j]
+                if direct:
+                    _add_vec(g_rec, i, bh)
                 for k in range(n_out):
                     fb += w_out[i, k] * do[k]
                     g_out[i, k] += bo[k]
@@ -242,6 +252,11 @@ def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, e
                 else:
                     ah[i] = (sp_coef[p] * ah[i] + fb) / sp_den[p] + reg_jump[i]
                 p -= 1
+        # Input spikes emitted at step n.
+        if direct:
+            while e >= e0 and ev_steps[e] == n:
+                _add_vec(g_in, ev_ch[e], bh)
+                e -= 1
         _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
                    late, consts)
 
@@ -318,9 +333,12 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
     the rest, p the largest power of two below n), here as a binary counter: push a leaf,
     merge the top two while they hold equally many samples, fold the rest from the top at
     the end. A run of samples that is a node of the batch's tree gives that node's bits.
-    A leaf that would be merged at once into a one-sample top is added there row by row
-    (the same additions, without writing the leaf). dl_dr (nb, C): dL/dR per sample;
-    reg_jump (N,): regulariser increment of dL/dV at each spike of that neuron."""
+    Where dW_in and dW_rec fit in DIRECT_BYTES (a core's L2), each spike adds its row in
+    the sweep; larger ones are summed after the sweep from the sample's history of b, one
+    row at a time (the same additions in the same order: the same bits), and a leaf that
+    would be merged at once into a one-sample top is added there row by row (without
+    writing the leaf). dl_dr (nb, C): dL/dR per sample; reg_jump (N,): regulariser
+    increment of dL/dV at each spike of that neuron."""
     n_in = w_in.shape[0]
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
@@ -334,7 +352,9 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
     bo = np.empty(n_out, dtype)
     do = np.empty(n_out, dtype)
     src = np.empty(n_out, dtype)
-    hist = np.empty((n_steps, n_hid), dtype)   # b at every backward step of the sample
+    direct = (n_in + n_hid) * n_hid * w_rec.itemsize <= DIRECT_BYTES
+    # b at every backward step of the sample (not needed when direct)
+    hist = np.empty((1 if direct else n_steps, n_hid), dtype)
     g_out = np.empty((n_hid, n_out), dtype)
     acc = np.empty(n_hid, dtype)
     starts_in = np.empty(n_in + 1, np.int64)
@@ -351,15 +371,20 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
         if order_rec.shape[0] < p1 - p0:
             order_rec = np.empty(p1 - p0, np.int64)
         g_out[:] = 0
+        fuse = not direct and top >= 1 and sizes[top - 1] == 1
+        slot = top - 1 if fuse else top
+        if direct:
+            s_in[slot] = 0
+            s_rec[slot] = 0
         _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch,
                          e0, e1, sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr[si],
-                         reg_jump, hist, g_out, ah, bh, dh, pend, ao, bo, do, src)
-        _group_desc(ev_ch, ev_steps, e0, e1, n_steps, n_in, starts_in, order_in)
-        _group_desc(sp_neu, sp_step, p0, p1, n_steps, n_hid, starts_rec, order_rec)
-        fuse = top >= 1 and sizes[top - 1] == 1
-        slot = top - 1 if fuse else top
-        _rows_of(s_in[slot], fuse, hist, ev_steps, starts_in, order_in, acc)
-        _rows_of(s_rec[slot], fuse, hist, sp_step, starts_rec, order_rec, acc)
+                         reg_jump, direct, s_in[slot], s_rec[slot], hist, g_out, ah, bh, dh,
+                         pend, ao, bo, do, src)
+        if not direct:
+            _group_desc(ev_ch, ev_steps, e0, e1, n_steps, n_in, starts_in, order_in)
+            _group_desc(sp_neu, sp_step, p0, p1, n_steps, n_hid, starts_rec, order_rec)
+            _rows_of(s_in[slot], fuse, hist, ev_steps, starts_in, order_in, acc)
+            _rows_of(s_rec[slot], fuse, hist, sp_step, starts_rec, order_rec, acc)
         if fuse:
             _merge(s_out[slot], g_out)
             sizes[slot] = 2
