@@ -2,8 +2,12 @@
 
 tests/cluster/run_slurm_test.sh installs SLURM from Debian packages if needed, starts the
 daemons, runs the workflow on tests/cluster/config.yaml with `--executor slurm` and stops
-everything again (about 3-4 minutes). It needs root and apt-get (or SLURM already
-installed); elsewhere, or with NEUROKWS_SKIP_CLUSTER=1, this test is skipped.
+everything again (about 6 minutes). The partition's MaxTime is the config's
+resources.max_runtime (2 minutes) and resources.segment_epochs makes every cell's training a
+chain of >= 3 jobs (issue 27): sacct shows every job within the limit, the chain's weights
+equal one local job's, and a job over resources.max_mem_mb is refused when it is planned.
+It needs root and apt-get (or SLURM already installed); elsewhere, or with
+NEUROKWS_SKIP_CLUSTER=1, this test is skipped.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "cluster" / "run_slurm_test.sh"
-LIMIT_S = 1200  # the script's own workflow limit is 900 s (NEUROKWS_SLURM_TIMEOUT)
+LIMIT_S = 1500  # the script: workflow 900 s (NEUROKWS_SLURM_TIMEOUT), then 120 + 300 s
 SKIP_EXIT = 77  # the script's "cannot run here"
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -78,3 +82,20 @@ def test_workflow_runs_under_slurm(tmp_path):
     # Rule resources reached sbatch: train runs with --set-threads train=2.
     assert all(job["cpus"] == 2 and job["mem"] == f"{job['asked']['mem_mb']}M"
                for job in summary["jobs"] if job["rule"] == "train")
+    # The partition's limit (issue 27): every job asked for at most MaxTime (2 min) and ran
+    # within what it asked; training ran as chains of train_segment jobs and train.
+    limit = summary["max_runtime_min"]
+    assert limit == 2
+    assert all(0 < job["minutes"] <= limit and job["elapsed_min"] <= job["minutes"]
+               for job in summary["jobs"])
+    assert "train_segment" in summary["rules"]
+    assert len(summary["segments"]) == 2  # cells: two seeds
+    for cell, chain in summary["segments"].items():
+        assert chain["train_segment"] == ["0-1", "1-2"], cell
+        assert len(chain["jobs"]) == 3, cell
+    # ... with the weights of one unsegmented local job per cell, byte for byte.
+    assert len(summary["weights_equal"]) == 2
+    assert all(all(same.values()) for same in summary["weights_equal"].values())
+    # A job over resources.max_mem_mb was refused when planned, naming its rule.
+    assert summary["refused"]["exit_code"] != 0
+    assert summary["refused"]["message"].startswith("rule evaluate_float (")
