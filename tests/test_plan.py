@@ -168,14 +168,14 @@ def test_a_limit_below_one_epoch_is_the_workflows_refusal():
                                       blend=False, threads=2)
     with pytest.raises(resources.LimitError) as error:
         resources.segments(100, epoch_s, 5, limited.config["resources"])
-    assert message == f"rule train (results/SSC/h1024/seed1234): {error.value}"
+    assert message == f"training of results/SSC/h1024/seed1234: {error.value}"
     assert "one training epoch is estimated to need" in message
     assert "resources.max_runtime = 5 min" in message
     assert {r["rule"] for r in limited.refused} >= {"train", "eval_lava_chunk"}
     proc = subprocess.run([str(COMMAND), "plan", "--configfile", str(PAPER), "--max-runtime",
                            "5"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 1, proc.stderr
-    assert "REFUSED, the workflow stops on it: rule train (results/" in proc.stdout
+    assert "REFUSED, the workflow stops on it: training of results/" in proc.stdout
 
 
 def test_the_papers_gpu_hours():

@@ -503,7 +503,7 @@ class _Builder:
         error = next(s["error"] for s in self.segments
                      if (s["dataset"], s["hidden"], s["delays"]) == (dataset, hidden, delays))
         if error:   # as common.smk cell_segments: the cell's training cannot be planned
-            self.refuse("train", CELL.format(**wc), f"rule train ({cell}): {error}")
+            self.refuse("train", CELL.format(**wc), f"training of {cell}: {error}")
         model = self.add("train", [f"{cell}/model.npz", f"{cell}/train_log.csv"], wc,
                          deps=deps + previous,
                          request=self.train_request(dataset, hidden, delays, stop - first),

@@ -235,7 +235,8 @@ def cell_segments(wildcards):
         return resources.segments(epochs, epoch_s, RESOURCE_SCALE["max_runtime"],
                                   RESOURCE_SCALE, RESOURCE_SCALE["segment_epochs"])
     except resources.LimitError as exc:
-        raise WorkflowError(f"rule train ({CELL.format(**wildcards)}): {exc}") from None
+        # (worded so that snakemake --lint sees no rule definition in this file)
+        raise WorkflowError(f"training of {CELL.format(**wildcards)}: {exc}") from None
 
 
 def train_epoch_s(wildcards, stats):
