@@ -19,6 +19,8 @@ CASES = [  # seed, n_hidden, n_in, n_steps
     (0, 8, 10, 50),
     (1, 13, 20, 80),
     (2, 20, 30, 100),
+    # dW_in + dW_rec above kernels.DIRECT_BYTES: rows summed after the sweep from its history
+    (3, 300, 200, 60),
 ]
 TOL = 1e-10
 
@@ -49,6 +51,8 @@ def test_engine_matches_reference(seed: int, n_hidden: int, n_in: int, n_steps: 
         and (counts.sum(axis=0) < nu * 3).any(), "test case lacks spikes / regimes"
     res = loss_and_grad(config, weights, steps, channels, offsets, labels, batch_idx, reg,
                         adjoint=adjoint)
+    direct = (n_in + n_hidden) * n_hidden * weights.w_rec.itemsize <= kernels.DIRECT_BYTES
+    assert direct == (n_hidden < 300), "the cases cover both backward paths"
     np.testing.assert_array_equal(res.hidden_spike_counts, counts)
     assert rel_err(res.readout, readout) < TOL
     assert abs(res.loss - loss) < TOL * abs(loss)
