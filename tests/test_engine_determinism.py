@@ -12,15 +12,15 @@ import pytest
 
 from engine_helpers import cosine, random_weights, raster_events
 from neurokws.config import default_network
-from neurokws.model import engine
+from neurokws.model import engine, kernels
 from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.network import Weights
 
 
-def _case():
+def _case(n_hidden: int = 48, n_in: int = 40):
     rng = np.random.default_rng(11)
-    config = default_network(n_hidden=48, n_out=5, n_in=40, n_steps=150)
-    steps, channels, offsets = raster_events(rng, 12, 40, 150, 0.05)
+    config = default_network(n_hidden=n_hidden, n_out=5, n_in=n_in, n_steps=150)
+    steps, channels, offsets = raster_events(rng, 12, n_in, 150, 0.05 * 40 / n_in)
     weights = random_weights(rng, config, 0.12, 0.05, 0.05, 0.3, dtype=np.float32)
     labels = rng.integers(0, 5, 12).astype(np.int32)
     batch = rng.permutation(12)[:10].astype(np.int64)
@@ -69,11 +69,18 @@ def threads(n: int):
         numba.set_num_threads(previous)
 
 
-@pytest.mark.parametrize("adjoint", ["mlgenn", "discrete"])
-def test_gradients_do_not_depend_on_the_thread_count(adjoint: str, monkeypatch) -> None:
+@pytest.mark.parametrize(("adjoint", "n_hidden", "n_in"), [
+    ("mlgenn", 48, 40), ("discrete", 48, 40),
+    # dW_in + dW_rec above kernels.DIRECT_BYTES: leaves summed from the history and merged
+    # row by row down the stack (kernels._rows_of, _cascade_row)
+    ("mlgenn", 400, 300)])
+def test_gradients_do_not_depend_on_the_thread_count(adjoint: str, n_hidden: int, n_in: int,
+                                                     monkeypatch) -> None:
     """1, 2, 3 and 8 threads cut the 10-sample tree into 1, 4, 6 and 10 tasks (pool threads
     beyond the cores just wait their turn): the same bits."""
-    config, weights, steps, channels, offsets, labels, batch = _case()
+    direct = (n_in + n_hidden) * n_hidden * 4 <= kernels.DIRECT_BYTES
+    assert direct == (n_hidden < 400), "the cases cover both backward paths"
+    config, weights, steps, channels, offsets, labels, batch = _case(n_hidden, n_in)
     reg = RegConfig(nu_upper=2.0, lambda_upper=1e-4, lambda_lower=1e-4)
     results = []
     for n, n_tasks in ((1, 1), (2, 4), (3, 6), (8, 10)):

@@ -147,10 +147,14 @@ def _forward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev
                         sp_den[n_buf] = den[j]
                         sp_coef[n_buf] = coef[j]
                         n_buf += 1
-                    _add_row(xh, w_rec, j)
-                    _add_row(xo, w_out, j)
+                    for i in range(n_hid):
+                        xh[i] += w_rec[j, i]
+                    for k in range(n_out):
+                        xo[k] += w_out[j, k]
         while e < e1 and ev_steps[e] <= n:
-            _add_row(xh, w_in, ev_ch[e])
+            c = ev_ch[e]
+            for i in range(n_hid):
+                xh[i] += w_in[c, i]
             e += 1
     return n_buf
 
@@ -203,12 +207,16 @@ def forward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_c
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch, e0, e1,
                      sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr_row, reg_jump, direct,
-                     g_in, g_rec, hist, g_out, ah, bh, dh, pend, ao, bo, do, src):
+                     g_in, g_rec, has_in, has_rec, hist, g_out, ah, bh, dh, pend, ao, bo, do,
+                     src):
     """One sample's backward sweep over its tape (p0..p1 - 1) and input events (e0..e1 - 1):
     the adjoints, the jumps, dW_out (added to g_out), and the b = dL/dx[n + 1] that every
     spike emitted at step n adds to its row of dW_in or dW_rec: `direct`, added there (to
-    g_in, g_rec) at once; else kept in hist[n] (`_rows_of` adds them up afterwards, row by
-    row, in the same order); dl_dr_row: its dL/dR; the rest scratch."""
+    g_in, g_rec) at once, a row's first term written as zero + b (the bits of adding it to
+    a zeroed row) and the row marked in has_in, has_rec (`_leaf_rest` zeroes the rest);
+    else kept in hist[n] (`_rows_of` adds them up afterwards, row by row, in the same
+    order); dl_dr_row: its dL/dR; the rest scratch. The row loops are written out here:
+    as calls they cost more than the zeroing they save (benchmarks, N = 256)."""
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     zero = consts[ZERO]
@@ -243,7 +251,13 @@ def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, e
                 for j in range(n_hid):
                     fb += w_rec[i, j] * dh[j]
                 if direct:
-                    _add_vec(g_rec, i, bh)
+                    if has_rec[i]:
+                        for j in range(n_hid):
+                            g_rec[i, j] += bh[j]
+                    else:
+                        has_rec[i] = 1
+                        for j in range(n_hid):
+                            g_rec[i, j] = zero + bh[j]
                 for k in range(n_out):
                     fb += w_out[i, k] * do[k]
                     g_out[i, k] += bo[k]
@@ -255,10 +269,41 @@ def _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, e
         # Input spikes emitted at step n.
         if direct:
             while e >= e0 and ev_steps[e] == n:
-                _add_vec(g_in, ev_ch[e], bh)
+                c = ev_ch[e]
+                if has_in[c]:
+                    for j in range(n_hid):
+                        g_in[c, j] += bh[j]
+                else:
+                    has_in[c] = 1
+                    for j in range(n_hid):
+                        g_in[c, j] = zero + bh[j]
                 e -= 1
         _step_back(ah, bh, ao, bo, src, pend, sp_neu, sp_den, sp_coef, p + 1, p_top + 1,
                    late, consts)
+
+
+@njit(cache=True, nogil=True)
+def _cascade_row(stack, lo, hi, row, val):
+    """stack[lo, row] += stack[lo + 1, row] + (... + (stack[hi, row] + val)): the merges of
+    the gradient tree that join a leaf (val, this row of it) with slots hi down to lo, one
+    row at a time, in their order (no fastmath: the chain must not be reassociated). val is
+    overwritten."""
+    for sl in range(hi, lo, -1):
+        for j in range(val.shape[0]):
+            val[j] = stack[sl, row, j] + val[j]
+    for j in range(val.shape[0]):
+        stack[lo, row, j] += val[j]
+
+
+@njit(cache=True, nogil=True)
+def _leaf_rest(g, has, zero):
+    """After a direct sweep: zero the leaf's rows without a term; clear `has` for the next
+    sample."""
+    for row in range(has.shape[0]):
+        if has[row]:
+            has[row] = 0
+        else:
+            g[row] = zero
 
 
 @njit(cache=True, nogil=True)
@@ -289,23 +334,23 @@ def _group_desc(keys, steps, lo, hi, n_steps, n_keys, starts, order):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _rows_of(dst, add, hist, steps, starts, order, acc):
-    """Row k of dst (= or, with `add`, +=) the sum of hist[steps[e]] over group k's entries,
-    added one by one in the group's order from 0: the additions and their order of adding
-    each spike's b to its row in the sweep, done one row at a time (the row in L1, each
-    b row read from the sample's history)."""
+def _rows_of(stack, top, lo, hist, steps, starts, order, acc):
+    """Row k of the leaf = the sum of hist[steps[e]] over group k's entries, added one by
+    one in the group's order from 0: the additions and their order of adding each spike's b
+    to its row in the sweep, done one row at a time (the row in L1, each b row read from
+    the sample's history). Written to slot top (lo == top), or merged at once down to slot
+    lo (`_cascade_row`) without writing the leaf."""
     zero = acc.dtype.type(0)
-    for k in range(dst.shape[0]):
+    for k in range(stack.shape[1]):
         acc[:] = zero
         for q in range(starts[k], starts[k + 1]):
             h = hist[steps[order[q]]]
             for j in range(acc.shape[0]):
                 acc[j] += h[j]
-        row = dst[k]
-        if add:
-            for j in range(acc.shape[0]):
-                row[j] += acc[j]
+        if lo < top:
+            _cascade_row(stack, lo, top - 1, k, acc)
         else:
+            row = stack[top, k]
             for j in range(acc.shape[0]):
                 row[j] = acc[j]
 
@@ -333,16 +378,19 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
     the rest, p the largest power of two below n), here as a binary counter: push a leaf,
     merge the top two while they hold equally many samples, fold the rest from the top at
     the end. A run of samples that is a node of the batch's tree gives that node's bits.
-    Where dW_in and dW_rec fit in DIRECT_BYTES (a core's L2), each spike adds its row in
-    the sweep; larger ones are summed after the sweep from the sample's history of b, one
-    row at a time (the same additions in the same order: the same bits), and a leaf that
-    would be merged at once into a one-sample top is added there row by row (without
-    writing the leaf). dl_dr (nb, C): dL/dR per sample; reg_jump (N,): regulariser
-    increment of dL/dV at each spike of that neuron."""
+    Where dW_in and dW_rec fit in DIRECT_BYTES (a core's L2), each spike adds its row to
+    the leaf in the sweep (a row's first term written, not added to a zeroed row) and the
+    merges are whole-slot passes (streamed; merging each row when its last spike is in was
+    slower: benchmarks/bench_training_throughput.py, N = 256); larger ones are summed after
+    the sweep from the sample's history of b, one row at a time (the same additions in the
+    same order: the same bits), and merged at once down the slots the leaf joins
+    (`_cascade_row`), the leaf itself never written. dl_dr (nb, C): dL/dR per sample;
+    reg_jump (N,): regulariser increment of dL/dV at each spike of that neuron."""
     n_in = w_in.shape[0]
     n_hid = w_rec.shape[0]
     n_out = w_out.shape[1]
     dtype = w_rec.dtype
+    zero = consts[ZERO]
     sizes = np.zeros(s_in.shape[0], np.int64)
     ah = np.empty(n_hid, dtype)   # dL/dV[n] (hidden), through later steps only
     bh = np.empty(n_hid, dtype)   # dL/dx[n + 1] (hidden synaptic variable)
@@ -357,6 +405,8 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
     hist = np.empty((1 if direct else n_steps, n_hid), dtype)
     g_out = np.empty((n_hid, n_out), dtype)
     acc = np.empty(n_hid, dtype)
+    has_in = np.zeros(n_in, np.uint8)    # direct: rows of the leaf that have a term
+    has_rec = np.zeros(n_hid, np.uint8)
     starts_in = np.empty(n_in + 1, np.int64)
     starts_rec = np.empty(n_hid + 1, np.int64)
     order_in = np.empty(0, np.int64)
@@ -366,34 +416,45 @@ def backward_chunk(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_
         s = samples[si]
         e0, e1 = offsets[s], offsets[s + 1]
         p0, p1 = sp_off[si], sp_off[si + 1]
-        if order_in.shape[0] < e1 - e0:
-            order_in = np.empty(e1 - e0, np.int64)
-        if order_rec.shape[0] < p1 - p0:
-            order_rec = np.empty(p1 - p0, np.int64)
         g_out[:] = 0
-        fuse = not direct and top >= 1 and sizes[top - 1] == 1
-        slot = top - 1 if fuse else top
         if direct:
-            s_in[slot] = 0
-            s_rec[slot] = 0
+            _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch,
+                             e0, e1, sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr[si],
+                             reg_jump, True, s_in[top], s_rec[top], has_in, has_rec, hist,
+                             g_out, ah, bh, dh, pend, ao, bo, do, src)
+            _leaf_rest(s_in[top], has_in, zero)
+            _leaf_rest(s_rec[top], has_rec, zero)
+            s_out[top] = g_out
+            sizes[top] = 1
+            top += 1
+            while top >= 2 and sizes[top - 1] == sizes[top - 2]:
+                top = _pop_merge(s_in, s_rec, s_out, sizes, top)
+            continue
+        # the leaf, summed row by row from hist, goes to slot top (lo == top) or is merged
+        # at once with slots top - 1 .. lo, as the binary counter would (sizes 1, 2, 4 ..)
+        lo = top
+        size = 1
+        while lo >= 1 and sizes[lo - 1] == size:
+            lo -= 1
+            size += sizes[lo]
+        if order_in.shape[0] < e1 - e0 or order_rec.shape[0] < p1 - p0:
+            order_in = np.empty(max(order_in.shape[0], e1 - e0), np.int64)
+            order_rec = np.empty(max(order_rec.shape[0], p1 - p0), np.int64)
         _backward_sample(w_in, w_rec, w_out, consts, n_steps, dt_over_t, ev_steps, ev_ch,
                          e0, e1, sp_step, sp_neu, sp_den, sp_coef, p0, p1, dl_dr[si],
-                         reg_jump, direct, s_in[slot], s_rec[slot], hist, g_out, ah, bh, dh,
-                         pend, ao, bo, do, src)
-        if not direct:
-            _group_desc(ev_ch, ev_steps, e0, e1, n_steps, n_in, starts_in, order_in)
-            _group_desc(sp_neu, sp_step, p0, p1, n_steps, n_hid, starts_rec, order_rec)
-            _rows_of(s_in[slot], fuse, hist, ev_steps, starts_in, order_in, acc)
-            _rows_of(s_rec[slot], fuse, hist, sp_step, starts_rec, order_rec, acc)
-        if fuse:
-            _merge(s_out[slot], g_out)
-            sizes[slot] = 2
+                         reg_jump, False, s_in[top], s_rec[top], has_in, has_rec, hist,
+                         g_out, ah, bh, dh, pend, ao, bo, do, src)
+        _group_desc(ev_ch, ev_steps, e0, e1, n_steps, n_in, starts_in, order_in)
+        _group_desc(sp_neu, sp_step, p0, p1, n_steps, n_hid, starts_rec, order_rec)
+        _rows_of(s_in, top, lo, hist, ev_steps, starts_in, order_in, acc)
+        _rows_of(s_rec, top, lo, hist, sp_step, starts_rec, order_rec, acc)
+        if lo < top:
+            for row in range(n_hid):
+                _cascade_row(s_out, lo, top - 1, row, g_out[row])
         else:
-            s_out[slot] = g_out
-            sizes[slot] = 1
-            top += 1
-        while top >= 2 and sizes[top - 1] == sizes[top - 2]:
-            top = _pop_merge(s_in, s_rec, s_out, sizes, top)
+            s_out[top] = g_out
+        sizes[lo] = size
+        top = lo + 1
     while top >= 2:
         top = _pop_merge(s_in, s_rec, s_out, sizes, top)
 
