@@ -127,17 +127,23 @@ def test_emulator_equals_lava_with_delays_and_graded_input(lava, tmp_path):
 
 
 def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
-    """Weights and delays learned by our trainer (train/delays.py), quantized by deploy and
-    carried through the NetX file (delay / delay_rec) into the emulator and the Lava graph."""
+    """Weights and delays learned by our trainer (train/delays.py), then fine-tuned by
+    3-bit quantization-aware training with their delays (train/qat.py), quantized by deploy
+    at the scales QAT held and carried through the NetX file (delay / delay_rec) into the
+    emulator and the Lava graph: the same bits."""
     from neurokws.config import (
+        QuantTraining,
         default_config,
         delay_training,
         network_config,
+        qat_settings,
         train_settings,
     )
     from neurokws.data.binning import bin_events
+    from neurokws.data.events import hold_out
     from neurokws.data.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
+    from neurokws.deploy.quantize import trained_exponents
     from neurokws.train.loop import train
 
     config = default_config(datasets={"s": {"source": "synthetic", "epochs": 3}},
@@ -151,12 +157,20 @@ def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
                          delays=True)
     assert net.delay_maxima == {"d_in": 62, "d_rec": 62}
     settings = dataclasses.replace(train_settings(config, "s", 32), batch_size=16)
-    result = train(net, settings, 1, split, tmp_path / "trained",
-                   delays=delay_training(config, True))
+    learned = train(net, settings, 1, split, tmp_path / "trained",
+                    delays=delay_training(config, True))
+    rest, held = hold_out(split, 0.25, 1)
+    result = train(net, dataclasses.replace(qat_settings(config, "s", 32, 3), epochs=2,
+                                            batch_size=16),
+                   1, rest, tmp_path / "qat", held, delays=delay_training(config, True),
+                   qat=QuantTraining(3, 99.0, lr_quanta=True), init=learned.weights,
+                   init_delays=learned.delays)
     assert result.delays.d_in.max() > 0 and result.delays.d_rec.max() > 0
     path = write_netx(tmp_path / "trained.net",
-                      quantize(net, result.weights, bits=8, percentile=99.0,
-                               delays=result.delays),
+                      quantize(net, result.weights, bits=3, percentile=99.0,
+                               delays=result.delays,
+                               exponents=trained_exponents({"qat": result.qat.to_dict()}, 3,
+                                                           99.0, "qat")),
                       provenance={"test": "delays"})
     raw = read_netx_raw(path)
     np.testing.assert_array_equal(raw.d_in, result.delays.d_in.T)

@@ -84,14 +84,24 @@ def test_tiny_run_and_html_report(tmp_path):
     sweep = pd.read_csv(results / "tables" / "bits_sweep.csv")
     assert sorted(zip(sweep["method"], sweep["bits"], sweep["delays"], strict=True)) == [
         ("ptq", 4, False), ("ptq", 4, True), ("ptq", 8, False), ("ptq", 8, True),
-        ("qat", 4, False), ("qat", 8, False)]   # QAT of a model with delays: not yet
+        ("qat", 4, False), ("qat", 4, True), ("qat", 8, False), ("qat", 8, True)]
     assert (sweep["footprint_bytes"][sweep["bits"] == 4].to_numpy()
             < sweep["footprint_bytes"][sweep["bits"] == 8].to_numpy()).all()
     assert sweep[["emulator_mean", "float_quantized_mean", "float_mean"]].notna().all().all()
+    # ... and seed by seed (one seed here): one row per model, the mean its only value.
+    per_seed = pd.read_csv(results / "tables" / "bits_sweep_seeds.csv")
+    key = ["delays", "method", "bits"]
+    assert len(per_seed) == len(sweep) and (per_seed["seed"] == 3).all()
+    merged = per_seed.merge(sweep, on=key, validate="one_to_one")
+    assert np.allclose(merged["emulator"], merged["emulator_mean"])
     cell = results / "synth" / "h16" / "seed3"
     qat_model = np.load(cell / "qat4" / "model.npz")
     prov = json.loads(str(qat_model["provenance"]))
-    assert prov["qat"] == {"bits": 4, "percentile": 99.0}
+    assert {k: prov["qat"][k] for k in ("bits", "percentile", "lr_quanta")} == \
+        {"bits": 4, "percentile": 99.0, "lr_quanta": True}
+    assert len(prov["qat"]["exponents"]) == 2   # the scales it was trained at
+    delayed = np.load(results / "synth" / "h16-delays" / "seed3" / "qat4" / "model.npz")
+    assert "d_rec" in delayed.files   # QAT of a model with delays keeps (and learns) them
     assert prov["init_model"].endswith("seed3/model.npz")
     assert pd.read_csv(cell / "qat4" / "train_log.csv")["epoch"].tolist() == [0]
     quantized = json.loads((cell / "qat4" / "quantization.json").read_text())
@@ -102,7 +112,7 @@ def test_tiny_run_and_html_report(tmp_path):
     assert (lava["lava_aligned_agreement"] == 1.0).all()
     assert "## Weight bits" in text
     # The cell with delays: fine-tuned from its delay-free twin, deployed with its delays
-    # (PTQ only), checked by Lava, paired with the twin in the summary.
+    # (PTQ and QAT), checked by Lava, paired with the twin in the summary.
     delayed = results / "synth" / "h16-delays" / "seed3"
     prov = json.loads(str(np.load(delayed / "model.npz")["provenance"]))
     assert prov["init_model"] == "results/synth/h16/seed3/model.npz"
@@ -111,9 +121,10 @@ def test_tiny_run_and_html_report(tmp_path):
     assert floats.loc[True, "d_rec_max"] > 0 and "d_in_mean" not in floats
     assert floats.loc[True, "fine_tuned_from"] == prov["init_model"]
     rows = fixed[fixed["delays"]]
-    assert sorted(zip(rows["method"], rows["bits"], strict=True)) == [("ptq", 4), ("ptq", 8)]
+    assert sorted(zip(rows["method"], rows["bits"], strict=True)) == [
+        ("ptq", 4), ("ptq", 8), ("qat", 4), ("qat", 8)]
     assert (rows["lava_aligned_agreement"].dropna() == 1.0).all() and \
-        rows["lava_aligned_n"].notna().sum() == 1
+        rows["lava_aligned_n"].notna().sum() == 2   # 8 bits, PTQ and QAT
     learned = text.split("## Learned delays")[1].split("\n## ")[0]
     assert "recurrent 0..30 steps" in learned and "| synth | 16 | Test, float32 | 1 |" in learned
 

@@ -13,19 +13,24 @@ from neurokws.config import (
     QuantTraining,
     default_config,
     default_network,
+    delay_training,
     network_config,
+    qat_settings,
     train_settings,
 )
 from neurokws.data.binning import bin_events
+from neurokws.data.events import hold_out
 from neurokws.data.synthetic import generate_split
-from neurokws.deploy.quantize import DECAY_ONE, quantize
+from neurokws.deploy.quantize import DECAY_ONE, quantize, trained_exponents
 from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.inputs import aligned_inputs
 from neurokws.model.engine import loss_and_grad
-from neurokws.model.network import Weights
+from neurokws.model.network import Delays, Weights
 from neurokws.model.reference import simulate
-from neurokws.train.loop import accuracy, train
-from neurokws.train.qat import fake_quantize
+from neurokws.train.loop import accuracy, selected_row, train
+from neurokws.train.optimizer import Adam
+from neurokws.train.qat import fake_quantize, fix_scale, quanta
+from neurokws.utils.errors import ConfigError, ModelFormatError
 
 
 def _network(rng, n_hidden=32, n_out=5, n_steps=80):
@@ -124,25 +129,36 @@ def test_straight_through_gradient_is_the_slope_of_the_quantizer():
         assert np.abs(g).max() > 0
 
 
+T_MS = 200
+
+
+def _float_model(tmp_path, epochs: int, n_samples: int):
+    """A float model trained on a small synthetic task (4 classes, 8 speakers): config,
+    network, weights and its training split."""
+    config = default_config(
+        datasets={"task": {"source": "synthetic", "epochs": epochs,
+                           "augmentations": ["shift"]}},
+        hidden_sizes=[32], seeds=[1], model={"n_steps": T_MS},
+        training={"batch_size": 16, "lr": 3e-3, "ease_in_start_lr": 3e-3,
+                  "progress_bar": False})
+    split = generate_split(n_samples, 4, seed=3, difficulty=0.1, duration_ms=T_MS,
+                           speakers=range(8))
+    net = network_config(config, 32, n_out=4, n_in=split.n_channels)
+    float_w = train(net, train_settings(config, "task", 32), 1, split,
+                    tmp_path / "float").weights
+    return config, net, float_w, split
+
+
 def test_qat_fine_tuning_lowers_the_loss_of_the_deployed_model(tmp_path):
     """Fine-tuning a float model with QAT at 2 bits lowers the training loss of the 2-bit
     model (the integers deployment makes from the returned weights, run as Loihi would)
     well below post-training quantization of the float model, and below the same
     fine-tuning without QAT, and keeps its test accuracy at least as high. The run is
     deterministic (two runs, same bits) and resumes to the same bits."""
-    t_ms = 200
-    config = default_config(
-        datasets={"task": {"source": "synthetic", "epochs": 25, "augmentations": ["shift"]}},
-        hidden_sizes=[32], seeds=[1], model={"n_steps": t_ms},
-        training={"batch_size": 16, "lr": 3e-3, "ease_in_start_lr": 3e-3,
-                  "progress_bar": False})
-    split = generate_split(160, 4, seed=3, difficulty=0.1, duration_ms=t_ms,
-                           speakers=range(8))
-    test = generate_split(80, 4, seed=3, difficulty=0.1, duration_ms=t_ms,
-                          speakers=range(8, 10), split="test")
-    net = network_config(config, 32, n_out=4, n_in=split.n_channels)
+    config, net, float_w, split = _float_model(tmp_path, epochs=25, n_samples=160)
     settings = train_settings(config, "task", 32)
-    float_w = train(net, settings, 1, split, tmp_path / "float").weights
+    test = generate_split(80, 4, seed=3, difficulty=0.1, duration_ms=T_MS,
+                          speakers=range(8, 10), split="test")
     spec = QuantTraining(2, 99.0)
     binned = bin_events(split, net.dt, net.n_steps)
 
@@ -154,7 +170,12 @@ def test_qat_fine_tuning_lowers_the_loss_of_the_deployed_model(tmp_path):
         return loss, accuracy(fq.config, fq.weights, test)
 
     tune = dataclasses.replace(settings, epochs=4, lr=1e-3, ease_in_start_lr=1e-3)
-    qat_w = train(net, tune, 1, split, tmp_path / "qat", qat=spec, init=float_w).weights
+    run = train(net, tune, 1, split, tmp_path / "qat", qat=spec, init=float_w)
+    qat_w = run.weights
+    # fine-tuning holds the scales of the float model's post-training quantization
+    ptq = quantize(net, float_w, bits=2, percentile=99.0)
+    assert run.qat.exponents == (ptq.hidden_exponent, ptq.output_exponent)
+    spec = run.qat
     again = train(net, tune, 1, split, tmp_path / "qat2", qat=spec, init=float_w).weights
     for a, b in zip(qat_w.arrays().values(), again.arrays().values(), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -179,8 +200,193 @@ def test_qat_refusals(tmp_path):
     net = dataclasses.replace(config, n_out=2)
     with pytest.raises(ValueError, match="numba engine only"):
         train(net, settings, 1, split, tmp_path, backend=object(), qat=QuantTraining(4, 99.0))
-    with pytest.raises(ValueError, match="with delays is not supported"):
+    with pytest.raises(ValueError, match="with delays fine-tunes a trained one"):
         train(dataclasses.replace(net, max_delay_in=3), settings, 1, split, tmp_path,
               qat=QuantTraining(4, 99.0))
+    with pytest.raises(ValueError, match="needs fixed scales"):
+        train(net, settings, 1, split, tmp_path, qat=QuantTraining(4, 99.0, lr_quanta=True))
     with pytest.raises(ValueError, match="bits must be an integer"):
         fake_quantize(config, weights, QuantTraining(1, 99.0))
+
+
+def _fine_tuning_case(tmp_path):
+    """A float model trained on a small synthetic task, its data, and a held-out split."""
+    config, net, float_w, split = _float_model(tmp_path, epochs=20, n_samples=200)
+    rest, held = hold_out(split, 0.2, 1)
+    return config, net, float_w, rest, held
+
+
+def test_fine_tuning_never_selects_a_model_below_post_training_quantization(tmp_path):
+    """The cause of issue 30's collapse, reproduced: fine-tuning whose steps are far larger
+    than a 3-bit weight step wrecks the deployed model in every epoch. Selected on online
+    training accuracy (the old default) or on the epochs alone, the result deploys below
+    PTQ of the float model; with PTQ itself as the candidate before the first epoch
+    (select_start), the selection on the held-out deployed integers hands on PTQ's model
+    unchanged. A gentle rate in quanta improves on PTQ there instead, and deployment
+    quantizes the result with the scales it was trained at, to the integers it ran."""
+    config, net, float_w, rest, held = _fine_tuning_case(tmp_path)
+    spec = QuantTraining(3, 99.0, lr_quanta=True)
+    settings = qat_settings(config, "task", 32, 3)
+    assert settings.select_checkpoint == "best_valid"
+    ptq = fix_scale(net, spec, float_w)
+
+    def held_accuracy(w, s=ptq):
+        fq = fake_quantize(net, w, s)
+        return accuracy(fq.config, fq.weights, held)
+
+    start = held_accuracy(float_w)
+    wild = dataclasses.replace(settings, epochs=3, lr=40.0, ease_in_start_lr=40.0)
+    by_train = train(net, dataclasses.replace(wild, select_checkpoint="best_train"), 1, rest,
+                     tmp_path / "wild_train", held, qat=spec, init=float_w)
+    assert max(r["valid_accuracy"] for r in by_train.log_rows) < start - 0.05, \
+        "every epoch's deployed model should lose to PTQ here"
+    assert held_accuracy(by_train.weights, by_train.qat) < start
+    guarded = train(net, wild, 1, rest, tmp_path / "wild", held, qat=spec, init=float_w)
+    assert guarded.selected_epoch == -1
+    for a, b in zip(guarded.weights.arrays().values(), float_w.arrays().values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert held_accuracy(guarded.weights, guarded.qat) == start
+    assert selected_row(guarded)["epoch"] == -1
+    # a gentle rate in quanta at 2 bits, where PTQ loses: every batch on PTQ's scales,
+    # shadow weights within half a step of the range, and better than PTQ on held-out data
+    spec2 = QuantTraining(2, 99.0, lr_quanta=True)
+    ptq2 = fix_scale(net, spec2, float_w)
+    start2 = held_accuracy(float_w, ptq2)
+    gentle = train(net, dataclasses.replace(settings, epochs=4), 1, rest, tmp_path / "tune",
+                   held, qat=spec2, init=float_w)
+    assert gentle.qat.exponents == ptq2.exponents
+    assert gentle.selected_epoch >= 0
+    assert held_accuracy(gentle.weights, ptq2) > start2
+    step = quanta(net, gentle.qat)
+    rescued = np.float32(settings.rescue_increment) * len(gentle.log_rows)
+    for name, w in gentle.weights.arrays().items():   # 2 bits: integers -2..1
+        assert w.min() >= -2.5 * step[name] - 1e-6, name
+        assert w.max() <= 1.5 * step[name] + rescued + 1e-6, name
+    deployed = quantize(net, gentle.weights, bits=2, percentile=99.0,
+                        exponents=trained_exponents({"qat": gentle.qat.to_dict()}, 2, 99.0,
+                                                    "m.npz"))
+    assert deployed.same_integers(fake_quantize(net, gentle.weights, gentle.qat).quantized)
+    with pytest.raises(ModelFormatError, match=r"m\.npz: trained for 2-bit"):
+        trained_exponents({"qat": gentle.qat.to_dict()}, 4, 99.0, "m.npz")
+    assert trained_exponents({}, 2, 99.0, "m.npz") is None
+
+
+def test_rate_in_quanta_scales_each_layers_adam_step():
+    """lr_scale multiplies the rate per array: one Adam step with it equals separate steps
+    at the scaled rates (the fused float32 path and numpy's give the same bits)."""
+    rng = np.random.default_rng(4)
+    w = Weights(*(rng.normal(0, 1, shape).astype(np.float32)
+                  for shape in ((6, 4), (4, 4), (4, 3))))
+    g = Weights(*(rng.normal(0, 1, a.shape).astype(np.float32) for a in w.arrays().values()))
+    scale = {"w_in": 0.5, "w_rec": 0.5, "w_out": 0.125}
+    together = w.copy()
+    Adam(0.9, 0.999, 1e-8).step(together, g, 1e-2, scale)
+    for name in Weights.NAMES:
+        alone = w.copy()
+        Adam(0.9, 0.999, 1e-8).step(alone, g, 1e-2 * scale[name])
+        np.testing.assert_array_equal(getattr(together, name), getattr(alone, name))
+    assert not np.array_equal(together.w_out, w.w_out)
+
+
+def test_hold_out_is_per_label_disjoint_and_drawn_from_the_seed():
+    split = generate_split(60, 3, seed=2, duration_ms=80.0)
+    rest, held = hold_out(split, 0.2, 5)
+    assert len(rest) + len(held) == len(split)
+    for label in range(3):
+        n = int(np.sum(split.labels == label))
+        assert int(np.sum(held.labels == label)) == round(0.2 * n)
+    _, again = hold_out(split, 0.2, 5)
+    np.testing.assert_array_equal(again.times_us, held.times_us)
+    _, other = hold_out(split, 0.2, 6)
+    assert not np.array_equal(other.times_us, held.times_us)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        hold_out(split, 1.0, 5)
+
+
+@pytest.mark.parametrize("bits", [8, 3])
+def test_forward_pass_with_delays_spikes_as_the_emulator(bits):
+    """A model with delays: the QAT forward model (deployed integers, rounded delays) on
+    aligned input spikes as the emulator runs the same QuantizedModel, but for the few
+    documented float/fixed differences (docs/fixedpoint.md)."""
+    rng = np.random.default_rng(6)
+    config, weights = _network(rng)
+    config = dataclasses.replace(config, max_delay_in=20, max_delay_rec=12)
+    delays = Delays(rng.integers(0, 21, (700, 32)).astype(np.int32),
+                    rng.integers(0, 13, (32, 32)).astype(np.int32))
+    n_s, per = 4, 1500
+    inputs = aligned_inputs(rng.integers(0, 80, per * n_s), rng.integers(0, 700, per * n_s),
+                            np.arange(n_s + 1) * per, n_steps=80)
+    fq = fake_quantize(config, weights, QuantTraining(bits, 99.0), delays)
+    assert fq.config.delay_maxima == config.delay_maxima
+    emulated = FixedPointNetwork.from_quantized(fq.quantized).run(
+        inputs, stream_len=1, record=("hidden",)).traces["hidden_s"].astype(bool)
+    total = 0
+    for s in range(n_s):
+        sel = slice(inputs.offsets[s], inputs.offsets[s + 1])
+        total += int(np.sum(simulate(fq.config, fq.weights, inputs.steps[sel],
+                                     inputs.channels[sel], delays).spikes != emulated[s]))
+    n_spikes = int(emulated.sum())
+    assert n_spikes > 1000
+    # 2 %: one spike that differs (e.g. a truncated decay) shifts the later ones it drives,
+    # through delays too (here 0 of 2,672 at 8 bits, 41 of 2,664 at 3 bits)
+    assert total <= 0.02 * n_spikes, (total, n_spikes)
+    # without the delays the same integers spike differently: the delays are in the model
+    undelayed = sum(int(np.sum(simulate(dataclasses.replace(fq.config, max_delay_in=0,
+                                                             max_delay_rec=0), fq.weights,
+                                        inputs.steps[inputs.offsets[s]:inputs.offsets[s + 1]],
+                                        inputs.channels[inputs.offsets[s]:inputs.offsets[s + 1]]
+                                        ).spikes != emulated[s])) for s in range(n_s))
+    assert undelayed > 10 * max(total, 10)
+
+
+def test_qat_of_a_delay_model_starts_at_ptq_and_learns_with_its_delays(tmp_path):
+    """QAT of a model with learned delays: fine-tuning starts from its weights and delays
+    (the delays go on learning, rounded in the forward pass, within their maxima), starts at
+    PTQ's scales, and the selected model deploys, with its delays, to integers no worse than
+    PTQ's on the held-out split; a delay model without its starting delays is refused."""
+    config = default_config(datasets={"s": {"source": "synthetic", "epochs": 4}},
+                            hidden_sizes=[32], seeds=[1], model={"n_steps": 100},
+                            delays=[True],
+                            training={"ease_in_start_lr": 1e-3, "progress_bar": False,
+                                      "delays": {"lr": 1.0, "init_in": 20.0,
+                                                 "init_rec": 5.0}})
+    split = generate_split(96, 3, seed=2, duration_ms=100.0)
+    net = network_config(config, 32, n_out=split.n_classes, n_in=split.n_channels,
+                         delays=True)
+    spec_d = delay_training(config, True)
+    settings = dataclasses.replace(train_settings(config, "s", 32), batch_size=16)
+    float_run = train(net, settings, 1, split, tmp_path / "float", delays=spec_d)
+    rest, held = hold_out(split, 0.25, 1)
+    tune = dataclasses.replace(qat_settings(config, "s", 32, 3), epochs=3, batch_size=16)
+    spec = QuantTraining(3, 99.0, lr_quanta=True)
+    with pytest.raises(ValueError, match="init_delays"):
+        train(net, tune, 1, rest, tmp_path / "refused", held, delays=spec_d, qat=spec,
+              init=float_run.weights)
+    run = train(net, tune, 1, rest, tmp_path / "qat", held, delays=spec_d, qat=spec,
+                init=float_run.weights, init_delays=float_run.delays)
+    ptq = quantize(net, float_run.weights, bits=3, percentile=99.0, delays=float_run.delays)
+    assert run.qat.exponents == (ptq.hidden_exponent, ptq.output_exponent)
+    assert run.delays is not None
+    for name, top in net.delay_maxima.items():
+        assert 0 <= getattr(run.delays, name).min() <= getattr(run.delays, name).max() <= top
+
+    def held_accuracy(weights, delays, qat):
+        fq = fake_quantize(net, weights, qat, delays)
+        return accuracy(fq.config, fq.weights, held, delays=delays)
+
+    start = held_accuracy(float_run.weights, float_run.delays, run.qat)
+    assert held_accuracy(run.weights, run.delays, run.qat) >= start
+    if run.selected_epoch >= 0:
+        assert held_accuracy(run.weights, run.delays, run.qat) > start
+
+
+def test_qat_epochs_per_bit_width():
+    """training.qat.epochs: one number, or a map bit width -> epochs that must cover every
+    deploy.bits entry (ConfigError naming the key and the bit width)."""
+    config = default_config(training={"qat": {"epochs": {8: 10, 2: 20}}},
+                            deploy={"bits": [8, 2]})
+    assert qat_settings(config, "default", 16, 2).epochs == 20
+    assert qat_settings(config, "default", 16, 8).epochs == 10
+    with pytest.raises(ConfigError, match=r"training\.qat\.epochs.*4"):
+        default_config(training={"qat": {"epochs": {8: 10}}}, deploy={"bits": [8, 4]})
+    assert qat_settings(default_config(), "default", 16, 3).epochs == 10

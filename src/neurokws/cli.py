@@ -141,13 +141,14 @@ def quantize_export(model_path: str | Path, out_dir: str | Path, bits: int,
     and, with nir, DIR/model.nir; returns the paths written."""
     from neurokws.deploy.netx import write_netx
     from neurokws.deploy.nir_export import export_nir
-    from neurokws.deploy.quantize import quantize
+    from neurokws.deploy.quantize import quantize, trained_exponents
     from neurokws.model.network import load_model
     from neurokws.utils.atomic import write_json
     from neurokws.utils.provenance import file_sha256, provenance
 
-    net, weights, _ = load_model(model_path)
-    qmodel = quantize(net, weights, bits=bits, percentile=percentile, source=model_path)
+    net, weights, prov = load_model(model_path)
+    qmodel = quantize(net, weights, bits=bits, percentile=percentile, source=model_path,
+                      exponents=trained_exponents(prov, bits, percentile, str(model_path)))
     record = provenance(tool="neurokws quantize", source_model=str(model_path),
                         source_model_sha256=file_sha256(model_path), bits=bits,
                         percentile=percentile)

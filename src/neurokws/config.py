@@ -102,16 +102,30 @@ class DelayTraining:
 class QuantTraining:
     """Quantization-aware training (train/qat.py) for one deployment: the weight bit width
     (config `deploy.bits`) and the scale percentile (`deploy.percentile`), exactly as the
-    deployment's quantization will use them."""
+    deployment's quantization will use them; for fine-tuning a float model
+    (`training.qat.init: float`) also the scale held fixed and the rate in quanta."""
 
     bits: int           # checked where it is used, by deploy.quantize.quantize
     percentile: float
+    # Fine-tuning (None: QAT from scratch, the scale re-derived every batch): the power-of-two
+    # scales (hidden, output) held fixed, those of the starting model's post-training
+    # quantization (train/qat.py fix_scale), and Adam's rate in weight quanta per layer.
+    exponents: tuple[int, int] | None = None
+    lr_quanta: bool = False   # the settings' lr is in quanta of each layer's weight step
+    # an epoch replaces PTQ's candidate only above its selection accuracy p by this many
+    # standard errors sqrt(p (1 - p) / n) (train.loop.select_start)
+    margin_se: float = 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["exponents"] = None if self.exponents is None else list(self.exponents)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> QuantTraining:
+        data = dict(data)
+        if data.get("exponents") is not None:
+            data["exponents"] = tuple(int(e) for e in data["exponents"])
         return cls(**data)
 
 
@@ -296,7 +310,8 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> None:
 
 
 def _grid_problems(config: dict) -> list[str]:
-    """Checks a JSON schema cannot express: per-hidden maps cover every hidden size."""
+    """Checks a JSON schema cannot express: per-hidden maps cover every hidden size (and
+    per-bits maps every bit width)."""
     problems = []
     # (a config checked before the schema's defaults are filled in may lack these sections)
     training = config.get("training") or {}
@@ -317,6 +332,13 @@ def _grid_problems(config: dict) -> list[str]:
                 problems.append(f"'{key}' asks for {value} cores, more than "
                                 f"'resources.max_threads' ({cap}): lower it or raise the cap "
                                 "to the node's cores")
+    qat = training["qat"] if "qat" in training else {}
+    epochs = qat["epochs"] if "epochs" in qat else None
+    deploy = config.get("deploy") or {}
+    if isinstance(epochs, dict) and "bits" in deploy:
+        missing = sorted({int(b) for b in deploy["bits"]} - {int(k) for k in epochs})
+        if missing:
+            problems.append(f"'training.qat.epochs' has no value for bit width(s) {missing}")
     for name, ds in config["datasets"].items():
         for key in ("reg_lambda", "reg_lambda_lower"):
             value = ds.get(key)
@@ -441,21 +463,37 @@ def quant_method(prefix: str) -> str:
     return {v: k for k, v in QUANT_DIRS.items()}[prefix]
 
 
-def qat_settings(config: dict, dataset: str, hidden: int) -> TrainSettings:
-    """The TrainSettings of a cell's QAT run (`training.qat`): fine-tuning the float model
-    (init float: qat.epochs at qat.lr, cosine-annealed, no ease-in) or the cell's own
-    settings (init scratch)."""
+def qat_settings(config: dict, dataset: str, hidden: int, bits: int) -> TrainSettings:
+    """The TrainSettings of a cell's QAT run at `bits` (`training.qat`): fine-tuning the
+    float model (init float: qat.epochs, one number or per bit width, at qat.lr_quanta
+    weight steps, cosine-annealed, no ease-in, selected on the validation split, which a
+    held-out share of the training split stands in for where the dataset has none) or the
+    cell's own settings (init scratch)."""
     settings = train_settings(config, dataset, hidden)
     spec = config["training"]["qat"]
     if spec["init"] == "scratch":
         return settings
-    return dataclasses.replace(settings, epochs=int(spec["epochs"]), lr=float(spec["lr"]),
-                               ease_in_start_lr=float(spec["lr"]), lr_anneal="cosine")
+    epochs = spec["epochs"]
+    if isinstance(epochs, dict):
+        table = {int(k): int(v) for k, v in epochs.items()}
+        if int(bits) not in table:
+            raise ConfigError(
+                f"config key 'training.qat.epochs' has no entry for {bits} bits (has "
+                f"{sorted(table)}); add '{bits}: <epochs>' or give one number.")
+        epochs = table[int(bits)]
+    return dataclasses.replace(settings, epochs=int(epochs),
+                               lr=float(spec["lr_quanta"]),
+                               ease_in_start_lr=float(spec["lr_quanta"]), lr_anneal="cosine",
+                               select_checkpoint="best_valid")
 
 
 def quant_training(config: dict, bits: int) -> QuantTraining:
-    """The QAT target of one bit width: `bits` and deploy.percentile, as deployment uses."""
-    return QuantTraining(bits=int(bits), percentile=float(config["deploy"]["percentile"]))
+    """The QAT target of one bit width: `bits` and deploy.percentile, as deployment uses;
+    fine-tuning (training.qat.init float) takes its rate in weight quanta (the scales are
+    fixed from the starting model by train.loop.train)."""
+    qat = config["training"]["qat"]
+    return QuantTraining(bits=int(bits), percentile=float(config["deploy"]["percentile"]),
+                         lr_quanta=qat["init"] == "float", margin_se=float(qat["margin_se"]))
 
 
 def deployed_bits(config: dict) -> int:

@@ -516,8 +516,6 @@ class _Builder:
         self.add("export_nir", [f"{cell}/model.nir"], wc, deps=[model])
         dep_bits = deployed_bits(config)
         for method in config["deploy"]["methods"]:
-            if method == "qat" and delays:
-                continue
             for bits in config["deploy"]["bits"]:
                 self.deploy_jobs(wc, method, int(bits), int(bits) == dep_bits)
         if not profiled:
@@ -559,8 +557,8 @@ class _Builder:
             source = self.add("train_qat", [f"{folder}/model.npz", f"{folder}/train_log.csv"],
                               {**wc, "bits": bits}, deps=deps, threads=threads,
                               request=self.train_request(
-                                  dataset, hidden, False,
-                                  qat_settings(config, dataset, hidden).epochs))
+                                  dataset, hidden, delays,
+                                  qat_settings(config, dataset, hidden, bits).epochs))
         else:
             source = f"{cell}/model.npz"
         quantized = self.add("quantize", [f"{folder}/quantized.npz"], qwc, deps=[source])

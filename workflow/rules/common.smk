@@ -160,13 +160,12 @@ def cell_delay_training(wildcards):
 
 def fixed_paths(name, bits=None):
     """`name` inside each deployed model's folder (int<b>/: ptq, qat<b>/: qat) for every
-    cell, method and bit width (`bits`: only that one); QAT models for cells without delays
-    (train/qat.py)."""
+    cell, method and bit width (`bits`: only that one)."""
     return [
         p
         for m in METHODS
         for b in (BITS if bits is None else [bits])
-        for p in cell_paths(f"{QUANT_DIRS[m]}{b}/{name}", False if m == "qat" else None)
+        for p in cell_paths(f"{QUANT_DIRS[m]}{b}/{name}")
     ]
 
 
@@ -300,7 +299,7 @@ def estimate(stage, wildcards, input, attempt):
             train = resources.SplitStats.of(input.train)
             valid = resources.SplitStats.of(input.valid) if "valid" in input.keys() else None
             if stage == "train_qat":
-                epochs = qat_settings(config, wildcards.dataset, hidden).epochs
+                epochs = qat_settings(config, wildcards.dataset, hidden, int(wildcards.bits)).epochs
             elif stage == "train_segment":
                 epochs = int(wildcards.stop) - int(wildcards.first)
             else:

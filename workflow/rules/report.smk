@@ -60,6 +60,12 @@ rule figure_bits_sweep:
             category="Accuracy",
             labels={"figure": "bit-width sweep: data"},
         ),
+        seeds=report(
+            SWEEP_SEEDS_CSV,
+            caption="../report/bits_sweep_seeds.rst",
+            category="Accuracy",
+            labels={"figure": "bit-width sweep: per seed"},
+        ),
     log:
         "results/logs/figure_bits_sweep.log",
     conda:

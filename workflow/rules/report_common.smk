@@ -3,6 +3,7 @@
 TABLE2_CSV = "results/tables/table2.csv"  # written by the profiling stage
 TABLE2_MD = "results/tables/table2.md"
 SWEEP_CSV = "results/tables/bits_sweep.csv"  # figure_bits_sweep
+SWEEP_SEEDS_CSV = "results/tables/bits_sweep_seeds.csv"  # figure_bits_sweep
 
 
 def produced(path):

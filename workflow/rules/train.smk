@@ -100,10 +100,8 @@ rule aggregate_float:
 
 rule train_qat:
     """Quantization-aware training of one cell at one bit width (training.qat): the forward
-    pass runs the weights as deployment quantizes them; resumes from its checkpoint. Cells
-    with delays have none (loop.train refuses QAT with delays): the rule does not match them."""
-    wildcard_constraints:
-        delays="(?:)",   # the empty suffix only
+    pass runs the weights (and a cell's rounded delays, which go on learning) as deployment
+    quantizes them; resumes from its checkpoint."""
     input:
         unpack(qat_inputs),
     output:
@@ -112,10 +110,12 @@ rule train_qat:
     params:
         cell_dir=f"{CELL}/qat{{bits}}",
         settings=lambda wildcards: qat_settings(
-            config, wildcards.dataset, int(wildcards.hidden)
+            config, wildcards.dataset, int(wildcards.hidden), int(wildcards.bits)
         ).to_dict(),
         qat=lambda wildcards: quant_training(config, wildcards.bits).to_dict(),
+        holdout=config["training"]["qat"]["holdout"],
         model=cell_model,
+        delays=cell_delay_training,
     log:
         f"{CELL}/logs/train_qat{{bits}}.log",
     threads: train_threads

@@ -6,21 +6,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from neurokws.config import network_config
-from neurokws.deploy.quantize import quantize
+from neurokws.deploy.quantize import quantize, trained_exponents
 from neurokws.deploy.store import save_quantized
 from neurokws.model.network import load_network
 from neurokws.utils.atomic import write_json
 from neurokws.utils.rule_support import rule_provenance, start_rule
 
 log = start_rule(snakemake)
-net, weights, delays, _ = load_network(snakemake.input.model)
+net, weights, delays, prov = load_network(snakemake.input.model)
 # Refuse a model trained under a different `model` section (e.g. another T, tau or max delay).
 expected = network_config({"model": snakemake.params.model}, int(snakemake.wildcards.hidden),
                           n_out=net.n_out, n_in=net.n_in, delays=bool(snakemake.params.delays))
 load_network(snakemake.input.model, expected=expected)
 qmodel = quantize(net, weights, bits=int(snakemake.wildcards.bits),
                   percentile=float(snakemake.params.percentile), source=snakemake.input.model,
-                  delays=delays)   # integer delays are carried over as they are
+                  delays=delays,   # integer delays are carried over as they are
+                  exponents=trained_exponents(prov, int(snakemake.wildcards.bits),
+                                              float(snakemake.params.percentile),
+                                              snakemake.input.model))
 record = rule_provenance(snakemake, source_model=snakemake.input.model)
 save_quantized(snakemake.output.quantized, qmodel, record)
 write_json(snakemake.output.summary, {"quantization": qmodel.summary(), "provenance": record})

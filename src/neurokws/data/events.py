@@ -123,6 +123,22 @@ def _ranges(starts: np.ndarray, counts: np.ndarray, new_offsets: np.ndarray) -> 
     return np.arange(total, dtype=np.int64) + shift
 
 
+def hold_out(split: EventSplit, fraction: float, seed: int
+             ) -> tuple[EventSplit, EventSplit]:
+    """(rest, held): `fraction` of each label's samples (rounded, at least one where the
+    label has two or more) drawn from `seed`, in their original order in both parts. A
+    selection split for datasets without a validation split (QAT, train/loop.py)."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"the held-out share must lie strictly between 0 and 1, got {fraction}")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x401D]))
+    held = np.zeros(len(split), dtype=bool)
+    for label in np.unique(split.labels):
+        members = np.flatnonzero(split.labels == label)
+        k = min(len(members) - 1, max(1, round(fraction * len(members))))
+        held[rng.choice(members, size=k, replace=False)] = True
+    return split.subset(np.flatnonzero(~held)), split.subset(np.flatnonzero(held))
+
+
 def concatenate(splits: Sequence[EventSplit]) -> EventSplit:
     """Stack splits sample-wise (e.g. originals + blends); metadata taken from the first."""
     if not splits:

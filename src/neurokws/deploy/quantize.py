@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from neurokws.config import QuantTraining
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.utils.errors import ModelFormatError
 
@@ -175,13 +176,34 @@ class QuantizedModel:
                 "network_config": self.config.to_dict()}
 
 
+def trained_exponents(provenance: dict, bits: int, percentile: float, source: str
+                      ) -> tuple[int, int] | None:
+    """The scales a QAT model was fine-tuned at (its provenance's `qat`), to deploy it with
+    exactly the integers its training ran; None for a float model or QAT from scratch.
+    A QAT model quantized at another bit width or percentile than it was trained for is
+    refused (ModelFormatError naming the file)."""
+    qat = provenance.get("qat")
+    if not qat:
+        return None
+    spec = QuantTraining.from_dict(qat)
+    if spec.bits != bits or spec.percentile != percentile:
+        raise ModelFormatError(
+            f"{source}: trained for {spec.bits}-bit weights at percentile {spec.percentile}, "
+            f"asked to quantize at {bits} bits, percentile {percentile}: quantize the float "
+            "model instead, or retrain QAT at this bit width")
+    return spec.exponents
+
+
 def quantize(config: NetworkConfig, weights: Weights, *, bits: int, percentile: float,
              source: str | os.PathLike = "weights",
-             delays: Delays | None = None) -> QuantizedModel:
+             delays: Delays | None = None,
+             exponents: tuple[int, int] | None = None) -> QuantizedModel:
     """Quantize float weights (docs/quantization.md): `bits`-bit integers, scales from the
     `percentile`-th percentile (config `deploy`); `source` names the weights in errors.
     A model with synaptic delays passes its integer `delays` (already whole steps: they
-    are carried over unchanged, in NetX layout)."""
+    are carried over unchanged, in NetX layout). `exponents` (hidden, output) gives the
+    scales instead of the percentile: a QAT model is deployed with the scales it was
+    trained at (train/qat.py)."""
     if not MIN_BITS <= int(bits) <= MAX_BITS or int(bits) != bits:
         raise ValueError(f"bits must be an integer in [{MIN_BITS}, {MAX_BITS}], got {bits!r}")
     if not 0.0 < percentile <= 100.0:
@@ -199,9 +221,12 @@ def quantize(config: NetworkConfig, weights: Weights, *, bits: int, percentile: 
     fold = weight_fold_factor(config)
     w_in, w_rec, w_out = (np.asarray(a, dtype=np.float64).T * fold
                           for a in weights.arrays().values())
-    hidden_exp = scale_exponent(np.concatenate([w_in.ravel(), w_rec.ravel()]), bits, percentile,
-                                f"{source}: hidden layer (w_in and w_rec)")
-    output_exp = scale_exponent(w_out, bits, percentile, f"{source}: output layer (w_out)")
+    if exponents is None:
+        hidden_exp = scale_exponent(np.concatenate([w_in.ravel(), w_rec.ravel()]), bits,
+                                    percentile, f"{source}: hidden layer (w_in and w_rec)")
+        output_exp = scale_exponent(w_out, bits, percentile, f"{source}: output layer (w_out)")
+    else:
+        hidden_exp, output_exp = (int(e) for e in exponents)
     q_in, c_in = quantize_matrix(w_in, hidden_exp, bits)
     q_rec, c_rec = quantize_matrix(w_rec, hidden_exp, bits)
     q_out, c_out = quantize_matrix(w_out, output_exp, bits)

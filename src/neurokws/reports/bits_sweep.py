@@ -1,9 +1,10 @@
 """The bit-width sweep: accuracy and cost of every deployed model per method and bit width.
 
 From the fixed-point table (tables.fixed_accuracy_table): per (dataset, hidden, delays,
-method, bits) the mean and sd over seeds of the emulator's accuracy (aligned input, what
-training saw), of the float engine on the same integers (train/qat.deployed_forward), the
-float model's test accuracy, and the NeuroBench-style metrics (deploy/metrics.py).
+method, bits) and seed the emulator's accuracy (aligned input, what training saw), the
+float engine on the same integers (train/qat.deployed_forward), the float model's test
+accuracy and the NeuroBench-style metrics (deploy/metrics.py); then their mean and sd over
+seeds. The figure shows both, so that one collapsed seed is seen as one (issue 30).
 """
 
 from __future__ import annotations
@@ -13,54 +14,91 @@ import os
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from neurokws.reports.figures import COLUMN_WIDTH_IN, new_figure, paper_style, save_figure
 from neurokws.reports.tables import CELL_KEY, MODEL_KEY
 
 GROUP = [k for k in CELL_KEY if k != "seed"]
+SEED_KEY = [*GROUP, *MODEL_KEY, "seed"]   # one deployed model
 METHOD_LABELS = {"ptq": "post-training quantization", "qat": "quantization-aware training"}
 ACCURACIES = {"emulator_aligned_accuracy": "emulator", "float_quantized_accuracy":
               "float_quantized", "float_test_accuracy": "float"}
 MEANS = ["footprint_bytes", "connection_sparsity", "effective_synaptic_ops_aligned",
          "activation_sparsity_aligned"]
+METHOD_DODGE = 0.18   # x distance (in bits) between the methods' columns in the figure
 
 
-def sweep_table(fixed: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, hidden, delays, method, bits): seeds, accuracies (% mean and
-    sd over seeds) and the cost metrics' means. Tables from before QAT are all ptq."""
+def _sorted(table: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """The sweep's row order: group, method, bits from high to low, then `key`'s rest."""
+    rest = [k for k in key if k not in (*GROUP, "method", "bits")]
+    by = [*GROUP, "method", "bits", *rest]
+    return table.sort_values(by, ascending=[True] * (len(GROUP) + 1) + [False]
+                             + [True] * len(rest), kind="stable").reset_index(drop=True)
+
+
+def seed_table(fixed: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, hidden, delays, method, bits, seed): the accuracies in %
+    (`emulator`, `float_quantized`, `float`; NaN where not measured) and the cost metrics.
+    Tables from before QAT are all ptq."""
     fixed = fixed if "method" in fixed else fixed.assign(method="ptq")
+    frame = fixed[SEED_KEY].copy()
+    for column, name in ACCURACIES.items():
+        frame[name] = (100.0 * pd.to_numeric(fixed[column], errors="coerce")
+                       if column in fixed else np.nan)
+    for column in MEANS:
+        frame[column] = pd.to_numeric(fixed[column], errors="coerce") if column in fixed \
+            else np.nan
+    if not len(frame):
+        return frame
+    # One row per model already (tables.fixed_accuracy_table); a repeated one is averaged.
+    frame = frame.groupby(SEED_KEY, sort=True, as_index=False).mean()
+    return _sorted(frame, SEED_KEY)
+
+
+def sweep_table(seeds: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, hidden, delays, method, bits) of `seed_table`'s rows: seeds,
+    accuracies (% mean and sample sd over seeds) and the cost metrics' means."""
     rows = []
-    for key, part in fixed.groupby([*GROUP, *MODEL_KEY], sort=True):
+    for key, part in seeds.groupby([*GROUP, *MODEL_KEY], sort=True):
         row = dict(zip([*GROUP, *MODEL_KEY], key, strict=True))
         row["n_seeds"] = int(part["seed"].nunique())
-        for column, name in ACCURACIES.items():
-            values = 100.0 * pd.to_numeric(part.get(column), errors="coerce").dropna() \
-                if column in part else pd.Series(dtype=float)
+        for name in ACCURACIES.values():
+            values = part[name].dropna()
             row[f"{name}_mean"] = float(values.mean()) if len(values) else np.nan
             row[f"{name}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else np.nan
         for column in MEANS:
-            row[column] = (float(pd.to_numeric(part[column], errors="coerce").mean())
-                           if column in part else np.nan)
+            row[column] = float(part[column].mean())
         rows.append(row)
     table = pd.DataFrame(rows)
-    if not len(table):
-        return table
-    return table.sort_values([*GROUP, "method", "bits"], ascending=[True] * len(GROUP)
-                             + [True, False], kind="stable").reset_index(drop=True)
+    return _sorted(table, [*GROUP, *MODEL_KEY]) if len(table) else table
 
 
-def plot_sweep(table: pd.DataFrame, png: str | os.PathLike, pdf: str | os.PathLike) -> Figure:
-    """Emulator accuracy against weight bits, one line per method (mean +- sd over seeds),
-    the float model's accuracy as a dashed line; one panel per (dataset, hidden, delays)."""
+def plot_sweep(seeds: pd.DataFrame, png: str | os.PathLike, pdf: str | os.PathLike) -> Figure:
+    """Emulator accuracy against weight bits, one panel per (dataset, hidden, delays): per
+    method its mean +- sd over seeds (sweep_table) and every seed as a dot of the same
+    colour, the methods side by side (dodged in x); the float model's mean dashed.
+    `seeds` is seed_table's frame."""
+    table = sweep_table(seeds)
     groups = list(table.groupby(GROUP, sort=True)) if len(table) else []
     with paper_style():
         fig = new_figure(2.4, COLUMN_WIDTH_IN * max(len(groups), 1))
         axes = fig.subplots(1, max(len(groups), 1), squeeze=False)[0]
         for ax, (key, part) in zip(axes, groups, strict=False):
-            for method, rows in part.groupby("method", sort=True):
-                rows = rows.sort_values("bits")
-                ax.errorbar(rows["bits"], rows["emulator_mean"], yerr=rows["emulator_sd"],
-                            marker="o", label=METHOD_LABELS.get(method, method))
+            in_group = np.logical_and.reduce([seeds[k] == v
+                                              for k, v in zip(GROUP, key, strict=True)])
+            methods = sorted(part["method"].unique())
+            for i, method in enumerate(methods):
+                dodge = (i - (len(methods) - 1) / 2) * METHOD_DODGE
+                rows = part[part["method"] == method].sort_values("bits")
+                bars = ax.errorbar(rows["bits"] + dodge, rows["emulator_mean"],
+                                   yerr=rows["emulator_sd"], marker="o",
+                                   label=METHOD_LABELS.get(method, method))
+                points = seeds[in_group & (seeds["method"] == method)].dropna(
+                    subset=["emulator"])
+                ax.scatter(points["bits"] + dodge, points["emulator"], s=6, zorder=3,
+                           color=bars.lines[0].get_color(), edgecolors="white",
+                           linewidths=0.3)
             ax.axhline(float(part["float_mean"].mean()), color="0.3", ls="--",
                        label="float model")
             dataset, hidden, delays = key
@@ -71,7 +109,10 @@ def plot_sweep(table: pd.DataFrame, png: str | os.PathLike, pdf: str | os.PathLi
             ax.grid(alpha=0.3)
         axes[0].set_ylabel("emulator test accuracy (%)")
         if groups:
-            axes[0].legend()
+            handles, _ = axes[0].get_legend_handles_labels()
+            one_seed = Line2D([], [], ls="", marker="o", markersize=2.5, color="0.3",
+                              markeredgecolor="white", markeredgewidth=0.3, label="one seed")
+            axes[0].legend(handles=[*handles, one_seed])
         else:
             axes[0].text(0.5, 0.5, "no deployed models", ha="center", va="center")
         save_figure(fig, png, pdf)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from neurokws.train.checkpoint import (
 )
 from neurokws.train.delays import DelayTraining, clamp_delays, init_delays, round_delays
 from neurokws.train.optimizer import Adam
-from neurokws.train.qat import fake_quantize
+from neurokws.train.qat import clamp_shadow, fake_quantize, fix_scale, quanta
 from neurokws.train.schedule import LearningRateSchedule
 from neurokws.utils.atomic import write_csv, write_npz
 from neurokws.utils.provenance import config_hash
@@ -58,6 +59,7 @@ class TrainResult:
     selection: str
     log_rows: list[dict[str, Any]]
     delays: Delays | None = None   # the selected epoch's integer delays, when learned
+    qat: QuantTraining | None = None   # QAT as run (fine-tuning: with the scales it held)
 
 
 @dataclass
@@ -185,28 +187,35 @@ def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventS
 
 def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
                 run_hash: str, delays: DelayTraining | None = None,
-                init: Weights | None = None) -> TrainState:
+                init: Weights | None = None,
+                start_delays: Delays | None = None) -> TrainState:
     """Epoch 0: the paper's initialisation drawn from `seed` (or the given `init` weights,
     e.g. a float model to fine-tune) and a new schedule (and the initial delays, from their
-    own stream of `seed`)."""
+    own stream of `seed`, or `start_delays`, e.g. the fine-tuned model's)."""
     weights = (init_weights(net, np.random.default_rng(int(seed))) if init is None else
                init.astype(np.float32).copy())
+    if delays is None:
+        floats = None
+    elif start_delays is None:
+        floats = init_delays(net, delays, seed)
+    else:
+        floats = Delays(*(np.array(a, np.float32) for a in start_delays.arrays().values()))
     return TrainState(epoch=0, weights=weights,
                       optimizer={}, schedule=LearningRateSchedule.from_settings(settings).state(),
-                      run_hash=run_hash,
-                      delays=None if delays is None else init_delays(net, delays, seed))
+                      run_hash=run_hash, delays=floats)
 
 
 def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
           out_dir: Path, valid_split: EventSplit | None = None,
           backend: EpochBackend | None = None,
           delays: DelayTraining | None = None, qat: QuantTraining | None = None,
-          init: Weights | None = None, segment: tuple[int, int] | None = None
-          ) -> TrainResult | None:
+          init: Weights | None = None, segment: tuple[int, int] | None = None,
+          init_delays: Delays | None = None) -> TrainResult | None:
     """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there.
     With `delays`, synaptic delays are learned with the weights (train/delays.py; numba and
     mlGeNN backends). With `qat`, the forward pass runs the weights as deployment will
-    quantize them (train/qat.py; numba backend); `init` starts from given weights.
+    quantize them (train/qat.py; numba backend); `init` starts from given weights (and
+    `init_delays`, integer or float steps, from given delays: QAT of a model with delays).
 
     `segment` (first, stop): train epochs first..stop - 1 only (a job of a chain under a
     partition's time limit): after epoch 0 it continues from the checkpoint the segment
@@ -220,12 +229,24 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
     if qat is not None and backend is not None:
         raise ValueError("quantization-aware training runs in the numba engine only "
                          "(mlGeNN's weight quantization, genn-team/ml_genn PR #88, is unmerged)")
-    if qat is not None and net.has_delays:
-        raise ValueError("quantization-aware training of a model with delays is not "
-                         "supported yet: train it without QAT (post-training quantization "
-                         "deploys its delays)")
+    if init_delays is not None and (delays is None or init is None):
+        raise ValueError("starting delays are given without delay training settings and "
+                         "starting weights: give DelayTraining and init as well")
+    if qat is not None and net.has_delays and (init is None or init_delays is None):
+        raise ValueError("quantization-aware training of a model with delays fine-tunes a "
+                         "trained one: give its weights (init) and delays (init_delays)")
     if init is not None:
         init.check(net, source="initial weights")
+    start = None if init_delays is None else round_delays(
+        Delays(*(np.asarray(a, np.float32) for a in init_delays.arrays().values())), net)
+    if start is not None:
+        start.check(net, source="initial delays", maxima=True)
+    if qat is not None and init is not None and qat.exponents is None:
+        # fine-tuning: PTQ's scales, held (train/qat.py)
+        qat = fix_scale(net, qat, init, start)
+    if qat is not None and qat.lr_quanta and qat.exponents is None:
+        raise ValueError("a QAT rate in weight quanta needs fixed scales: fine-tune a float "
+                         "model (training.qat.init: float)")
     if net.has_delays != (delays is not None):
         raise ValueError(f"the model's max delays are {net.delay_maxima} but delay training "
                          f"settings are {delays}: a model with delays learns them (give "
@@ -233,9 +254,10 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
     backend = backend or NumbaBackend(net, settings, delays, qat)
     ckpt_dir = Path(out_dir) / "checkpoints"
     identity = backend.identity()
-    if init is not None:   # the starting weights shape the trajectory
+    if init is not None:   # the starting weights (and delays) shape the trajectory
+        arrays = {**init.arrays(), **({} if init_delays is None else init_delays.arrays())}
         identity = {**identity, "init": config_hash(
-            {k: a.astype(np.float32).tobytes().hex() for k, a in init.arrays().items()})}
+            {k: a.astype(np.float32).tobytes().hex() for k, a in arrays.items()})}
     run_hash = resume_hash(net, settings, seed, train_split, identity)
     mode = selection_mode(settings, valid_split is not None)
     first, stop = (0, settings.epochs) if segment is None else segment
@@ -245,7 +267,9 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
     else:
         state = resume_or_none(ckpt_dir / "last.npz", run_hash)
     if state is None:
-        state = fresh_state(net, settings, seed, run_hash, delays, init)
+        state = fresh_state(net, settings, seed, run_hash, delays, init, init_delays)
+        if qat is not None and init is not None and mode == "best_valid":
+            select_start(state, net, qat, valid_split, ckpt_dir)
     else:
         log.info("resuming %s after epoch %d", out_dir, state.epoch)
     if state.epoch < stop:
@@ -263,7 +287,28 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
                   round_delays(Delays(*(np.array(best[f"delay_{k}"]) for k in Delays.NAMES)),
                                net))
     return TrainResult(weights=selected, selected_epoch=state.best_epoch, selection=mode,
-                       log_rows=state.log_rows, delays=chosen)
+                       log_rows=state.log_rows, delays=chosen, qat=qat)
+
+
+def select_start(state: TrainState, net: NetworkConfig, qat: QuantTraining,
+                 valid: EventSplit, ckpt_dir: Path) -> None:
+    """QAT fine-tuning's candidate before its first epoch (epoch -1): the starting weights,
+    deployed with the scales fine-tuning holds, which are post-training quantization's
+    integers. An epoch is selected only where its deployed model does better on `valid`,
+    so fine-tuning never hands on a model that loses to PTQ there; to replace PTQ's, by
+    more than qat.margin_se standard errors of PTQ's accuracy p on n samples,
+    sqrt(p (1 - p) / n) (a gain of a few samples is noise where PTQ is as good as the
+    float model)."""
+    rounded = None if state.delays is None else round_delays(state.delays, net)
+    fq = fake_quantize(net, state.weights, qat, rounded)
+    p = accuracy(fq.config, fq.weights, valid, delays=rounded)
+    state.best_metric = p + qat.margin_se * math.sqrt(p * (1.0 - p) / max(len(valid), 1))
+    state.best_epoch = -1
+    extra = ({} if state.delays is None else
+             {f"delay_{k}": a for k, a in state.delays.arrays().items()})
+    write_npz(ckpt_dir / "best.npz", **state.weights.arrays(), **extra, epoch=np.array(-1))
+    log.info("QAT: the starting model deployed at %d bits: %.4f on the selection split "
+             "(an epoch must reach %.4f to replace it)", qat.bits, p, state.best_metric)
 
 
 def finish_epoch(state: TrainState, outcome: EpochOutcome, schedule: LearningRateSchedule,
@@ -344,6 +389,8 @@ class _NumbaSession:
         self.optimizer, self.valid, self.delays, self.qat = optimizer, valid, delays, qat
         self.reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
                              lambda_lower=settings.reg_lambda_lower)
+        # QAT fine-tuning: the rate in weight quanta, per layer (train/qat.py quanta)
+        self.lr_scale = quanta(net, qat) if qat is not None and qat.lr_quanta else None
 
     def run_epoch(self, epoch: int, data: EpochData,
                   schedule: LearningRateSchedule) -> EpochOutcome:
@@ -360,14 +407,17 @@ class _NumbaSession:
         for block, batches in data.blocks(settings.batch_size, settings.block_batches):
             for batch in batches:
                 rounded = None if self.delays is None else self.delays.rounded()
-                fq = None if self.qat is None else fake_quantize(net, weights, self.qat)
+                fq = (None if self.qat is None else
+                      fake_quantize(net, weights, self.qat, rounded))
                 result = loss_and_grad(net if fq is None else fq.config,
                                        weights if fq is None else fq.weights, block.steps,
                                        block.channels, block.offsets, block.labels, batch,
                                        self.reg, delays=rounded)
                 lr = schedule.lr_for_next_batch()
                 self.optimizer.step(weights, result.grads if fq is None else
-                                    fq.shadow_grads(result.grads), lr)
+                                    fq.shadow_grads(result.grads), lr, self.lr_scale)
+                if self.qat is not None and self.qat.exponents is not None:
+                    clamp_shadow(weights, net, self.qat)
                 if self.delays is not None:
                     self.delays.step(result.delay_grads)
                 loss_sum += result.loss * len(batch)
@@ -401,8 +451,16 @@ class _NumbaSession:
         delays = None if self.delays is None else self.delays.rounded()
         if self.qat is None:
             return accuracy(self.net, self.weights, self.valid, delays=delays)
-        fq = fake_quantize(self.net, self.weights, self.qat)
+        fq = fake_quantize(self.net, self.weights, self.qat, delays)
         return accuracy(fq.config, fq.weights, self.valid, delays=delays)
+
+
+def selected_row(result: TrainResult) -> dict[str, Any]:
+    """The log row of the selected epoch; for QAT's starting model (epoch -1, select_start)
+    a row naming it."""
+    if result.selected_epoch < 0:
+        return {"epoch": -1, "selected": "the starting model (post-training quantization)"}
+    return next(r for r in result.log_rows if r["epoch"] == result.selected_epoch)
 
 
 def write_train_log(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -41,13 +41,16 @@ class Adam:
     m: dict[str, np.ndarray] = field(default_factory=dict)
     v: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def step(self, weights: Weights, grads: Weights, lr: float) -> None:
+    def step(self, weights: Weights, grads: Weights, lr: float,
+             lr_scale: dict[str, float] | None = None) -> None:
         """Apply one update to `weights` in place from `grads` (any parameter set with
-        NAMES, e.g. network.Delays holding float delays)."""
+        NAMES, e.g. network.Delays holding float delays); `lr_scale` multiplies the rate
+        per array (e.g. QAT's rate in weight quanta, train/qat.py)."""
         self.step_count += 1
         first = 1.0 / (1.0 - self.beta1 ** self.step_count)
         second = 1.0 / (1.0 - self.beta2 ** self.step_count)
         for name in type(weights).NAMES:
+            lr_name = lr if lr_scale is None else lr * lr_scale[name]
             w = getattr(weights, name)
             g = getattr(grads, name).astype(w.dtype, copy=False)
             if name not in self.m:
@@ -57,14 +60,14 @@ class Adam:
                 f = np.float32
                 _adam_update(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
                              f(self.beta1), f(self.beta2), f(1.0 - self.beta1),
-                             f(1.0 - self.beta2), f(lr * first),
+                             f(1.0 - self.beta2), f(lr_name * first),
                              np.array([self.eps, second], np.float32))
                 continue
             m *= self.beta1
             m += (1.0 - self.beta1) * g
             v *= self.beta2
             v += (1.0 - self.beta2) * (g * g)
-            w -= (lr * first) * m / (np.sqrt(v * second) + self.eps)
+            w -= (lr_name * first) * m / (np.sqrt(v * second) + self.eps)
 
     def state(self, prefix: str = "adam_") -> dict[str, np.ndarray]:
         """Arrays to store in a checkpoint (keys start with `prefix`)."""

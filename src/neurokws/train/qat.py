@@ -37,11 +37,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurokws.config import QuantTraining
-from neurokws.deploy.quantize import DECAY_ONE, QuantizedModel, quantize
+from neurokws.deploy.quantize import (
+    DECAY_ONE,
+    QuantizedModel,
+    int_range,
+    quantize,
+    weight_fold_factor,
+)
 from neurokws.model.network import Delays, NetworkConfig, Weights
 
-__all__ = ["QatForward", "QuantTraining", "deployed_forward", "fake_quantize",
-           "quantized_dynamics"]
+__all__ = ["QatForward", "QuantTraining", "clamp_shadow", "deployed_forward", "fake_quantize",
+           "fix_scale", "quanta", "quantized_dynamics"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,40 @@ def deployed_forward(config: NetworkConfig, qmodel: QuantizedModel
 def fake_quantize(config: NetworkConfig, weights: Weights, spec: QuantTraining,
                   delays: Delays | None = None) -> QatForward:
     """The forward model of one QAT batch from the shadow `weights` (module docstring); a
-    model with delays passes its integer `delays` (carried over, as in deployment)."""
+    model with delays passes its integer `delays` (carried over, as in deployment). With
+    `spec.exponents` the scales are those, else re-derived from the weights' percentile."""
     qmodel = quantize(config, weights, bits=spec.bits, percentile=spec.percentile,
-                      source="QAT shadow weights", delays=delays)
+                      source="QAT shadow weights", delays=delays, exponents=spec.exponents)
     return QatForward(*deployed_forward(config, qmodel), quantized=qmodel)
+
+
+def fix_scale(config: NetworkConfig, spec: QuantTraining, start: Weights,
+              delays: Delays | None = None) -> QuantTraining:
+    """`spec` with the scales held fixed at those of the post-training quantization of the
+    `start` weights (docs/quantization.md#fine-tuning): fine-tuning then begins at exactly
+    PTQ's integers, and no batch's percentile can flip a scale by a power of two (which
+    halves or doubles every integer of the layer at once)."""
+    qmodel = quantize(config, start, bits=spec.bits, percentile=spec.percentile,
+                      source="QAT starting weights", delays=delays)
+    return dataclasses.replace(spec, exponents=(qmodel.hidden_exponent,
+                                                qmodel.output_exponent))
+
+
+def quanta(config: NetworkConfig, spec: QuantTraining) -> dict[str, float]:
+    """The weight step of each matrix in shadow-weight units, 2^e / c (c the fold factor:
+    W c / 2^e is rounded to the integer), for fixed scales."""
+    if spec.exponents is None:
+        raise ValueError("weight quanta need fixed scales (QuantTraining.exponents)")
+    fold = weight_fold_factor(config)
+    hidden, output = (math.ldexp(1.0, e) / fold for e in spec.exponents)
+    return {"w_in": hidden, "w_rec": hidden, "w_out": output}
+
+
+def clamp_shadow(weights: Weights, config: NetworkConfig, spec: QuantTraining) -> None:
+    """Hold each shadow weight within half a step of the integer range (in place): beyond
+    it the straight-through gradient would push a clipped weight on without changing its
+    integer, and the weight could not come back within a few steps."""
+    lo, hi = int_range(spec.bits)
+    for name, step in quanta(config, spec).items():
+        w = getattr(weights, name)
+        np.clip(w, np.float32((lo - 0.5) * step), np.float32((hi + 0.5) * step), out=w)
