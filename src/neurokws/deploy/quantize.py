@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.config import QuantTraining
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.utils.errors import ModelFormatError
 
@@ -181,17 +180,18 @@ def trained_exponents(provenance: dict, bits: int, percentile: float, source: st
     """The scales a QAT model was fine-tuned at (its provenance's `qat`), to deploy it with
     exactly the integers its training ran; None for a float model or QAT from scratch.
     A QAT model quantized at another bit width or percentile than it was trained for is
-    refused (ModelFormatError naming the file)."""
+    refused (ModelFormatError naming the file). Reads the record of config.QuantTraining's
+    to_dict() as plain data: this module runs in the side environments too (no config)."""
     qat = provenance.get("qat")
     if not qat:
         return None
-    spec = QuantTraining.from_dict(qat)
-    if spec.bits != bits or spec.percentile != percentile:
+    if int(qat["bits"]) != bits or float(qat["percentile"]) != percentile:
         raise ModelFormatError(
-            f"{source}: trained for {spec.bits}-bit weights at percentile {spec.percentile}, "
-            f"asked to quantize at {bits} bits, percentile {percentile}: quantize the float "
-            "model instead, or retrain QAT at this bit width")
-    return spec.exponents
+            f"{source}: trained for {qat['bits']}-bit weights at percentile "
+            f"{qat['percentile']}, asked to quantize at {bits} bits, percentile {percentile}: "
+            "quantize the float model instead, or retrain QAT at this bit width")
+    exponents = qat.get("exponents")
+    return None if exponents is None else (int(exponents[0]), int(exponents[1]))
 
 
 def quantize(config: NetworkConfig, weights: Weights, *, bits: int, percentile: float,
