@@ -271,3 +271,66 @@ def test_profiling_paths_name_what_delays_cost_or_why_they_cannot_run(tmp_path):
     path = write_netx(tmp_path / "m.net", quantized(), {})
     with pytest.raises(LoihiUnavailableError, match=r"m\.net has synaptic delays.*netx"):
         run_on_loihi(path, np.zeros((20, 80), np.int32), repeats=1)
+
+
+def test_fewer_delay_bits_clip_the_delays_and_shrink_the_footprint(model, tmp_path):
+    """deploy.delay_bits: a network's delays held in b bits keep at most 2^b - 1 steps
+    (each connection's own maximum if smaller); the float model, read into it with
+    `narrow`, has its delays clipped (not rescaled); quantized, exported and read back, the
+    NetX model holds those delays and the footprint counts b bits per delay synapse (each
+    connection: the width of its own maximum)."""
+    from neurokws.deploy.metrics import static_metrics
+    from neurokws.model.network import with_delay_bits
+
+    path, weights, d = model
+    assert NET.delay_bits == 5 and PLAIN.delay_bits == 0   # max(30, 8) = 0b11110
+    three = with_delay_bits(NET, 3)
+    assert (three.max_delay_in, three.max_delay_rec, three.delay_bits) == (7, 7, 3)
+    assert with_delay_bits(NET, 4).delay_maxima == {"d_in": 15, "d_rec": 8}
+    assert with_delay_bits(NET, None) == NET == with_delay_bits(NET, 5)
+    assert with_delay_bits(PLAIN, 3) == PLAIN   # no delays: nothing to narrow
+    recurrent_only = dataclasses.replace(NET, max_delay_in=0)
+    assert with_delay_bits(recurrent_only, 2).delay_maxima == {"d_in": 0, "d_rec": 3}
+    # Read into the narrower network: clipped, everything else as stored.
+    config, got_w, got, _ = load_network(path, expected=three, narrow=True)
+    assert config == three
+    np.testing.assert_array_equal(got.d_in, np.minimum(d.d_in, 7))
+    np.testing.assert_array_equal(got.d_rec, np.minimum(d.d_rec, 7))
+    assert (d.d_in > 7).any() and (d.d_rec > 7).any()
+    np.testing.assert_array_equal(got_w.w_rec, weights.w_rec)
+    # Without `narrow`, or into a network that differs otherwise, it is refused.
+    with pytest.raises(ModelFormatError, match="different config"):
+        load_network(path, expected=three)
+    with pytest.raises(ModelFormatError, match="different config"):
+        load_network(path, expected=dataclasses.replace(three, n_steps=81), narrow=True)
+    full = quantize(NET, weights, bits=4, percentile=99.0, delays=d)
+    narrow = quantize(config, got_w, bits=4, percentile=99.0, delays=got)
+    assert narrow.delay_bits == 3 and full.delay_bits == 5
+    synapses = NET.n_in * NET.n_hidden + NET.n_hidden ** 2
+    n_weights = synapses + NET.n_hidden * NET.n_out
+    # each connection at its own maximum's width: d_in 30 steps (5 bits), d_rec 8 (4 bits)
+    delay_bits = 5 * NET.n_in * NET.n_hidden + 4 * NET.n_hidden ** 2
+    assert static_metrics(full)["footprint_bytes"] == -(-(4 * n_weights + delay_bits) // 8)
+    assert static_metrics(narrow)["footprint_bytes"] == -(-(4 * n_weights + 3 * synapses) // 8)
+    assert static_metrics(narrow)["delay_bits"] == 3
+    back = read_netx(write_netx(tmp_path / "narrow.net", narrow, provenance={}))
+    assert back.config == three and back.delay_bits == 3
+    np.testing.assert_array_equal(back.d_rec, np.minimum(d.d_rec, 7).T)
+
+
+def test_precision_tags_add_narrower_delays_to_cells_with_delays():
+    """A deployed model's folder suffix: weight bits, and in cells with delays each
+    deploy.delay_bits narrower than model.delays' own (62 steps: 6 bits)."""
+    from neurokws.config import parse_precision, precision_tag, precision_tags
+
+    config = default_config(delays=[False, True], deploy={"bits": [8, 3],
+                                                          "delay_bits": [6, 3, 2]})
+    assert precision_tags(config, False) == ["8", "3"]
+    assert precision_tags(config, True) == ["8", "8d3", "8d2", "3", "3d3", "3d2"]
+    assert parse_precision("3d2") == (3, 2) and parse_precision("8") == (8, None)
+    assert precision_tag(*parse_precision("4d3")) == "4d3"
+    config = default_config(delays=[True], model={"delays": {"max_in": 0, "max_rec": 7}},
+                            deploy={"delay_bits": [3, 2]})
+    assert precision_tags(config, True) == ["8", "8d2"]   # 7 steps already take 3 bits
+    with pytest.raises(Exception, match="delay_bits"):
+        default_config(deploy={"delay_bits": [7]})

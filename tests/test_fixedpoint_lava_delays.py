@@ -128,9 +128,10 @@ def test_emulator_equals_lava_with_delays_and_graded_input(lava, tmp_path):
 
 def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
     """Weights and delays learned by our trainer (train/delays.py), then fine-tuned by
-    3-bit quantization-aware training with their delays (train/qat.py), quantized by deploy
-    at the scales QAT held and carried through the NetX file (delay / delay_rec) into the
-    emulator and the Lava graph: the same bits."""
+    3-bit quantization-aware training with their delays held in 3 bits (train/qat.py,
+    deploy.delay_bits: 0..7 steps), quantized by deploy at the scales QAT held and carried
+    through the NetX file (delay / delay_rec) into the emulator and the Lava graph: the
+    same bits."""
     from neurokws.config import (
         QuantTraining,
         default_config,
@@ -144,6 +145,7 @@ def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
     from neurokws.data.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
     from neurokws.deploy.quantize import trained_exponents
+    from neurokws.model.network import with_delay_bits
     from neurokws.train.loop import train
 
     config = default_config(datasets={"s": {"source": "synthetic", "epochs": 3}},
@@ -160,14 +162,17 @@ def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
     learned = train(net, settings, 1, split, tmp_path / "trained",
                     delays=delay_training(config, True))
     rest, held = hold_out(split, 0.25, 1)
-    result = train(net, dataclasses.replace(qat_settings(config, "s", 32, 3), epochs=2,
-                                            batch_size=16),
+    narrow = with_delay_bits(net, 3)
+    result = train(narrow, dataclasses.replace(qat_settings(config, "s", 32, 3), epochs=2,
+                                               batch_size=16),
                    1, rest, tmp_path / "qat", held, delays=delay_training(config, True),
                    qat=QuantTraining(3, 99.0, lr_quanta=True), init=learned.weights,
-                   init_delays=learned.delays)
-    assert result.delays.d_in.max() > 0 and result.delays.d_rec.max() > 0
+                   init_delays=learned.delays.clipped(narrow))
+    assert learned.delays.d_in.max() > 7
+    for delays in result.delays.arrays().values():
+        assert 0 < delays.max() <= 7
     path = write_netx(tmp_path / "trained.net",
-                      quantize(net, result.weights, bits=3, percentile=99.0,
+                      quantize(narrow, result.weights, bits=3, percentile=99.0,
                                delays=result.delays,
                                exponents=trained_exponents({"qat": result.qat.to_dict()}, 3,
                                                            99.0, "qat")),

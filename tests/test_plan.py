@@ -45,14 +45,26 @@ def day_limit() -> plan.Plan:
 
 
 @pytest.mark.workflow
-def test_the_jobs_per_rule_are_the_dry_runs():
+@pytest.mark.parametrize("delay_bits", [None, [4, 2]])
+def test_the_jobs_per_rule_are_the_dry_runs(tmp_path, delay_bits):
     """Every rule of a fresh run (`snakemake -n --forceall` from the checkout), as many
-    jobs: the default (spoken digits through the cochlea, delays, QAT, the bit-width sweep);
+    jobs: the default (spoken digits through the cochlea, delays, QAT, the bit-width sweep),
+    and with delay bits swept (deploy.delay_bits: more models in the cells with delays);
     the paper's grid is compared under a limit below (only train_segment jobs are added)."""
-    path = ROOT / "config" / "config.yaml"
-    proc = snakemake("--configfile", str(path), "-n", "--forceall")
+    paths = [ROOT / "config" / "config.yaml"]
+    if delay_bits is not None:
+        paths.append(tmp_path / "delay_bits.yaml")
+        paths[-1].write_text(f"deploy: {{delay_bits: {delay_bits}}}\n")
+    proc = snakemake("--configfile", *map(str, paths), "-n", "--forceall")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert plan.build(plan.load_config(path)).counts() == dry_run_counts(proc.stdout)
+    counts = plan.build(plan.load_config(paths)).counts()
+    assert counts == dry_run_counts(proc.stdout)
+    if delay_bits is not None:   # per delay cell, method and weight bits: 2 more models
+        config = plan.load_config(paths)
+        cells = len(config["seeds"]) * len(config["hidden_sizes"])
+        plain = plan.build(plan.load_config(paths[0])).counts()
+        assert counts["eval_fixed"] - plain["eval_fixed"] == cells * 2 * 5 * 2
+        assert counts["train_qat"] - plain["train_qat"] == cells * 5 * 2
 
 
 def test_under_a_limit_only_the_segments_are_added(paper_plan, day_limit):

@@ -126,3 +126,30 @@ def test_figure_without_models(tmp_path):
     fig = plot_sweep(seeds, tmp_path / "s.png", tmp_path / "s.pdf")
     assert not [c for ax in fig.axes for c in ax.collections if isinstance(c, PathCollection)]
     assert (tmp_path / "s.png").exists()
+
+
+def test_delay_bits_are_series_of_their_own(tmp_path):
+    """deploy.delay_bits: a delay cell's models at 6- and 3-bit delays are separate rows
+    (seed and sweep tables) and separate series in the figure, labelled with their delay
+    bits; a table without the column (before deploy.delay_bits) has Loihi 2's 6 bits."""
+    fixed = fixed_table()
+    assert set(seed_table(fixed)[["delays", "delay_bits"]].itertuples(index=False)) == \
+        {(False, 0), (True, 6)}
+    fixed["delay_bits"] = np.where(fixed["delays"], 6, 0)
+    narrow = fixed[fixed["delays"]].assign(delay_bits=3, emulator_aligned_accuracy=0.5,
+                                           footprint_bytes=1.0)
+    seeds = seed_table(pd.concat([fixed, narrow], ignore_index=True))
+    table = sweep_table(seeds)
+    delayed = table[table["delays"]]
+    assert len(delayed) == 2 * len(BITS)
+    assert delayed["delay_bits"].tolist() == [6, 3] * len(BITS)   # bits, then delay bits
+    assert (delayed.loc[delayed["delay_bits"] == 3, "emulator_mean"] == 50.0).all()
+    assert (delayed.loc[delayed["delay_bits"] == 3, "footprint_bytes"] == 1.0).all()
+    fig = plot_sweep(seeds, tmp_path / "s.png", tmp_path / "s.pdf")
+    plain, with_delays = (ax for ax in fig.axes if ax.get_title())
+    assert len(plain.containers) == 2 and len(with_delays.containers) == 2
+    labels = with_delays.get_legend().get_texts()
+    assert {"ptq, 6-bit delays", "ptq, 3-bit delays"} <= {t.get_text() for t in labels}
+    assert "ptq, 6-bit delays" not in {t.get_text() for t in plain.get_legend().get_texts()}
+    at_half = [c for c in with_delays.collections if isinstance(c, PathCollection)][1]
+    assert np.allclose(np.asarray(at_half.get_offsets())[:, 1], 50.0)

@@ -25,7 +25,7 @@ from neurokws.deploy.quantize import DECAY_ONE, quantize, trained_exponents
 from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.inputs import aligned_inputs
 from neurokws.model.engine import loss_and_grad
-from neurokws.model.network import Delays, Weights
+from neurokws.model.network import Delays, Weights, with_delay_bits
 from neurokws.model.reference import simulate
 from neurokws.train.loop import accuracy, selected_row, train
 from neurokws.train.optimizer import Adam
@@ -271,6 +271,46 @@ def test_fine_tuning_never_selects_a_model_below_post_training_quantization(tmp_
     assert trained_exponents({}, 2, 99.0, "m.npz") is None
 
 
+def test_scale_search_holds_a_finer_scale_only_where_it_beats_ptqs(tmp_path):
+    """training.qat.scale_search: at 2 bits the percentile's step rounds most weights to 0
+    and a finer step does better; search_scale tries each layer's exponent up to K powers
+    of two lower on the held-out split, keeps the most accurate pair only where it beats
+    PTQ's accuracy p by margin_se standard errors (else PTQ's), and fine-tuning holds it."""
+    from neurokws.train.loop import search_scale
+
+    config, net, float_w, rest, held = _fine_tuning_case(tmp_path)
+    # margin 1 se: on 40 held-out samples PTQ's 92.5 % leaves 2 se no room below 100 %
+    spec = QuantTraining(2, 99.0, lr_quanta=True, margin_se=1.0, scale_search=2)
+    ptq = fix_scale(net, spec, float_w)
+
+    def held_accuracy(s):
+        fq = fake_quantize(net, float_w, s)
+        return accuracy(fq.config, fq.weights, held)
+
+    p = held_accuracy(ptq)
+    candidates = {(ptq.exponents[0] - i, ptq.exponents[1] - j):
+                  held_accuracy(dataclasses.replace(ptq, exponents=(ptq.exponents[0] - i,
+                                                                    ptq.exponents[1] - j)))
+                  for i in range(3) for j in range(3)}
+    searched = search_scale(net, ptq, float_w, None, held)
+    assert searched.exponents != ptq.exponents   # here a finer scale wins, as on real data
+    assert searched.exponents[0] <= ptq.exponents[0] and searched.exponents[1] <= ptq.exponents[1]
+    best = candidates[searched.exponents]
+    assert best == max(candidates.values())
+    assert best > p + 1.0 * math.sqrt(p * (1 - p) / len(held))
+    # Nothing beats PTQ by a margin this wide, or nothing is tried: PTQ's scales.
+    assert search_scale(net, dataclasses.replace(ptq, margin_se=1e6), float_w, None,
+                        held).exponents == ptq.exponents
+    assert search_scale(net, dataclasses.replace(ptq, scale_search=0), float_w, None,
+                        held).exponents == ptq.exponents
+    # train() searches before fine-tuning and holds the scales it found.
+    settings = dataclasses.replace(qat_settings(config, "task", 32, 2), epochs=2)
+    run = train(net, settings, 1, rest, tmp_path / "search", held, qat=spec, init=float_w)
+    assert run.qat.exponents == searched.exponents
+    fq = fake_quantize(net, run.weights, run.qat)
+    assert accuracy(fq.config, fq.weights, held) >= best
+
+
 def test_rate_in_quanta_scales_each_layers_adam_step():
     """lr_scale multiplies the rate per array: one Adam step with it equals separate steps
     at the scaled rates (the fused float32 path and numpy's give the same bits)."""
@@ -343,7 +383,8 @@ def test_qat_of_a_delay_model_starts_at_ptq_and_learns_with_its_delays(tmp_path)
     """QAT of a model with learned delays: fine-tuning starts from its weights and delays
     (the delays go on learning, rounded in the forward pass, within their maxima), starts at
     PTQ's scales, and the selected model deploys, with its delays, to integers no worse than
-    PTQ's on the held-out split; a delay model without its starting delays is refused."""
+    PTQ's on the held-out split; a delay model without its starting delays is refused. The
+    same with its delays in 2 bits (deploy.delay_bits)."""
     config = default_config(datasets={"s": {"source": "synthetic", "epochs": 4}},
                             hidden_sizes=[32], seeds=[1], model={"n_steps": 100},
                             delays=[True],
@@ -378,6 +419,24 @@ def test_qat_of_a_delay_model_starts_at_ptq_and_learns_with_its_delays(tmp_path)
     assert held_accuracy(run.weights, run.delays, run.qat) >= start
     if run.selected_epoch >= 0:
         assert held_accuracy(run.weights, run.delays, run.qat) > start
+
+    # With 2-bit delays (deploy.delay_bits): the float model's delays clipped to 3 steps,
+    # learning within them, and no worse than PTQ's clipped delays on the held-out split.
+    two = with_delay_bits(net, 2)
+    clipped = float_run.delays.clipped(two)
+    assert float_run.delays.d_in.max() > 3 and clipped.d_in.max() == 3
+    narrow = train(two, tune, 1, rest, tmp_path / "qat_d2", held, delays=spec_d, qat=spec,
+                   init=float_run.weights, init_delays=clipped)
+    for name, top in two.delay_maxima.items():
+        assert top == 3 and getattr(narrow.delays, name).max() <= 3
+    if narrow.selected_epoch >= 0:   # an epoch was selected over PTQ: delays learned too
+        assert not np.array_equal(narrow.delays.d_in, clipped.d_in)
+
+    def held_narrow(weights, delays):
+        fq = fake_quantize(two, weights, narrow.qat, delays)
+        return accuracy(fq.config, fq.weights, held, delays=delays)
+
+    assert held_narrow(narrow.weights, narrow.delays) >= held_narrow(float_run.weights, clipped)
 
 
 def test_qat_epochs_per_bit_width():

@@ -115,6 +115,9 @@ class QuantTraining:
     # an epoch replaces PTQ's candidate only above its selection accuracy p by this many
     # standard errors sqrt(p (1 - p) / n) (train.loop.select_start)
     margin_se: float = 0.0
+    # fine-tuning's scales: besides PTQ's, each layer's exponent up to this many powers of
+    # two lower is tried on the selection split (train.loop.search_scale; 0: PTQ's)
+    scale_search: int = 0
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -463,6 +466,30 @@ def quant_method(prefix: str) -> str:
     return {v: k for k, v in QUANT_DIRS.items()}[prefix]
 
 
+def precision_tag(bits: int, delay_bits: int | None = None) -> str:
+    """A deployed model's folder suffix after its method's prefix (QUANT_DIRS): `<bits>`
+    (weight bits; delays as the model has them) or `<bits>d<delay bits>` (delays held in
+    fewer bits, deploy.delay_bits: model.network.with_delay_bits), e.g. qat4d3/."""
+    return f"{int(bits)}" if delay_bits is None else f"{int(bits)}d{int(delay_bits)}"
+
+
+def parse_precision(tag: str) -> tuple[int, int | None]:
+    """(weight bits, delay bits or None) of a precision_tag."""
+    bits, _, delay_bits = str(tag).partition("d")
+    return int(bits), (int(delay_bits) if delay_bits else None)
+
+
+def precision_tags(config: dict, delays: bool) -> list[str]:
+    """The precisions a cell deploys at: every weight bit width (`deploy.bits`), and in a
+    cell with delays also each of them with every `deploy.delay_bits` narrower than the
+    model's own delays (model.delays: 62 steps take 6 bits)."""
+    bits = [int(b) for b in config["deploy"]["bits"]]
+    own = max(config["model"]["delays"]["max_in"], config["model"]["delays"]["max_rec"])
+    narrower = [int(d) for d in config["deploy"]["delay_bits"]
+                if delays and int(d) < int(own).bit_length()]
+    return [precision_tag(b, d) for b in bits for d in [None, *narrower]]
+
+
 def qat_settings(config: dict, dataset: str, hidden: int, bits: int) -> TrainSettings:
     """The TrainSettings of a cell's QAT run at `bits` (`training.qat`): fine-tuning the
     float model (init float: qat.epochs, one number or per bit width, at qat.lr_quanta
@@ -489,11 +516,12 @@ def qat_settings(config: dict, dataset: str, hidden: int, bits: int) -> TrainSet
 
 def quant_training(config: dict, bits: int) -> QuantTraining:
     """The QAT target of one bit width: `bits` and deploy.percentile, as deployment uses;
-    fine-tuning (training.qat.init float) takes its rate in weight quanta (the scales are
-    fixed from the starting model by train.loop.train)."""
+    fine-tuning (training.qat.init float) takes its rate in weight quanta and searches its
+    scales (both fixed from the starting model by train.loop.train)."""
     qat = config["training"]["qat"]
     return QuantTraining(bits=int(bits), percentile=float(config["deploy"]["percentile"]),
-                         lr_quanta=qat["init"] == "float", margin_se=float(qat["margin_se"]))
+                         lr_quanta=qat["init"] == "float", margin_se=float(qat["margin_se"]),
+                         scale_search=int(qat["scale_search"]) if qat["init"] == "float" else 0)
 
 
 def deployed_bits(config: dict) -> int:

@@ -61,6 +61,9 @@ from neurokws.config import (
     dataset_splits,
     deployed_bits,
     fine_tunes_delay_free,
+    parse_precision,
+    precision_tag,
+    precision_tags,
     qat_settings,
     resolve_config,
     training_threads,
@@ -516,11 +519,12 @@ class _Builder:
         self.add("export_nir", [f"{cell}/model.nir"], wc, deps=[model])
         dep_bits = deployed_bits(config)
         for method in config["deploy"]["methods"]:
-            for bits in config["deploy"]["bits"]:
-                self.deploy_jobs(wc, method, int(bits), int(bits) == dep_bits)
+            for tag in precision_tags(config, delays):
+                self.deploy_jobs(wc, method, tag, tag == precision_tag(dep_bits))
         if not profiled:
             return
-        net = self.deploy_jobs(wc, "ptq", dep_bits, False)   # profile's int<b>/model.net
+        # profile's int<b>/model.net
+        net = self.deploy_jobs(wc, "ptq", precision_tag(dep_bits), False)
         profiling = config["profiling"]
         for device in profiling["devices"]:
             for batch in device_batch_sizes(device, profiling["batch_sizes"]):
@@ -534,16 +538,17 @@ class _Builder:
                          threads=profiling["threads"], gpus=device_gpus(device),
                          slots=("profiling_slot",))
 
-    def deploy_jobs(self, wc: Mapping[str, Any], method: str, bits: int, lava: bool) -> str:
+    def deploy_jobs(self, wc: Mapping[str, Any], method: str, tag: str, lava: bool) -> str:
         """quantize, export_netx, eval_fixed (and Lava at the deployed bit width) of one
-        model of a cell; returns its model.net."""
+        model of a cell at one precision (config.precision_tag); returns its model.net."""
         config = self.config
         dataset, hidden = wc["dataset"], int(wc["hidden"])
         delays = wc["delays"] == DELAY_SUFFIX
         cell = CELL.format(**wc)
         quant = QUANT_DIRS[method]
-        folder = f"{cell}/{quant}{bits}"
-        qwc = {**wc, "quant": quant, "bits": bits}
+        folder = f"{cell}/{quant}{tag}"
+        qwc = {**wc, "quant": quant, "bits": tag}
+        bits = parse_precision(tag)[0]
         test = prepared_path(dataset, "test")
         stats = self.data[dataset].splits
         common = dict(n_hidden=hidden, n_steps=config["model"]["n_steps"], delays=delays,
@@ -555,7 +560,7 @@ class _Builder:
             if config["training"]["qat"]["init"] == "float":
                 deps.append(f"{cell}/model.npz")
             source = self.add("train_qat", [f"{folder}/model.npz", f"{folder}/train_log.csv"],
-                              {**wc, "bits": bits}, deps=deps, threads=threads,
+                              {**wc, "bits": tag}, deps=deps, threads=threads,
                               request=self.train_request(
                                   dataset, hidden, delays,
                                   qat_settings(config, dataset, hidden, bits).epochs))

@@ -26,6 +26,8 @@ from neurokws.config import (  # noqa: E402
     delay_training,
     deployed_bits,
     fine_tunes_delay_free,
+    parse_precision,
+    precision_tags,
     qat_settings,
     quant_method,
     quant_training,
@@ -43,9 +45,9 @@ SEEDS = [int(s) for s in config["seeds"]]
 DELAY_AXIS = [bool(d) for d in config["delays"]]
 DELAY_SUFFIX = "-delays"   # cells with learned delays: results/<dataset>/h<N>-delays/seed<S>
 CELL = "results/{dataset}/h{hidden}{delays}/seed{seed}"
-BITS = [int(b) for b in config["deploy"]["bits"]]
 DEPLOYED_BITS = deployed_bits(config)
 METHODS = list(config["deploy"]["methods"])   # ptq -> int<b>/, qat -> qat<b>/ (QUANT_DIRS)
+# A deployed model's folder: its method's prefix and precision_tag, <bits>[d<delay bits>].
 LAVA = config["lava"]
 LAVA_MODES = LAVA["input_modes"]
 LAVA_CHUNKS = int(LAVA["chunks"])
@@ -70,7 +72,7 @@ wildcard_constraints:
     chunk=r"\d+",
     device="|".join(PROFILERS),
     batch=r"\d+",
-    bits=r"\d+",
+    bits=r"\d+(d\d+)?",
     quant="|".join(QUANT_DIRS.values()),
     first=r"\d+",
     stop=r"\d+",
@@ -159,13 +161,15 @@ def cell_delay_training(wildcards):
 
 
 def fixed_paths(name, bits=None):
-    """`name` inside each deployed model's folder (int<b>/: ptq, qat<b>/: qat) for every
-    cell, method and bit width (`bits`: only that one)."""
+    """`name` inside each deployed model's folder (int<tag>/: ptq, qat<tag>/: qat) for every
+    cell, method and precision (config.precision_tags; `bits`: only those weight bits, with
+    the model's own delays)."""
     return [
-        p
+        f"{CELL}/{QUANT_DIRS[m]}{tag}/{name}".format(**cell)
         for m in METHODS
-        for b in (BITS if bits is None else [bits])
-        for p in cell_paths(f"{QUANT_DIRS[m]}{b}/{name}")
+        for cell in cells()
+        for tag in (precision_tags(config, cell["delays"] == DELAY_SUFFIX)
+                    if bits is None else [bits])
     ]
 
 
@@ -299,7 +303,9 @@ def estimate(stage, wildcards, input, attempt):
             train = resources.SplitStats.of(input.train)
             valid = resources.SplitStats.of(input.valid) if "valid" in input.keys() else None
             if stage == "train_qat":
-                epochs = qat_settings(config, wildcards.dataset, hidden, int(wildcards.bits)).epochs
+                epochs = qat_settings(
+                    config, wildcards.dataset, hidden, parse_precision(wildcards.bits)[0]
+                ).epochs
             elif stage == "train_segment":
                 epochs = int(wildcards.stop) - int(wildcards.first)
             else:

@@ -4,7 +4,8 @@ and NIR export."""
 
 rule quantize:
     """Quantization of the float model (int<b>/: post-training, the paper's per-layer
-    power-of-two scales) or of its QAT model (qat<b>/: the same quantization)."""
+    power-of-two scales) or of its QAT model (qat<b>/: the same quantization); at
+    <b>d<db>/ the delays are held in db bits (the float model's clipped to 2^db - 1)."""
     input:
         model=deployed_model,
     output:

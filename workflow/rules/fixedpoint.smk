@@ -55,6 +55,7 @@ rule merge_lava:
             allow_missing=True,
         ),
         emulator=f"{CELL}/{{quant}}{{bits}}/predictions_fixed.csv",
+        net=f"{CELL}/{{quant}}{{bits}}/model.net",
     output:
         f"{CELL}/{{quant}}{{bits}}/eval_lava_{{mode}}.json",
     params:

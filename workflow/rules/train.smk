@@ -99,9 +99,10 @@ rule aggregate_float:
 
 
 rule train_qat:
-    """Quantization-aware training of one cell at one bit width (training.qat): the forward
-    pass runs the weights (and a cell's rounded delays, which go on learning) as deployment
-    quantizes them; resumes from its checkpoint."""
+    """Quantization-aware training of one cell at one precision (training.qat): the forward
+    pass runs the weights (and a cell's rounded delays, which go on learning, within
+    2^b - 1 steps at qat<bits>d<b>/) as deployment quantizes them; resumes from its
+    checkpoint."""
     input:
         unpack(qat_inputs),
     output:
@@ -110,9 +111,14 @@ rule train_qat:
     params:
         cell_dir=f"{CELL}/qat{{bits}}",
         settings=lambda wildcards: qat_settings(
-            config, wildcards.dataset, int(wildcards.hidden), int(wildcards.bits)
+            config,
+            wildcards.dataset,
+            int(wildcards.hidden),
+            parse_precision(wildcards.bits)[0],
         ).to_dict(),
-        qat=lambda wildcards: quant_training(config, wildcards.bits).to_dict(),
+        qat=lambda wildcards: quant_training(
+            config, parse_precision(wildcards.bits)[0]
+        ).to_dict(),
         holdout=config["training"]["qat"]["holdout"],
         model=cell_model,
         delays=cell_delay_training,

@@ -32,7 +32,8 @@ write_json(snakemake.output.summary, {
     **summary, "dataset": snakemake.wildcards.dataset,
     "hidden": int(snakemake.wildcards.hidden), "seed": int(snakemake.wildcards.seed),
     "delays": bool(snakemake.params.delays),
-    "bits": qmodel.bits,   # the model file's own bit width
+    "bits": qmodel.bits,   # the model file's own bit widths
+    "delay_bits": qmodel.delay_bits,
     "method": quant_method(snakemake.wildcards.quant),   # ptq | qat
     "float_quantized_accuracy": float_quantized, "metrics": static_metrics(qmodel),
     "provenance": rule_provenance(snakemake)})

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from neurokws.config import quant_method
+from neurokws.deploy.netx import read_netx
 from neurokws.fixedpoint.evaluation import OUTPUT_SPIKE_WARNING, merge_lava_chunks
 from neurokws.utils.atomic import write_json
 from neurokws.utils.rule_support import rule_provenance, start_rule
@@ -21,13 +22,14 @@ for path in snakemake.input.chunks:   # indices are test-set indices (eval_lava_
         chunks.append({k: archive[k] for k in ("indices", "pred", "labels", "wall_s",
                                                "output_spikes")})
 emulator = pd.read_csv(snakemake.input.emulator)
+qmodel = read_netx(snakemake.input.net)
 result = merge_lava_chunks(chunks, emulator[f"pred_{mode}"].to_numpy()
                            if f"pred_{mode}" in emulator else None)
 write_json(snakemake.output[0], {
     **result, "input_mode": mode, "dataset": snakemake.wildcards.dataset,
     "hidden": int(snakemake.wildcards.hidden), "seed": int(snakemake.wildcards.seed),
     "delays": bool(snakemake.params.delays),
-    "bits": int(snakemake.wildcards.bits),
+    "bits": qmodel.bits, "delay_bits": qmodel.delay_bits,   # the model file's own
     "method": quant_method(snakemake.wildcards.quant),
     "provenance": rule_provenance(snakemake)})
 log.info("Lava accuracy %.4f on %d samples, agreement %s", result["accuracy"],

@@ -9,8 +9,9 @@ and the bit-exact emulator's activity counts:
   element size (float32 weights: 4 bytes each); we count the weights at the deployed bit
   width (`bits` per weight, what Loihi 2's synapse memory holds), and report the float32
   figure beside it. Neuron constants (two decays and a threshold per layer) are left out:
-  a few bytes. Delays, where present, add 6 bits per synapse of a connection with delays
-  (0..62 steps).
+  a few bytes. Delays, where present, add their bit width per synapse of a connection
+  with delays (NetworkConfig.delay_bits: 6 bits for Loihi 2's 0..62 steps, b bits where
+  deploy.delay_bits holds them in 0..2^b - 1).
 * connection sparsity: zero weights / all weights of the three matrices (after rounding:
   low-bit quantization zeroes small weights).
 * activation sparsity: 1 - spikes / (neurons x timesteps) over the hidden and output
@@ -29,18 +30,17 @@ import numpy as np
 
 from neurokws.deploy.quantize import QuantizedModel
 
-DELAY_BITS = 6   # a delay of 0..62 steps (Loihi 2) fits 6 bits
-
 
 def static_metrics(qmodel: QuantizedModel) -> dict[str, Any]:
     """Parameters, footprint (deployed bits and float32) and connection sparsity."""
     arrays = list(qmodel.arrays().values())
     n_weights = sum(a.size for a in arrays)
     zeros = sum(int(np.count_nonzero(a == 0)) for a in arrays)
-    delay_synapses = sum(a.size for a in qmodel.delay_arrays().values()
-                         if a.size and a.max() > 0)
-    bits = n_weights * qmodel.bits + delay_synapses * DELAY_BITS
+    delay_bits = sum(a.size * int(qmodel.config.delay_maxima[name]).bit_length()
+                     for name, a in qmodel.delay_arrays().items())
+    bits = n_weights * qmodel.bits + delay_bits
     return {"parameters": n_weights, "weight_bits": qmodel.bits,
+            "delay_bits": qmodel.delay_bits,
             "footprint_bytes": math.ceil(bits / 8),
             "footprint_float32_bytes": 4 * n_weights,
             "connection_sparsity": zeros / n_weights if n_weights else float("nan")}

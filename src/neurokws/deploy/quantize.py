@@ -124,6 +124,11 @@ class QuantizedModel:
                         for a in self.delay_arrays().values()))
 
     @property
+    def delay_bits(self) -> int:
+        """Bits per delay (NetworkConfig.delay_bits: 6 for 0..62 steps; 0 without)."""
+        return self.config.delay_bits
+
+    @property
     def hidden_scale(self) -> float | None:
         """s_hidden as a float (2^hidden_exponent)."""
         return None if self.hidden_exponent is None else math.ldexp(1.0, self.hidden_exponent)

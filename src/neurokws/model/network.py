@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,12 @@ class NetworkConfig:
         return {"d_in": self.max_delay_in, "d_rec": self.max_delay_rec}
 
     @property
+    def delay_bits(self) -> int:
+        """Bits one synapse's delay takes: the widest connection's maximum in binary
+        (62 -> 6 bits, Loihi 2's field; 7 -> 3 bits); 0 without delays."""
+        return max(self.max_delay_in, self.max_delay_rec).bit_length()
+
+    @property
     def alpha(self) -> float:
         """Membrane decay per step, exp(-dt / tau_mem)."""
         return math.exp(-self.dt / self.tau_mem)
@@ -87,6 +93,19 @@ class NetworkConfig:
         if unknown:
             raise ValueError(f"unknown NetworkConfig keys: {sorted(unknown)}")
         return cls(**{**NO_DELAYS, **data})
+
+
+def with_delay_bits(config: NetworkConfig, bits: int | None) -> NetworkConfig:
+    """The network with its delays held in `bits` bits: each connection that has delays
+    keeps at most 2^bits - 1 steps (its own maximum if that is smaller); `bits` None, or a
+    network without delays: `config` itself (arXiv 2510.27434 sweeps delay bits so)."""
+    if bits is None or not config.has_delays:
+        return config
+    if int(bits) < 1:
+        raise ValueError(f"delay bits must be >= 1, got {bits!r}")
+    top = (1 << int(bits)) - 1
+    return replace(config, **{f"max_delay_{name[2:]}": min(value, top)
+                              for name, value in config.delay_maxima.items() if value > 0})
 
 
 @dataclass
@@ -151,6 +170,13 @@ class Delays:
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in self.NAMES}
 
+    def clipped(self, config: NetworkConfig) -> Delays:
+        """The delays clipped to `config`'s maxima (with_delay_bits: post-training
+        quantization of delays to fewer bits keeps every delay that fits, the rest at the
+        largest that does)."""
+        return Delays(*(np.minimum(a, config.delay_maxima[name]).astype(np.int32)
+                        for name, a in self.arrays().items()))
+
     @property
     def max_delay(self) -> int:
         return int(max((a.max(initial=0) for a in self.arrays().values()), default=0))
@@ -213,10 +239,13 @@ def save_model(path: str | os.PathLike, config: NetworkConfig, weights: Weights,
               format_version=np.array(MODEL_FORMAT_VERSION))
 
 
-def load_network(path: str | os.PathLike, expected: NetworkConfig | None = None
-                 ) -> tuple[NetworkConfig, Weights, Delays | None, dict]:
+def load_network(path: str | os.PathLike, expected: NetworkConfig | None = None,
+                 narrow: bool = False) -> tuple[NetworkConfig, Weights, Delays | None, dict]:
     """Read a model .npz: config, weights, integer delays (None without) and provenance;
-    check format, shapes, finiteness, delay ranges and (optionally) the config."""
+    check format, shapes, finiteness, delay ranges and (optionally) the config. `narrow`:
+    a model whose delays are wider than `expected` allows, and otherwise the same, is
+    returned as `expected` with its delays clipped (with_delay_bits, Delays.clipped:
+    delays put in fewer bits after training)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in (*Weights.NAMES, "network_config") if k not in archive]
@@ -234,6 +263,10 @@ def load_network(path: str | os.PathLike, expected: NetworkConfig | None = None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFormatError(f"{path}: cannot read model file ({exc}); "
                                "delete it and rerun the rule that produces it.") from exc
+    if (narrow and expected is not None and delays is not None
+            and with_delay_bits(config, expected.delay_bits) == expected):
+        delays.check(config, source=str(path), maxima=True)
+        config, delays = expected, delays.clipped(expected)
     if expected is not None and expected != config:
         raise ModelFormatError(
             f"{path}: model was built for {config}, but this run expects {expected}; "

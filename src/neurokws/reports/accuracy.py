@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from neurokws import paper as paper_module
+from neurokws.reports.tables import own_delays
 
 KEY = ["dataset", "hidden", "delays", "seed"]
 ARCH = ["dataset", "hidden", "delays"]   # one network of the grid (seeds pooled)
@@ -60,7 +61,8 @@ def per_seed(float_table: pd.DataFrame | None, fixed_table: pd.DataFrame | None,
         parts.append(_stage_rows(float_table, "train_accuracy", "train", None))
         parts.append(_stage_rows(float_table, "test_accuracy", "float_test", "n_test"))
     if fixed_table is not None and len(fixed_table):
-        fixed = fixed_table[fixed_table["bits"] == bits]
+        fixed = own_delays(fixed_table)
+        fixed = fixed[fixed["bits"] == bits]
         if "method" in fixed:   # the paper's stages: post-training quantization
             fixed = fixed[fixed["method"] == "ptq"]
         n_test = None

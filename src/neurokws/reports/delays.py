@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from neurokws.reports.accuracy import STAGE_LABELS, STAGES
+from neurokws.reports.tables import own_delays
 
 PAIR = ["dataset", "hidden", "seed"]
 EFFECT_COLUMNS = ["dataset", "hidden", "stage", "n_seeds", "without_mean", "without_sd",
@@ -26,7 +27,8 @@ def delay_effect(fixed: pd.DataFrame, bits: int) -> pd.DataFrame:
     the seeds that have both cells; empty where the grid has no such pairs."""
     if fixed is None or fixed.empty or "delays" not in fixed:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
-    rows = fixed[fixed["bits"] == bits]
+    rows = own_delays(fixed)
+    rows = rows[rows["bits"] == bits]
     if "method" in rows:
         rows = rows[rows["method"] == "ptq"]
     rows = rows.assign(delays=rows["delays"].astype(bool))

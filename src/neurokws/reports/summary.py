@@ -173,7 +173,9 @@ def _sweep_lines(sweep: pd.DataFrame | None) -> list[str]:
         return f"{mean:.1f}" + ("" if sd is None or pd.isna(sd) else f" ± {sd:.1f}")
 
     rows = [{"dataset": r["dataset"], "N": r["hidden"], "delays": bool(r["delays"]),
-             "method": r["method"], "bits": r["bits"], "seeds": r["n_seeds"],
+             "method": r["method"], "bits": r["bits"],
+             "delay bits": (int(r["delay_bits"]) or "none") if "delay_bits" in r else "",
+             "seeds": r["n_seeds"],
              "float": pm(r, "float"), "float, quantized": pm(r, "float_quantized"),
              "emulator": pm(r, "emulator"),
              "footprint (kB)": f"{r['footprint_bytes'] / 1000:.1f}",

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 CELL_KEY = ["dataset", "hidden", "delays", "seed"]   # one model of the grid
-MODEL_KEY = ["method", "bits"]   # one deployment of a cell: ptq | qat at a bit width
+# one deployment of a cell: ptq | qat at weight and delay bit widths (0: no delays)
+MODEL_KEY = ["method", "bits", "delay_bits"]
+LOIHI_DELAY_BITS = 6   # what a record written before deploy.delay_bits held: 0..62 steps
 STATIC_METRICS = ["footprint_bytes", "connection_sparsity"]   # deploy/metrics.py
 WORKLOAD_METRICS = ["effective_synaptic_ops", "activation_sparsity"]   # per input mode
 FLOAT_COLUMNS = [*CELL_KEY, "train_accuracy", "valid_accuracy",
@@ -35,13 +37,25 @@ def float_accuracy_table(metric_files: Sequence[str | os.PathLike]) -> pd.DataFr
 
 def _load(path: str | os.PathLike) -> dict:
     """A per-cell record; one written before the delay axis existed has no delays, one
-    written before QAT existed is post-training quantized."""
+    written before QAT existed is post-training quantized, one written before
+    deploy.delay_bits existed has Loihi 2's 6-bit delays (if any)."""
     with open(path) as handle:
         record = json.load(handle)
     record["delays"] = bool(record.get("delays"))
     if "bits" in record:
         record.setdefault("method", "ptq")
+        record.setdefault("delay_bits", LOIHI_DELAY_BITS if record["delays"] else 0)
     return record
+
+
+def own_delays(fixed: pd.DataFrame) -> pd.DataFrame:
+    """The rows of models deployed with their own delays (deploy.delay_bits adds narrower
+    ones): per cell, method and weight bits, the widest delay bits."""
+    if fixed is None or "delay_bits" not in fixed or fixed.empty:
+        return fixed
+    key = [k for k in (*CELL_KEY, "method", "bits") if k in fixed]
+    widest = fixed.groupby(key, dropna=False)["delay_bits"].transform("max")
+    return fixed[fixed["delay_bits"] == widest]
 
 
 def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],

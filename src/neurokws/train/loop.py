@@ -12,6 +12,7 @@ docs/model.md#training.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -241,9 +242,12 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
         Delays(*(np.asarray(a, np.float32) for a in init_delays.arrays().values())), net)
     if start is not None:
         start.check(net, source="initial delays", maxima=True)
+    mode = selection_mode(settings, valid_split is not None)
     if qat is not None and init is not None and qat.exponents is None:
-        # fine-tuning: PTQ's scales, held (train/qat.py)
+        # fine-tuning: PTQ's scales, held (train/qat.py), or finer ones chosen on purpose
         qat = fix_scale(net, qat, init, start)
+        if qat.scale_search and mode == "best_valid":
+            qat = search_scale(net, qat, init, start, valid_split)
     if qat is not None and qat.lr_quanta and qat.exponents is None:
         raise ValueError("a QAT rate in weight quanta needs fixed scales: fine-tune a float "
                          "model (training.qat.init: float)")
@@ -259,7 +263,6 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
         identity = {**identity, "init": config_hash(
             {k: a.astype(np.float32).tobytes().hex() for k, a in arrays.items()})}
     run_hash = resume_hash(net, settings, seed, train_split, identity)
-    mode = selection_mode(settings, valid_split is not None)
     first, stop = (0, settings.epochs) if segment is None else segment
     stop = min(stop, settings.epochs)
     if first > 0:
@@ -288,6 +291,38 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
                                net))
     return TrainResult(weights=selected, selected_epoch=state.best_epoch, selection=mode,
                        log_rows=state.log_rows, delays=chosen, qat=qat)
+
+
+def search_scale(net: NetworkConfig, qat: QuantTraining, weights: Weights,
+                 delays: Delays | None, valid: EventSplit) -> QuantTraining:
+    """Fine-tuning's scales chosen on purpose (docs/quantization.md#scale-search): besides
+    PTQ's exponents (`qat.exponents`, fix_scale), each layer's up to qat.scale_search powers
+    of two lower, i.e. a finer weight step that clips the largest weights (at 2 bits the
+    percentile's step rounds most weights to 0). The pair whose deployed starting weights
+    are most accurate on `valid` is kept where it beats PTQ's accuracy p by more than
+    qat.margin_se standard errors sqrt(p (1 - p) / n), else PTQ's; ties go to the
+    coarser step. Held for the whole run, as PTQ's would be."""
+    def held_out(spec: QuantTraining) -> float:
+        fq = fake_quantize(net, weights, spec, delays)
+        return accuracy(fq.config, fq.weights, valid, delays=delays)
+
+    p = held_out(qat)
+    best, bar = qat, p + qat.margin_se * math.sqrt(p * (1.0 - p) / max(len(valid), 1))
+    hidden, output = qat.exponents
+    tried = {(hidden, output): p}
+    for lower_hidden in range(qat.scale_search + 1):
+        for lower_output in range(qat.scale_search + 1):
+            exponents = (hidden - lower_hidden, output - lower_output)
+            if exponents in tried:
+                continue
+            spec = dataclasses.replace(qat, exponents=exponents)
+            tried[exponents] = held_out(spec)
+            if tried[exponents] > bar:
+                best, bar = spec, tried[exponents]
+    log.info("QAT %d bits: scale exponents %s on the selection split %s; fine-tuning holds "
+             "%s", qat.bits, list(tried), [round(a, 4) for a in tried.values()],
+             best.exponents)
+    return best
 
 
 def select_start(state: TrainState, net: NetworkConfig, qat: QuantTraining,
