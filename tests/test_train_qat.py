@@ -276,7 +276,7 @@ def test_scale_search_holds_a_finer_scale_only_where_it_beats_ptqs(tmp_path):
     and a finer step does better; search_scale tries each layer's exponent up to K powers
     of two lower on the held-out split, keeps the most accurate pair only where it beats
     PTQ's accuracy p by margin_se standard errors (else PTQ's), and fine-tuning holds it."""
-    from neurokws.train.loop import search_scale
+    from neurokws.train.loop import fresh_state, search_scale, select_start
 
     config, net, float_w, rest, held = _fine_tuning_case(tmp_path)
     # margin 1 se: on 40 held-out samples PTQ's 92.5 % leaves 2 se no room below 100 %
@@ -303,12 +303,25 @@ def test_scale_search_holds_a_finer_scale_only_where_it_beats_ptqs(tmp_path):
                         held).exponents == ptq.exponents
     assert search_scale(net, dataclasses.replace(ptq, scale_search=0), float_w, None,
                         held).exponents == ptq.exponents
-    # train() searches before fine-tuning and holds the scales it found.
-    settings = dataclasses.replace(qat_settings(config, "task", 32, 2), epochs=2)
+    # train() searches before fine-tuning and holds the scales it found; the start cleared
+    # PTQ's margin, so an epoch replaces it where it does better at all (no second margin).
+    settings = dataclasses.replace(qat_settings(config, "task", 32, 2), epochs=3)
     run = train(net, settings, 1, rest, tmp_path / "search", held, qat=spec, init=float_w)
     assert run.qat.exponents == searched.exponents
     fq = fake_quantize(net, run.weights, run.qat)
     assert accuracy(fq.config, fq.weights, held) >= best
+    epochs = [row["valid_accuracy"] for row in run.log_rows]
+    if max(epochs) > best:
+        assert run.selected_epoch == int(np.argmax(epochs))
+    else:
+        assert run.selected_epoch == -1
+    # the bar an epoch must clear: the searched start's accuracy; PTQ's plus the margin
+    state = fresh_state(net, settings, 1, "run", init=float_w)
+    (tmp_path / "bar").mkdir()
+    select_start(state, net, searched, held, tmp_path / "bar", beat_ptq=True)
+    assert state.best_metric == best and state.best_epoch == -1
+    select_start(state, net, ptq, held, tmp_path / "bar")
+    assert state.best_metric == pytest.approx(p + 1.0 * math.sqrt(p * (1 - p) / len(held)))
 
 
 def test_rate_in_quanta_scales_each_layers_adam_step():

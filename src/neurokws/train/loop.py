@@ -243,11 +243,14 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
     if start is not None:
         start.check(net, source="initial delays", maxima=True)
     mode = selection_mode(settings, valid_split is not None)
+    finer = False   # fine-tuning starts at finer scales that beat PTQ's (search_scale)
     if qat is not None and init is not None and qat.exponents is None:
         # fine-tuning: PTQ's scales, held (train/qat.py), or finer ones chosen on purpose
         qat = fix_scale(net, qat, init, start)
         if qat.scale_search and mode == "best_valid":
-            qat = search_scale(net, qat, init, start, valid_split)
+            ptq_exponents, qat = qat.exponents, search_scale(net, qat, init, start,
+                                                             valid_split)
+            finer = qat.exponents != ptq_exponents
     if qat is not None and qat.lr_quanta and qat.exponents is None:
         raise ValueError("a QAT rate in weight quanta needs fixed scales: fine-tune a float "
                          "model (training.qat.init: float)")
@@ -272,7 +275,7 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
     if state is None:
         state = fresh_state(net, settings, seed, run_hash, delays, init, init_delays)
         if qat is not None and init is not None and mode == "best_valid":
-            select_start(state, net, qat, valid_split, ckpt_dir)
+            select_start(state, net, qat, valid_split, ckpt_dir, beat_ptq=finer)
     else:
         log.info("resuming %s after epoch %d", out_dir, state.epoch)
     if state.epoch < stop:
@@ -326,18 +329,21 @@ def search_scale(net: NetworkConfig, qat: QuantTraining, weights: Weights,
 
 
 def select_start(state: TrainState, net: NetworkConfig, qat: QuantTraining,
-                 valid: EventSplit, ckpt_dir: Path) -> None:
+                 valid: EventSplit, ckpt_dir: Path, beat_ptq: bool = False) -> None:
     """QAT fine-tuning's candidate before its first epoch (epoch -1): the starting weights,
     deployed with the scales fine-tuning holds, which are post-training quantization's
     integers. An epoch is selected only where its deployed model does better on `valid`,
     so fine-tuning never hands on a model that loses to PTQ there; to replace PTQ's, by
     more than qat.margin_se standard errors of PTQ's accuracy p on n samples,
     sqrt(p (1 - p) / n) (a gain of a few samples is noise where PTQ is as good as the
-    float model)."""
+    float model). `beat_ptq`: the start is at finer scales that already beat PTQ's by that
+    margin (search_scale), and an epoch need only do better than the start (the margin
+    guards against PTQ once, not again against each model that cleared it)."""
     rounded = None if state.delays is None else round_delays(state.delays, net)
     fq = fake_quantize(net, state.weights, qat, rounded)
     p = accuracy(fq.config, fq.weights, valid, delays=rounded)
-    state.best_metric = p + qat.margin_se * math.sqrt(p * (1.0 - p) / max(len(valid), 1))
+    state.best_metric = p if beat_ptq else p + qat.margin_se * math.sqrt(
+        p * (1.0 - p) / max(len(valid), 1))
     state.best_epoch = -1
     extra = ({} if state.delays is None else
              {f"delay_{k}": a for k, a in state.delays.arrays().items()})
