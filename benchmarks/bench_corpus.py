@@ -2,7 +2,7 @@
 
 Runs the real Snakemake workflow (plan_corpus -> cochlea_chunk x chunks -> cochlea_merge)
 on a config that asks for `--speakers` speakers x 20 digits x `--per-class` utterances
-(default 50 x 20 x 3 = 3000, issue 13's goal: <= 3 min on 2 cores), in a fresh folder, with
+(default 50 x 20 x 3 = 3000, goal: <= 3 min on 2 cores), in a fresh folder, with
 `--cores` cores and as many chunks, then runs it again to show that a rerun skips the
 corpus. Prints both wall times, seconds per utterance and per second of audio. The numba
 kernels come from their cache (run `make run` or `python -m neurokws.warm` once first; a

@@ -6,7 +6,7 @@ and delays drawn uniformly from 0..D on the input and the recurrent connection (
 Loihi 2's maximum; --max-delay-in 0: recurrent delays only, as the default config). Forward
 + Eventprop backward (loss_and_grad) batch by batch, the delayed and the delay-free network
 alternating on the same batches, one thread. Prints samples per CPU-second of both and the
-ratio (issue 14's goal: >= 0.5x).
+ratio (the goal: >= 0.5x).
 
 --floor also times, on the same events and spikes, only the per-synapse memory work a
 delayed network cannot avoid (delay_kernels.py): per event or spike and target, one

@@ -154,7 +154,7 @@ def bench(n_hidden: int | None, args: argparse.Namespace, workdir: Path) -> None
                 else f"recurrent delays 0..{args.max_delay} only" if args.max_delay_in == 0
                 else f"input delays 0..{args.max_delay_in}, recurrent 0..{args.max_delay}")
         print(f"  {span}: with / without = {emu_rate_1 / plain_rate:.2f}x "
-              "(1 thread; issue 14's goal >= 0.5x)", flush=True)
+              "(1 thread; goal >= 0.5x)", flush=True)
     if args.lava_samples <= 0:
         return
     try:

@@ -5,7 +5,7 @@ spoken digits (N = 128 hidden, T = 600 steps of 1 ms, 20 classes, batch 32), one
 first `--epochs` float epochs from the paper's initialisation, then `--epochs` QAT epochs
 (train/qat.py) fine-tuning that model at `--bits`. Prints the median epoch time of each
 (the log's wall_time_s, all of an epoch: binning, forward, backward, optimiser; QAT adds
-the quantization of the shadow weights every batch) and the ratio (issue 15's goal:
+the quantization of the shadow weights every batch) and the ratio (the goal:
 QAT <= 1.3x float). Usage:
 
     .venv/bin/python benchmarks/bench_qat.py [--hidden 128] [--steps 600] [--samples 960]

@@ -12,7 +12,7 @@ split less a held-out tenth, and records after every batch:
 
 Two recipes, side by side on the same data and seed:
 
-* `before` (neurokws before issue 30): the scale re-derived from the percentile every
+* `before` (neurokws at commit 9c19401): the scale re-derived from the percentile every
   batch, Adam at `--lr` (1e-3), selection by online training accuracy;
 * `after` (train/qat.py now): the scales held at PTQ's, Adam at `--lr-quanta` weight
   steps, shadow weights held within half a step of the range. The summary names the epoch

@@ -333,7 +333,8 @@ def test_workflow_trains_through_the_genn_side_env(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.weights.w_rec, result.weights.w_rec)
 
 
-# ---- learned synaptic delays (issue 14): mlGeNN's delay_learn_conns against our engine ----
+# ---- learned synaptic delays (docs/eventprop.md#synaptic-delays) ----
+# mlGeNN's delay_learn_conns against our engine
 
 MAX_DELAY = 62   # Loihi 2's maximum (network.Delays), the default model.max_delay_*
 

@@ -4,7 +4,7 @@ tests/cluster/run_slurm_test.sh installs SLURM from Debian packages if needed, s
 daemons, runs the workflow on tests/cluster/config.yaml with `--executor slurm` and stops
 everything again (about 6 minutes). The partition's MaxTime is the config's
 resources.max_runtime (2 minutes) and resources.segment_epochs makes every cell's training a
-chain of >= 3 jobs (issue 27): sacct shows every job within the limit, the chain's weights
+chain of >= 3 jobs: sacct shows every job within the limit, the chain's weights
 equal one local job's, and a job over resources.max_mem_mb is refused when it is planned.
 It needs root and apt-get (or SLURM already installed); elsewhere, or with
 NEUROKWS_SKIP_CLUSTER=1, this test is skipped.
@@ -82,7 +82,7 @@ def test_workflow_runs_under_slurm(tmp_path):
     # Rule resources reached sbatch: train runs with --set-threads train=2.
     assert all(job["cpus"] == 2 and job["mem"] == f"{job['asked']['mem_mb']}M"
                for job in summary["jobs"] if job["rule"] == "train")
-    # The partition's limit (issue 27): every job asked for at most MaxTime (2 min) and ran
+    # The partition's limit: every job asked for at most MaxTime (2 min) and ran
     # within what it asked; training ran as chains of train_segment jobs and train.
     limit = summary["max_runtime_min"]
     assert limit == 2

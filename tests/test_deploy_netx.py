@@ -3,6 +3,7 @@ reading, round trip, atomicity."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -191,6 +192,8 @@ def _replace(f: h5py.File, name: str, data) -> None:
     (lambda f: _replace(f, "layer/0/shape", np.array([41])), "inconsistent"),
     (lambda f: _replace(f, "layer/1/neuron/vThMant", np.int32(1 << 17)), "vThMant"),
     (lambda f: _replace(f, "layer/2/neuron/vDecay", np.int32(100)), "different decays"),
+    # iDecay 0 has no Lava equivalent (netx passes du = iDecay - 1; utils/loihi.py)
+    (lambda f: _replace(f, "layer/1/neuron/iDecay", np.int32(0)), "iDecay"),
     (lambda f: f["layer/1"].create_dataset("delay", data=np.zeros((24, 40))), "'delay'"),
 ])
 def test_reader_rejects_bad_files(net_file: Path, edit, message: str):
@@ -226,6 +229,8 @@ def test_writer_refuses_undeployable(tmp_path: Path, qmodel: QuantizedModel):
     tiny = Weights(tiny.w_in * 1e-6, tiny.w_rec * 1e-6, tiny.w_out)
     with pytest.raises(ModelFormatError, match="vThMant"):
         write_netx(tmp_path / "tiny.net", quantize(CONFIG, tiny, bits=8, percentile=99.0), PROV)
+    with pytest.raises(ModelFormatError, match=r"i_decay 0 is outside \[1, 4096\]"):
+        write_netx(tmp_path / "still.net", dataclasses.replace(qmodel, i_decay=0), PROV)
     assert not any(tmp_path.iterdir())
 
 

@@ -1,4 +1,4 @@
-"""The same bits on every machine (issue 27): the golden pipeline gives the constants in
+"""The same bits on every machine (README): the golden pipeline gives the constants in
 src/neurokws/golden.py, on any thread count and numpy dispatch level, and the kernels compile
 to the same machine code whatever the host CPU reports (an AVX-512 host simulated through
 llvmlite's host query: compiling only, nothing of it runs here)."""

@@ -1,4 +1,4 @@
-"""`neurokws plan` (issue 27): the grid's jobs and what they ask for before submission are
+"""`neurokws plan` (docs/resources.md): the grid's jobs and what they ask for before submission are
 the workflow's own: the dry run's jobs per rule, `neurokws.resources`' requests, training in
 segments under the partition's limit, the refusals the workflow would make; the wall-time
 schedule keeps the chains' order; the paper's own GPU-hours beside it."""

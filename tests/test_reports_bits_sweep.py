@@ -1,5 +1,5 @@
 """The bit-width sweep (reports/bits_sweep.py): per-seed rows, mean/sd over seeds, and a
-figure that shows every seed beside the mean +- sd (issue 30: one collapsed seed visible)."""
+figure that shows every seed beside the mean +- sd (one collapsed seed visible as one)."""
 
 from __future__ import annotations
 

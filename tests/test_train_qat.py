@@ -21,7 +21,7 @@ from neurokws.config import (
 from neurokws.data.binning import bin_events
 from neurokws.data.events import hold_out
 from neurokws.data.synthetic import generate_split
-from neurokws.deploy.quantize import DECAY_ONE, quantize, trained_exponents
+from neurokws.deploy.quantize import quantize, trained_exponents
 from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.inputs import aligned_inputs
 from neurokws.model.engine import loss_and_grad
@@ -31,6 +31,7 @@ from neurokws.train.loop import accuracy, selected_row, train
 from neurokws.train.optimizer import Adam
 from neurokws.train.qat import fake_quantize, fix_scale, quanta
 from neurokws.utils.errors import ConfigError, ModelFormatError
+from neurokws.utils.loihi import DECAY_ONE
 
 
 def _network(rng, n_hidden=32, n_out=5, n_steps=80):
@@ -217,8 +218,9 @@ def _fine_tuning_case(tmp_path):
 
 
 def test_fine_tuning_never_selects_a_model_below_post_training_quantization(tmp_path):
-    """The cause of issue 30's collapse, reproduced: fine-tuning whose steps are far larger
-    than a 3-bit weight step wrecks the deployed model in every epoch. Selected on online
+    """The cause of the QAT collapse (docs/quantization.md), reproduced: fine-tuning whose
+    steps are far larger than a 3-bit weight step wrecks the deployed model in every
+    epoch. Selected on online
     training accuracy (the old default) or on the epochs alone, the result deploys below
     PTQ of the float model; with PTQ itself as the candidate before the first epoch
     (select_start), the selection on the held-out deployed integers hands on PTQ's model

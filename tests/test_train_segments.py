@@ -1,4 +1,4 @@
-"""Training in segments (issue 27): a chain of jobs, each training a contiguous range of
+"""Training in segments (docs/resources.md): a chain of jobs, each training a contiguous range of
 epochs from the checkpoint the one before left, ends with the bits of one run; a segment
 refuses a checkpoint that is not its run's and touches nothing; the segment plan fits the
 partition's limit or says why it cannot."""

@@ -181,8 +181,8 @@ def _print(record: dict[str, Any], as_json: bool) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from neurokws.config import schema_default
+    from neurokws.fixedpoint.inputs import INPUT_MODES
 
-    modes = ("aligned", "paper")
     top = argparse.ArgumentParser(prog="neurokws", description=__doc__.split("\n\n")[0])
     sub = top.add_subparsers(dest="command", required=True)
     p = sub.add_parser("inspect", help="sizes, scales and provenance of a model or NetX file")
@@ -191,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("emulate", help="bit-exact Loihi 2 emulator accuracy on an HDF5 split")
     p.add_argument("net", help="NetX .net file")
     p.add_argument("split", help="Heidelberg-format split: .h5, .h5.gz or .h5.zip")
-    p.add_argument("--mode", choices=modes,
+    p.add_argument("--mode", choices=INPUT_MODES,
                    default=schema_default("fixed_point.input_modes")[0],
                    help="input mode (docs/fixedpoint.md#input-modes)")
     p.add_argument("--max-samples", type=int, help="first N samples only")

@@ -34,7 +34,8 @@ from neurokws.data.heidelberg import read_split
 from neurokws.data.synthetic import write_synthetic_dataset
 from neurokws.deploy.netx import write_netx
 from neurokws.deploy.quantize import quantize
-from neurokws.fixedpoint.evaluation import INPUT_MODES, emulate
+from neurokws.fixedpoint.evaluation import emulate
+from neurokws.fixedpoint.inputs import INPUT_MODES
 from neurokws.train.evaluate import evaluate
 from neurokws.train.loop import train
 

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from neurokws import paper, resources  # noqa: E402
 from neurokws.backends import training_gpus  # noqa: E402
 from neurokws.data.convert import cochlea_from_settings  # noqa: E402
+from neurokws.fixedpoint.inputs import INPUT_MODES  # noqa: E402
 from neurokws.config import (  # noqa: E402
     COCHLEA_SOURCES,
     DOWNLOAD_SOURCES,
@@ -68,7 +69,7 @@ wildcard_constraints:
     delays=f"({DELAY_SUFFIX})?",
     seed=r"\d+",
     split="train|valid|test",
-    mode="aligned|paper",
+    mode="|".join(INPUT_MODES),
     chunk=r"\d+",
     device="|".join(PROFILERS),
     batch=r"\d+",

@@ -136,15 +136,6 @@ def pull_delays(compiled: Any, gnet: GennNetwork, net: NetworkConfig) -> Delays:
     return out
 
 
-def push_weights(compiled: Any, gnet: GennNetwork, weights: Weights,
-                 names: tuple[str, ...] = Weights.NAMES) -> None:
-    """Copy weight matrices into a loaded compiled network."""
-    for name in names:
-        var = compiled.connection_populations[gnet.connections[name]].vars["g"]
-        var.view[:] = np.asarray(getattr(weights, name), dtype=np.float32).ravel()
-        var.push_to_device()
-
-
 def build_model(compiled: Any, build_dir: Path) -> None:
     """Generate and compile GeNN code under build_dir (GeNN skips an unchanged model)."""
     Path(build_dir).mkdir(parents=True, exist_ok=True)

@@ -39,13 +39,17 @@ from neurokws.deploy.quantize import QuantizedModel, decay_mantissa, int_range
 from neurokws.model.network import NetworkConfig
 from neurokws.utils.atomic import atomic_path, write_json
 from neurokws.utils.errors import ModelFormatError
-from neurokws.utils.loihi import check_delay_steps
+from neurokws.utils.loihi import (
+    I_DECAY_RANGE,
+    MAX_VTH_MANT,
+    NETX_DELAY_KEYS,
+    V_DECAY_RANGE,
+    check_delay_steps,
+)
 from neurokws.utils.provenance import file_sha256
 
 NETX_FORMAT_VERSION = 1
 META_GROUP = "neurokws"
-MAX_VTH_MANT = (1 << 17) - 1      # Loihi 2's threshold mantissa field (2^17 overflows)
-DELAY_KEYS = {"d_in": "delay", "d_rec": "delay_rec"}   # QuantizedModel name -> NetX dataset
 NETX_WEIGHT_BITS = 8              # netx's weight optimisation is lossless only within int8
 LAYER_TYPE_DTYPE = "S10"
 
@@ -93,10 +97,11 @@ def check_deployable(qmodel: QuantizedModel, source: str = "quantized model") ->
     if not 1 <= qmodel.out_v_th_mant <= MAX_VTH_MANT:
         raise ModelFormatError(f"{source}: output vThMant {qmodel.out_v_th_mant} is outside "
                                f"[1, {MAX_VTH_MANT}].")
-    for name in ("i_decay", "v_decay"):
-        if not 0 <= getattr(qmodel, name) <= 4096:
+    for name, (lo, hi) in (("i_decay", I_DECAY_RANGE), ("v_decay", V_DECAY_RANGE)):
+        if not lo <= getattr(qmodel, name) <= hi:
             raise ModelFormatError(f"{source}: {name} {getattr(qmodel, name)} is outside "
-                                   "[0, 4096]; check tau_syn/tau_mem/dt in the config.")
+                                   f"[{lo}, {hi}] (utils/loihi.py); check tau_syn/tau_mem/dt "
+                                   "in the config.")
     for name, array in qmodel.delay_arrays().items():
         _check_delays(array, shapes["w" + name[1:]], cfg.delay_maxima[name],
                       f"{source}: {name}")
@@ -132,7 +137,7 @@ def _write_layers(handle: h5py.File, qmodel: QuantizedModel, include_input: bool
     hidden.create_dataset("weight_rec", data=qmodel.w_rec.astype(np.float32))
     for name, array in qmodel.delay_arrays().items():
         if qmodel.config.delay_maxima[name] > 0:   # a connection without delays: none written
-            hidden.create_dataset(DELAY_KEYS[name], data=array.astype(np.int32))
+            hidden.create_dataset(NETX_DELAY_KEYS[name], data=array.astype(np.int32))
     _write_neuron(hidden, qmodel.v_th_mant, qmodel)
     output = layers.create_group(str(index + 1))
     _layer_header(output, "dense", qmodel.config.n_out)
@@ -179,7 +184,7 @@ def read_netx(path: str | os.PathLike, expected: NetworkConfig | None = None) ->
         hidden, output, n_in = _find_layers(handle, source)
         w_in, w_rec = (_read_weight(hidden, key, source) for key in ("weight", "weight_rec"))
         w_out = _read_weight(output, "weight", source)
-        stored_delays = {name: hidden[key][()] for name, key in DELAY_KEYS.items()
+        stored_delays = {name: hidden[key][()] for name, key in NETX_DELAY_KEYS.items()
                          if key in hidden}
         hid_neuron = _read_neuron(hidden, source)
         out_neuron = _read_neuron(output, source)
@@ -213,7 +218,7 @@ def _delays(stored: dict[str, Any], config: NetworkConfig, ff_shape: tuple, rec_
     if not config.has_delays:
         if stored:
             raise ModelFormatError(
-                f"{source}: the hidden layer has {sorted(DELAY_KEYS[k] for k in stored)}, but "
+                f"{source}: the hidden layer has {sorted(NETX_DELAY_KEYS[k] for k in stored)}, but "
                 f"the model it belongs to has no delays (max {config.delay_maxima}); pass the "
                 "config with model.delays that trained it, or re-export.")
         return {}
@@ -221,12 +226,12 @@ def _delays(stored: dict[str, Any], config: NetworkConfig, ff_shape: tuple, rec_
     for name, shape in (("d_in", ff_shape), ("d_rec", rec_shape)):
         if ours and name not in stored and config.delay_maxima[name] > 0:
             raise ModelFormatError(
-                f"{source}: the hidden layer has no '{DELAY_KEYS[name]}' dataset, but the "
+                f"{source}: the hidden layer has no '{NETX_DELAY_KEYS[name]}' dataset, but the "
                 f"model it stores has delays up to {config.delay_maxima[name]} steps on that "
                 "connection: the file was altered or truncated - rerun its export.")
         array = np.asarray(stored.get(name, np.zeros(shape, np.int32)))
         _check_delays(array, shape, config.delay_maxima[name],
-                      f"{source}: /layer hidden {DELAY_KEYS[name]}")
+                      f"{source}: /layer hidden {NETX_DELAY_KEYS[name]}")
         out[name] = array.astype(np.int32)
     return out
 
@@ -268,7 +273,7 @@ def _find_layers(handle: h5py.File, source: str) -> tuple[h5py.Group, h5py.Group
         if "neuron" in groups[0]:
             raise ModelFormatError(f"{source}: /layer/0 (input) has a neuron group; netx would "
                                    "insert an input neuron block that our model does not have.")
-        for key in DELAY_KEYS.values():
+        for key in NETX_DELAY_KEYS.values():
             if key in groups[0]:
                 raise ModelFormatError(f"{source}: /layer/0 (input) has '{key}', but an input "
                                        "layer has no synapses to delay; delays belong to the "
@@ -337,7 +342,8 @@ def _read_neuron(group: h5py.Group, source: str) -> tuple[int, int, int]:
         raise ModelFormatError(f"{where} has messageBits; netx would send graded spikes, "
                                "which our model does not use - re-export.")
     values = []
-    for key, lo, hi in (("iDecay", 0, 4096), ("vDecay", 0, 4096), ("vThMant", 1, MAX_VTH_MANT),
+    for key, lo, hi in (("iDecay", *I_DECAY_RANGE), ("vDecay", *V_DECAY_RANGE),
+                        ("vThMant", 1, MAX_VTH_MANT),
                         ("refDelay", 0, 0)):
         if key not in neuron:
             continue

@@ -36,8 +36,8 @@ import numpy as np
 
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.utils.errors import ModelFormatError
+from neurokws.utils.loihi import DECAY_ONE
 
-DECAY_ONE = 4096              # Loihi's 12-bit decay unit
 OUTPUT_VTH_MANT = 1 << 16     # output threshold, meant unreachable (2^17 overflows the field)
 MIN_BITS, MAX_BITS = 2, 16
 

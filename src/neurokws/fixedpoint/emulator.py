@@ -26,8 +26,8 @@ from neurokws.fixedpoint.inputs import StepInputs
 from neurokws.fixedpoint.netx_file import NeuronParams, read_netx_raw
 from neurokws.fixedpoint.readout import predict
 from neurokws.fixedpoint.weights import SynapseWeights, dense_layer, dense_rec_layer
+from neurokws.utils.loihi import DECAY_ONE, I_DECAY_RANGE, V_DECAY_RANGE
 
-DECAY_ONE = 4096
 RECORD_CHOICES = ("hidden", "output")
 
 
@@ -71,7 +71,8 @@ class Classification:
 
 def _layer_constants(neuron: NeuronParams, size: int) -> tuple[np.ndarray, np.ndarray]:
     """([4096 - iDecay, 4096 - vDecay, vThMant << 6], bias << 6) as int64."""
-    if not (1 <= neuron.i_decay <= DECAY_ONE and 0 <= neuron.v_decay <= DECAY_ONE):
+    if not (I_DECAY_RANGE[0] <= neuron.i_decay <= I_DECAY_RANGE[1]
+            and V_DECAY_RANGE[0] <= neuron.v_decay <= V_DECAY_RANGE[1]):
         raise ValueError(f"decays must satisfy 1 <= iDecay <= 4096, 0 <= vDecay <= 4096; "
                          f"got {neuron.i_decay}, {neuron.v_decay}")
     consts = np.array([DECAY_ONE - neuron.i_decay, DECAY_ONE - neuron.v_decay,

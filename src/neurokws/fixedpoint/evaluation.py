@@ -16,9 +16,8 @@ import pandas as pd
 
 from neurokws.data.events import EventSplit
 from neurokws.fixedpoint.emulator import Activity, Classification, FixedPointNetwork
-from neurokws.fixedpoint.inputs import StepInputs, build_inputs
+from neurokws.fixedpoint.inputs import INPUT_MODES, StepInputs, build_inputs
 
-INPUT_MODES = ("aligned", "paper")
 log = logging.getLogger(__name__)
 OUTPUT_SPIKE_WARNING = (
     "%s: %d output-layer spikes in %d of %d samples (%s input): an output neuron reached "

@@ -44,9 +44,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from neurokws.utils.loihi import DECAY_ONE, DECAY_SHIFT
+
 MAX_UV = 1 << 23          # 24-bit state: u wraps at +-2^23, v saturates at +-(2^23 - 1)
-DECAY_SHIFT = 12
-DECAY_ONE = 1 << DECAY_SHIFT
 
 
 @numba.njit(inline="always")

@@ -126,10 +126,3 @@ def dense_rec_layer(weight: np.ndarray, weight_rec: np.ndarray
     return tuple(  # type: ignore[return-value]
         SynapseWeights(lava_dense_weights(p, opt.num_weight_bits), opt.weight_exp,
                        opt.num_weight_bits, lava_sign_mode(p)) for p in parts)
-
-
-def shift_activation(acc: np.ndarray, weight_exp: int) -> np.ndarray:
-    """Dense output: the accumulated sum shifted by the weight exponent (numpy semantics)."""
-    if weight_exp > 0:
-        return np.left_shift(acc, weight_exp)
-    return np.right_shift(acc, -weight_exp)

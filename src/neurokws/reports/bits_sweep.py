@@ -4,7 +4,7 @@ From the fixed-point table (tables.fixed_accuracy_table): per (dataset, hidden, 
 method, bits, delay_bits) and seed the emulator's accuracy (aligned input, what training saw), the
 float engine on the same integers (train/qat.deployed_forward), the float model's test
 accuracy and the NeuroBench-style metrics (deploy/metrics.py); then their mean and sd over
-seeds. The figure shows both, so that one collapsed seed is seen as one (issue 30).
+seeds. The figure shows both, so that one collapsed seed is seen as one.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from neurokws.reports.figures import COLUMN_WIDTH_IN, new_figure, paper_style, save_figure
-from neurokws.reports.tables import CELL_KEY, LOIHI_DELAY_BITS, MODEL_KEY
+from neurokws.reports.tables import CELL_KEY, MODEL_KEY
+from neurokws.utils.loihi import LOIHI_DELAY_BITS
 
 GROUP = [k for k in CELL_KEY if k != "seed"]
 SEED_KEY = [*GROUP, *MODEL_KEY, "seed"]   # one deployed model

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from neurokws.utils.loihi import LOIHI_DELAY_BITS
+
 CELL_KEY = ["dataset", "hidden", "delays", "seed"]   # one model of the grid
 # one deployment of a cell: ptq | qat at weight and delay bit widths (0: no delays)
 MODEL_KEY = ["method", "bits", "delay_bits"]
-LOIHI_DELAY_BITS = 6   # what a record written before deploy.delay_bits held: 0..62 steps
 STATIC_METRICS = ["footprint_bytes", "connection_sparsity"]   # deploy/metrics.py
 WORKLOAD_METRICS = ["effective_synaptic_ops", "activation_sparsity"]   # per input mode
 FLOAT_COLUMNS = [*CELL_KEY, "train_accuracy", "valid_accuracy",

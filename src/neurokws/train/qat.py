@@ -38,13 +38,13 @@ import numpy as np
 
 from neurokws.config import QuantTraining
 from neurokws.deploy.quantize import (
-    DECAY_ONE,
     QuantizedModel,
     int_range,
     quantize,
     weight_fold_factor,
 )
 from neurokws.model.network import Delays, NetworkConfig, Weights
+from neurokws.utils.loihi import DECAY_ONE
 
 __all__ = ["QatForward", "QuantTraining", "clamp_shadow", "deployed_forward", "fake_quantize",
            "fix_scale", "quanta", "quantized_dynamics"]

@@ -1,4 +1,6 @@
-"""Loihi 2 hardware limits that more than one layer checks against (their one home)."""
+"""Loihi 2 and NetX facts that more than one layer uses (their one home): the 12-bit decay
+unit and the decays' ranges, the threshold mantissa field, the delay limit and its bits,
+and the names of the delay datasets in a NetX file."""
 
 from __future__ import annotations
 
@@ -6,9 +8,22 @@ import numpy as np
 
 from neurokws.utils.errors import ModelFormatError
 
+# Decays are 12-bit fractions of DECAY_ONE: u <- u (4096 - iDecay) / 4096 (Lava's LIF
+# bit-accurate model, lava.proc.lif.models; docs/fixedpoint.md).
+DECAY_SHIFT = 12
+DECAY_ONE = 1 << DECAY_SHIFT
+# iDecay >= 1: Lava's LIF decays the current by du + 1 (its ds_offset is 1) and netx passes
+# du = iDecay - 1, so iDecay = 0 has no Lava equivalent; vDecay is used as is (offset 0).
+I_DECAY_RANGE = (1, DECAY_ONE)
+V_DECAY_RANGE = (0, DECAY_ONE)
+MAX_VTH_MANT = (1 << 17) - 1   # the threshold mantissa field (2^17 overflows)
+
 # Synaptic delays of 0..62 steps: Loihi 2's range, which lava-dl's netx and
-# genn-team/ml_genn_netx clip to (Meszaros et al., arXiv 2510.13757; issue 14).
+# genn-team/ml_genn_netx clip to (Meszaros et al., arXiv 2510.13757); 6 bits each.
 LOIHI_MAX_DELAY = 62
+LOIHI_DELAY_BITS = LOIHI_MAX_DELAY.bit_length()
+# QuantizedModel / Delays name -> the hidden layer's NetX dataset (ml_genn_netx's names)
+NETX_DELAY_KEYS = {"d_in": "delay", "d_rec": "delay_rec"}
 
 
 def check_delay_steps(array: np.ndarray, shape: tuple[int, int], where: str) -> None:
