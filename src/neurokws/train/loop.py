@@ -28,7 +28,7 @@ from neurokws.config import QuantTraining, TrainSettings
 from neurokws.data.augment import EpochPlan, plan_epoch
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
-from neurokws.model.engine import RegConfig, infer, loss_and_grad
+from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.init import init_weights
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train.checkpoint import (
@@ -38,6 +38,7 @@ from neurokws.train.checkpoint import (
     save_checkpoint,
 )
 from neurokws.train.delays import DelayTraining, clamp_delays, init_delays, round_delays
+from neurokws.train.evaluate import evaluate
 from neurokws.train.optimizer import Adam
 from neurokws.train.qat import clamp_shadow, fake_quantize, fix_scale, quanta
 from neurokws.train.schedule import LearningRateSchedule
@@ -171,19 +172,8 @@ def selection_mode(settings: TrainSettings, has_valid: bool) -> str:
 def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventSplit,
              block_samples: int = 4096, delays: Delays | None = None) -> float:
     """Float test/validation accuracy of `weights` (and integer `delays`) on binned data, or
-    on events (binned `block_samples` at a time, so memory stays bounded)."""
-    if isinstance(data, BinnedSplit):
-        readout, _ = infer(config, weights, data.steps, data.channels, data.offsets,
-                           delays=delays)
-        return float(np.mean(np.argmax(readout, axis=1) == data.labels))
-    correct = 0
-    for start in range(0, len(data), block_samples):
-        block = bin_events(data.subset(np.arange(start, min(start + block_samples, len(data)))),
-                           config.dt, config.n_steps)
-        readout, _ = infer(config, weights, block.steps, block.channels, block.offsets,
-                           delays=delays)
-        correct += int(np.sum(np.argmax(readout, axis=1) == block.labels))
-    return correct / len(data) if len(data) else float("nan")
+    on events binned `block_samples` at a time (train.evaluate.evaluate's accuracy)."""
+    return evaluate(config, weights, data, block_samples, delays).accuracy
 
 
 def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
