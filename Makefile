@@ -85,10 +85,19 @@ run:
 ## Run the test suite (pytest exit code 5, "no tests collected", counts as failure).
 ## The venvs are built side by side (mostly downloads and unpacking), and the numba kernels
 ## compiled into their cache meanwhile, as soon as .venv is ready (as `make run` does).
+## The suite runs on every core (pytest-xdist: TEST_WORKERS, default one per core; a test
+## file stays on one worker), then the tests marked `serial`, which measure this machine's
+## time or memory, alone.
+TEST_WORKERS ?= auto
 test:
 	$(MAKE) -j4 $(STAMP) $(TEST_DEPS) $(WARM)
-	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - failing" >&2; exit 1; fi; exit $$rc
+	@export PATH="$(CURDIR)/$(BIN):$$PATH"; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS); \
+	rc=$$?; $(BIN)/python -m pytest -p no:xdist -m serial $(PYTEST_ARGS); rc2=$$?; \
+	if [ $$rc -eq 5 ] && [ $$rc2 -eq 5 ]; then \
+		echo "make test: pytest collected no tests - failing" >&2; exit 1; fi; \
+	if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; \
+	if [ $$rc2 -ne 5 ]; then exit $$rc2; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks workflow

@@ -26,6 +26,9 @@ from neurokws.profiling.profile import (
 from neurokws.profiling.records import COLUMNS, rows_to_frame
 from neurokws.utils.errors import ConfigError
 
+# they time busy and idle phases: alone, after the parallel suite (Makefile)
+pytestmark = pytest.mark.serial
+
 IDLE_W, BUSY_EXTRA_W = 10.0, 5.0
 
 

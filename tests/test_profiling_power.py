@@ -17,6 +17,9 @@ from neurokws.profiling.measure import make_batches, measure_windows, timed_pass
 from neurokws.profiling.power import CallableSource, PowerSampler
 from neurokws.profiling.sources import JtopSource, NvmlSource, RaplSource, rapl_source
 
+# they time busy and idle phases: alone, after the parallel suite (Makefile)
+pytestmark = pytest.mark.serial
+
 
 class SwitchedPower:
     """Fake meter: 5 W, or 12 W while `busy` is set; counts its reads."""

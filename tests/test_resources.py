@@ -26,6 +26,9 @@ from neurokws.model.init import init_weights
 from neurokws.model.network import save_model
 from neurokws.utils.sidecar import run_module, side_env
 
+# they measure this machine's time and memory: alone, after the parallel suite (Makefile)
+pytestmark = pytest.mark.serial
+
 N_TRAIN, N_TEST, N_HIDDEN = 4800, 600, 64    # the train split: ~10 blocks of 16 batches of 32
 
 
