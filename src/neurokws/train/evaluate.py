@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
 from neurokws.model.engine import infer
 from neurokws.model.network import Delays, NetworkConfig, Weights
+
+# pandas only for the frames: the training loop imports this module, and pandas would add
+# about 30 MB to every job that trains or profiles (their memory requests: resources.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -33,6 +38,8 @@ class Evaluation:
         return matrix
 
     def predictions_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame({"sample": np.arange(len(self.labels)), "label": self.labels,
                              "prediction": self.predictions,
                              "correct": self.labels == self.predictions,
@@ -67,6 +74,8 @@ def evaluate(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventS
 
 def confusion_frame(matrix: np.ndarray) -> pd.DataFrame:
     """A labelled confusion matrix for CSV output."""
+    import pandas as pd
+
     n = matrix.shape[0]
     return pd.DataFrame(matrix, index=pd.Index(range(n), name="true"),
                         columns=[f"pred_{k}" for k in range(n)])
