@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 # The compiled entry points of every workflow stage: cochlea, HDF5 reading, binning and
 # augmentations, the training engine, the fixed-point emulator.
@@ -17,7 +15,6 @@ KERNELS = ["cochlea._bushy_block", "cochlea._hermitian", "heidelberg._seconds_to
            "kernels.forward_chunk", "kernels.backward_chunk", "kernels.run_streams"]
 
 
-@pytest.mark.slow   # compiles every kernel from scratch (about 2 minutes)
 def test_warm_fills_the_numba_cache_with_every_stage(tmp_path: Path) -> None:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
            "PYTHONPATH": str(ROOT / "src")}
