@@ -11,6 +11,8 @@
     neurokws plan [--configfile F] [..]     the grid's jobs and what they ask a cluster for,
                                             before submission (exit 1 where the workflow
                                             would refuse a job; neurokws/plan.py)
+    neurokws job-costs [RESULTS]            what each rule of a finished run cost: jobs, wall
+                                            and CPU seconds (neurokws/utils/job_costs.py)
 
 Defaults (bits, percentile, input mode) are the config schema's (config/schema.yaml).
 Bad input exits with status 2 and a message naming the file and the fix.
@@ -225,6 +227,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, help="SLURM profile whose default-resources "
                    "the rules without a request get (default: profiles/slurm)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("job-costs", help="jobs, wall and CPU seconds per rule of a finished "
+                                         "run, from its logs")
+    p.add_argument("results", nargs="?", default="results", help="the run's results folder")
     return top
 
 
@@ -269,6 +274,20 @@ def golden_check() -> int:
     return 0
 
 
+def print_job_costs(results: Path) -> int:
+    """Print the per-rule cost table of the run under `results`."""
+    from neurokws.utils import job_costs
+
+    if not results.is_dir():
+        raise NeurokwsError(f"{results}: no such folder (give the run's results folder)")
+    costs = job_costs.job_costs(results)
+    if not costs:
+        raise NeurokwsError(f"{results}: no rule log with a 'job cost' line (logs of rules "
+                            "run before neurokws logged job costs have none: rerun them)")
+    print(job_costs.markdown(job_costs.by_rule(costs)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -276,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return golden_check()
         if args.command == "plan":
             return plan_grid(args)
+        if args.command == "job-costs":
+            return print_job_costs(Path(args.results))
         if args.command == "inspect":
             _print(inspect_file(args.file), args.json)
         elif args.command == "emulate":

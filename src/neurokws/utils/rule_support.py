@@ -1,9 +1,12 @@
-"""Glue for Snakemake rule scripts: logging into the rule's log file and thread settings."""
+"""Glue for Snakemake rule scripts: logging into the rule's log file, thread settings and
+the job's cost (its log's last line, tabulated by `neurokws.utils.job_costs`)."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import resource
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,38 @@ def start_rule(snakemake: Any) -> logging.Logger:
     logger = logging.getLogger(f"neurokws.rule.{snakemake.rule}")
     logger.info("rule %s, wildcards %s, threads %d", snakemake.rule,
                 dict(snakemake.wildcards.items()), threads)
+    atexit.register(log_job_cost, logger)
     return logger
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux: /proc/self/stat field 22, starttime, in
+    clock ticks since boot, against /proc/uptime; proc(5)); None where there is no /proc."""
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()   # after the command name
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+JOB_COST = "job cost:"   # the line `neurokws.utils.job_costs` reads
+
+
+def log_job_cost(logger: logging.Logger) -> None:
+    """Log the job's wall time since its process started (Python's start-up, Snakemake's
+    script preamble and the imports included), its CPU seconds (this process and the child
+    processes it waited for: a Lava or other side environment) and peak resident memory."""
+    own, children = (resource.getrusage(who)
+                     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    age = process_age_s()
+    logger.info("%s wall %s s, CPU %.2f s (children %.2f s), peak RSS %.1f MB "
+                "(children %.1f MB)", JOB_COST, "?" if age is None else f"{age:.2f}",
+                own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+                children.ru_utime + children.ru_stime, own.ru_maxrss / 1024,
+                children.ru_maxrss / 1024)   # ru_maxrss: KiB on Linux (getrusage(2))
 
 
 def rule_provenance(snakemake: Any, **extra: Any) -> dict[str, Any]:
