@@ -37,7 +37,6 @@ compiled.train after its code build. Prints samples per CPU-second of both and t
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import statistics
 import tempfile
@@ -47,25 +46,20 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from neurokws.config import default_network
+from bench_common import engine_parser
+from neurokws.config import default_network, schema_default
 from neurokws.data.binning import BinnedSplit
 from neurokws.model.engine import RegConfig, loss_and_grad
-from neurokws.model.init import init_weights
 from neurokws.model.kernels import FASTMATH
 from neurokws.model.network import Delays
-from neurokws.model.synthetic import random_events, scale_to_rate
+from neurokws.model.workload import synthetic_setup
 from neurokws.train.optimizer import Adam
 
 DELAY_LR = 0.1   # training.delays.lr's default (steps per update)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=6)
-    parser.add_argument("--events", type=int, default=8500)
+    parser = engine_parser(__doc__, hidden=256, batches=6, rate=None)
     parser.add_argument("--max-delay", type=int, default=62)
     parser.add_argument("--max-delay-in", type=int, default=None,
                         help="the input connection's largest delay (default: --max-delay; "
@@ -74,7 +68,6 @@ def main() -> None:
                         help="also time the per-synapse work alone and print the bound")
     parser.add_argument("--layouts", action="store_true",
                         help="also time the alternative layouts of the per-synapse work")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mlgenn", action="store_true",
                         help="also batch-1 delay training against mlGeNN (needs GeNN)")
     parser.add_argument("--mlgenn-samples", type=int, default=32)
@@ -85,15 +78,14 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     config = default_network(n_hidden=args.hidden, n_out=20, n_steps=args.steps)
     n_samples = args.batch * args.batches
-    steps, channels, offsets = random_events(rng, n_samples, config.n_in, config.n_steps,
-                                             args.events)
-    labels = rng.integers(0, config.n_out, n_samples).astype(np.int32)
-    weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps, channels,
-                               offsets, 14.0)
+    setup = synthetic_setup(config, rng, n_samples, args.events, 14.0)
+    steps, channels, offsets, labels = setup.steps, setup.channels, setup.offsets, setup.labels
+    weights = setup.weights
     max_in = args.max_delay if args.max_delay_in is None else args.max_delay_in
     delays = Delays(rng.integers(0, max_in + 1, weights.w_in.shape).astype(np.int32),
                     rng.integers(0, args.max_delay + 1, weights.w_rec.shape).astype(np.int32))
-    reg = RegConfig(lambda_upper=5e-10, lambda_lower=5e-10)
+    reg = RegConfig(nu_upper=schema_default("training.nu_upper"), lambda_upper=5e-10,
+                    lambda_lower=5e-10)
     delayed = dataclasses.replace(config, max_delay_in=max_in,
                                   max_delay_rec=args.max_delay)   # the same network + delays
     label = (f"delays 0..{args.max_delay}" if max_in == args.max_delay else
@@ -334,31 +326,24 @@ def mlgenn_batch1(net, weights, delays, data, reg) -> float:
     from ml_genn.optimisers import Adam as GennAdam
 
     from neurokws.backends import genn_env
-    from neurokws.backends.mlgenn_net import (
-        build_model,
-        build_network,
-        eventprop_compiler,
-        max_spikes_per_sample,
-        patch_batch1_labels,
-        to_spikes,
-    )
+    from neurokws.backends import mlgenn_net as gn
 
     genn_env.require()
-    patch_batch1_labels()
-    gnet = build_network(net, weights, max_spikes_per_sample(data),
-                         delays=Delays(*(a.astype(np.float32)
-                                         for a in delays.arrays().values())))
-    compiled = eventprop_compiler(
+    gn.patch_batch1_labels()
+    gnet = gn.build_network(net, weights, gn.max_spikes_per_sample(data),
+                            delays=Delays(*(a.astype(np.float32)
+                                            for a in delays.arrays().values())))
+    compiled = gn.eventprop_compiler(
         net, batch_size=1, optimiser=GennAdam(1e-3), reg_lambda_upper=reg.lambda_upper,
         reg_lambda_lower=reg.lambda_lower, nu_upper=reg.nu_upper, seed=0,
         genn_backend=genn_env.choose_backend(None),
         delay_learn_conns=tuple(gnet.delayed.values()),
         delay_optimiser=GennAdam(DELAY_LR)).compile(gnet.network, name="bench_delays")
     with tempfile.TemporaryDirectory(prefix="neurokws-bench-delays") as root:
-        build_model(compiled, Path(root))
+        gn.build_model(compiled, Path(root))
         with compiled:
             cpu0 = time.process_time()
-            compiled.train({gnet.input: to_spikes(data)},
+            compiled.train({gnet.input: gn.to_spikes(data)},
                            {gnet.output: data.labels.astype(np.int64)}, num_epochs=1,
                            shuffle=False, callbacks=[])
             return len(data) / (time.process_time() - cpu0)

@@ -21,7 +21,6 @@ command, e.g. `PYTHONPATH=<other checkout>/src .venv/bin/python benchmarks/...`.
 from __future__ import annotations
 
 import argparse
-import statistics
 import threading
 import time
 
@@ -29,41 +28,37 @@ import numba
 import numpy as np
 
 import neurokws
-from neurokws.config import default_network
+from bench_common import Stopwatch, engine_parser
+from neurokws.config import default_network, schema_default
 from neurokws.model.engine import RegConfig, loss_and_grad
-from neurokws.model.init import init_weights
-from neurokws.model.synthetic import random_events, scale_to_rate
+from neurokws.model.workload import synthetic_setup
 from neurokws.utils.provenance import cpu_model
 
 
 def timed(run, batches: list[np.ndarray]) -> tuple[float, float, list]:
     """Median wall and CPU seconds per batch over `batches` (after one warm-up call)."""
     run(batches[0])
-    walls, cpus, grads = [], [], []
+    watch, grads = Stopwatch(), []
     for batch in batches:
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        grads.append(run(batch))
-        walls.append(time.perf_counter() - wall0)
-        cpus.append(time.process_time() - cpu0)
-    return statistics.median(walls), statistics.median(cpus), grads
+        with watch:
+            grads.append(run(batch))
+    return (*watch.median, grads)
 
 
 def alternately(run, batches: list[np.ndarray], thread_counts: tuple[int, ...]
                 ) -> dict[int, tuple[float, float, list]]:
     """timed() for each thread count, the counts taking turns batch by batch (the order
     reversed every other batch)."""
-    out: dict[int, tuple[list, list, list]] = {n: ([], [], []) for n in thread_counts}
+    out: dict[int, tuple[Stopwatch, list]] = {n: (Stopwatch(), []) for n in thread_counts}
     for n in thread_counts:   # warm-up (compilation, pool start) outside the timing
         numba.set_num_threads(n)
         run(batches[0])
     for b, batch in enumerate(batches):
         for n in thread_counts if b % 2 == 0 else thread_counts[::-1]:
             numba.set_num_threads(n)
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            out[n][2].append(run(batch))
-            out[n][0].append(time.perf_counter() - wall0)
-            out[n][1].append(time.process_time() - cpu0)
-    return {n: (statistics.median(w), statistics.median(c), g) for n, (w, c, g) in out.items()}
+            with out[n][0]:
+                out[n][1].append(run(batch))
+    return {n: (*watch.median, grads) for n, (watch, grads) in out.items()}
 
 
 @numba.njit(nogil=True, fastmath=True)
@@ -103,17 +98,14 @@ def bench(n_hidden: int, args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     config = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
     n_samples = args.batch * args.batches
-    steps, channels, offsets = random_events(rng, n_samples, config.n_in, config.n_steps,
-                                             args.events)
-    labels = rng.integers(0, config.n_out, n_samples).astype(np.int32)
-    weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps, channels,
-                               offsets, args.rate)
-    reg = RegConfig(nu_upper=14.0, lambda_upper=5e-10, lambda_lower=5e-10)
+    data = synthetic_setup(config, rng, n_samples, args.events, args.rate)
+    reg = RegConfig(nu_upper=schema_default("training.nu_upper"), lambda_upper=5e-10,
+                    lambda_lower=5e-10)
     order = rng.permutation(n_samples).astype(np.int64)
 
     def run(batch: np.ndarray):
-        return loss_and_grad(config, weights, steps, channels, offsets, labels, batch,
-                             reg).grads
+        return loss_and_grad(config, data.weights, data.steps, data.channels, data.offsets,
+                             data.labels, batch, reg).grads
 
     most = numba.config.NUMBA_NUM_THREADS
     singles = [order[i:i + 1] for i in range(min(n_samples, args.singles))]
@@ -139,15 +131,8 @@ def bench(n_hidden: int, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[256, 1024])
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=6)
+    parser = engine_parser(__doc__, batches=6)
     parser.add_argument("--singles", type=int, default=96, help="batch-1 calls timed")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=8500)
-    parser.add_argument("--rate", type=float, default=14.0)
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(f"neurokws from {neurokws.__file__}; numba threads available "
           f"{numba.config.NUMBA_NUM_THREADS}")

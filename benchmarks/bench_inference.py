@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import time
 
 import numba
 import numpy as np
 
+from bench_common import Stopwatch, engine_parser
 from neurokws.config import default_network
 from neurokws.model.engine import infer
-from neurokws.model.init import init_weights
 from neurokws.model.network import NetworkConfig
-from neurokws.model.synthetic import random_events, scale_to_rate
+from neurokws.model.workload import synthetic_setup
 
 
 def _line(label: str, n: int, wall: float, cpu: float, config: NetworkConfig,
@@ -36,39 +35,31 @@ def _line(label: str, n: int, wall: float, cpu: float, config: NetworkConfig,
 
 def bench(n_hidden: int, args: argparse.Namespace) -> None:
     """Measure both batch sizes at one hidden size."""
-    rng = np.random.default_rng(args.seed)
     config = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
-    steps, channels, offsets = random_events(rng, args.samples, config.n_in, config.n_steps,
-                                             args.events)
-    weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps, channels,
-                               offsets, args.rate)
+    data = synthetic_setup(config, np.random.default_rng(args.seed), args.samples, args.events,
+                           args.rate, labels=False)
+    inputs = (config, data.weights, data.steps, data.channels, data.offsets)
     every = np.arange(args.samples, dtype=np.int64)
-    infer(config, weights, steps, channels, offsets, every[:2])  # load / compile
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    _, counts = infer(config, weights, steps, channels, offsets, every, batch_size=256)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    sops = steps.size * n_hidden + counts.sum() * (n_hidden + config.n_out)
+    infer(*inputs, every[:2])  # load / compile
+    watch = Stopwatch()
+    with watch:
+        _, counts = infer(*inputs, every, batch_size=256)
+    sops = data.steps.size * n_hidden + counts.sum() * (n_hidden + config.n_out)
     print(f"N={n_hidden:5d} T={config.n_steps}, {counts.mean():.1f} spikes/neuron/sample")
-    print("  " + _line("batch 256", args.samples, wall, cpu, config, sops))
+    print("  " + _line("batch 256", args.samples, *watch.last, config, sops))
     n_single = min(args.samples, args.single)
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    for s in range(n_single):
-        infer(config, weights, steps, channels, offsets, every[s:s + 1], batch_size=1)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    print("  " + _line("batch   1", n_single, wall, cpu, config,
+    with watch:
+        for s in range(n_single):
+            infer(*inputs, every[s:s + 1], batch_size=1)
+    print("  " + _line("batch   1", n_single, *watch.last, config,
                        sops * n_single / args.samples))
 
 
 def main() -> None:
     """Parse arguments and benchmark each hidden size."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[256, 1024])
+    parser = engine_parser(__doc__, batch=None, batches=None)
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--single", type=int, default=64, help="samples timed at batch 1")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=8500)
-    parser.add_argument("--rate", type=float, default=14.0)
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(f"threads: numba {numba.get_num_threads()}, cpus {os.cpu_count()}")
     for n_hidden in args.hidden:

@@ -20,9 +20,9 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 
+from bench_common import engine_parser
 from neurokws.config import default_network
-from neurokws.model.init import init_weights
-from neurokws.model.synthetic import random_events, scale_to_rate
+from neurokws.model.workload import synthetic_setup
 from neurokws.profiling.cpu import profile_cpu
 from neurokws.profiling.profile import write_rows
 from neurokws.profiling.records import ProfileRow
@@ -37,13 +37,11 @@ def _fmt(value: float, spec: str) -> str:
 
 def bench(n_hidden: int, args: argparse.Namespace) -> list[ProfileRow]:
     """Profile every batch size at one hidden size; batch 1 on the first --single samples."""
-    rng = np.random.default_rng(args.seed)
     config = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
-    steps, channels, offsets = random_events(rng, args.samples, config.n_in, config.n_steps,
-                                             args.events)
-    weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps, channels,
-                               offsets, args.rate)
-    data = SimpleNamespace(steps=steps, channels=channels, offsets=offsets)
+    setup = synthetic_setup(config, np.random.default_rng(args.seed), args.samples,
+                            args.events, args.rate, labels=False)
+    weights = setup.weights
+    data = SimpleNamespace(steps=setup.steps, channels=setup.channels, offsets=setup.offsets)
     common = dict(model=f"random N={n_hidden}", idle_s=args.idle, rate_hz=20.0,
                   min_active_s=args.min_active)
     rows = []
@@ -71,17 +69,11 @@ def report(rows: list[ProfileRow]) -> None:
 
 def main() -> None:
     """Parse arguments, profile each hidden size, print (and optionally save) the rows."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[256, 512, 1024])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32, 128])
+    parser = engine_parser(__doc__, hidden=(256, 512, 1024), batch=None, batches=(1, 32, 128))
     parser.add_argument("--samples", type=int, default=128, help="samples for batches > 1")
     parser.add_argument("--single", type=int, default=32, help="samples timed at batch 1")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=8500)
-    parser.add_argument("--rate", type=float, default=14.0, help="spikes/neuron/sample")
     parser.add_argument("--idle", type=float, default=1.0, help="idle window (s), with RAPL")
     parser.add_argument("--min-active", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", default=None, help="also write the rows to this CSV")
     args = parser.parse_args()
     print(f"threads: numba {numba.get_num_threads()}, cpus {os.cpu_count()}; T={args.steps}, "

@@ -22,7 +22,8 @@ import time
 
 import numpy as np
 
-from neurokws.config import default_network
+from bench_common import engine_parser
+from neurokws.config import default_network, schema_default
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -52,49 +53,42 @@ def child(n_steps: int, args: argparse.Namespace) -> dict:
     from neurokws.model import engine
     from neurokws.model.engine import RegConfig, loss_and_grad
     from neurokws.model.init import init_weights
-    from neurokws.model.synthetic import random_events, scale_to_rate
+    from neurokws.model.workload import random_events, synthetic_setup
 
     rng = np.random.default_rng(args.seed)
     tiny = default_network(n_hidden=4, n_out=20, n_steps=20)  # compile/load kernels first
     t_steps, t_channels, t_offsets = random_events(rng, 2, tiny.n_in, 20, 50)
     loss_and_grad(tiny, init_weights(tiny, rng, np.float32), t_steps, t_channels, t_offsets,
-                  np.zeros(2, np.int32), np.arange(2), RegConfig(lambda_upper=1.0,
-                                                                 lambda_lower=1.0))
+                  np.zeros(2, np.int32), np.arange(2),
+                  RegConfig(nu_upper=schema_default("training.nu_upper"), lambda_upper=1.0,
+                            lambda_lower=1.0))
     config = default_network(n_hidden=args.hidden, n_out=20, n_steps=n_steps)
-    n_samples = args.batch * args.batches
-    steps, channels, offsets = random_events(rng, n_samples, config.n_in, n_steps, args.events)
-    labels = rng.integers(0, config.n_out, n_samples).astype(np.int32)
-    weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps, channels,
-                               offsets, args.rate)
-    reg = RegConfig(lambda_upper=5e-10, lambda_lower=5e-10)
+    data = synthetic_setup(config, rng, args.batch * args.batches, args.events, args.rate)
+    reg = RegConfig(nu_upper=schema_default("training.nu_upper"), lambda_upper=5e-10,
+                    lambda_lower=5e-10)
     base = _rss()
     sampler = _Sampler()
     sampler.start()
     spikes = []
     for b in range(args.batches):
         idx = np.arange(b * args.batch, (b + 1) * args.batch)
-        res = loss_and_grad(config, weights, steps, channels, offsets, labels, idx, reg)
+        res = loss_and_grad(config, data.weights, data.steps, data.channels, data.offsets,
+                            data.labels, idx, reg)
         spikes.append(float(res.hidden_spike_counts.sum()))
     sampler.stop.set()
     sampler.join()
     return {"n_steps": n_steps, "peak_rss_mib": resource.getrusage(
                 resource.RUSAGE_SELF).ru_maxrss / 1024,
             "train_growth_mib": (sampler.peak - base) / 2**20,
-            "input_mib": (steps.nbytes + channels.nbytes + offsets.nbytes) / 2**20,
+            "input_mib": (data.steps.nbytes + data.channels.nbytes
+                          + data.offsets.nbytes) / 2**20,
             "tape_per_sample": engine._tape_per_sample.get(args.hidden, 0.0),
             "spikes_per_neuron": float(np.mean(spikes)) / args.batch / args.hidden}
 
 
 def main() -> None:
     """Run one subprocess per trial length and print the comparison."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, nargs="+", default=[500, 2000])
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=4)
-    parser.add_argument("--events", type=int, default=8500)
-    parser.add_argument("--rate", type=float, default=14.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = engine_parser(__doc__, hidden=256, batches=4, steps=(500, 2000))
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:

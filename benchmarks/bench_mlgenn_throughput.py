@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_common import Stopwatch, engine_parser
 from neurokws.backends import genn_env
-from neurokws.config import default_network
+from neurokws.config import default_network, schema_default
 from neurokws.data.binning import BinnedSplit
-from neurokws.model.init import init_weights
-from neurokws.model.synthetic import random_events, scale_to_rate
+from neurokws.model.workload import synthetic_setup
 
 
 def bench(n_hidden: int, args: argparse.Namespace, build_root: Path) -> None:
@@ -31,37 +31,32 @@ def bench(n_hidden: int, args: argparse.Namespace, build_root: Path) -> None:
     from ml_genn.optimisers import Adam
 
     from neurokws.backends import mlgenn
-    from neurokws.backends.mlgenn_net import (
-        build_model,
-        build_network,
-        eventprop_compiler,
-        max_spikes_per_sample,
-        patch_batch1_labels,
-        to_spikes,
-    )
+    from neurokws.backends import mlgenn_net as gn
 
     rng = np.random.default_rng(args.seed)
     net = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
-    steps, channels, offsets = random_events(rng, args.samples, net.n_in, net.n_steps, 8500)
-    weights, _ = scale_to_rate(net, init_weights(net, rng), steps, channels, offsets, 14.0)
-    data = BinnedSplit(steps=steps, channels=channels, offsets=offsets,
+    setup = synthetic_setup(net, rng, args.samples, 8500, 14.0, labels=False)
+    weights = setup.weights
+    data = BinnedSplit(steps=setup.steps, channels=setup.channels, offsets=setup.offsets,
                        labels=rng.integers(0, 20, args.samples).astype(np.int32),
                        n_steps=net.n_steps, n_channels=net.n_in, dt_ms=net.dt)
     backend = genn_env.choose_backend(args.backend)
-    patch_batch1_labels()
-    gnet = build_network(net, weights, args.batch * max_spikes_per_sample(data))
-    compiled = eventprop_compiler(
+    gn.patch_batch1_labels()
+    gnet = gn.build_network(net, weights, args.batch * gn.max_spikes_per_sample(data))
+    compiled = gn.eventprop_compiler(
         net, batch_size=args.batch, optimiser=Adam(1e-3), reg_lambda_upper=2.5e-10,
-        reg_lambda_lower=2.5e-10, nu_upper=14.0, seed=0, genn_backend=backend,
+        reg_lambda_lower=2.5e-10, nu_upper=schema_default("training.nu_upper"), seed=0,
+        genn_backend=backend,
         optimize_code=not args.no_optimize).compile(gnet.network, name=f"bench{n_hidden}")
     start = time.perf_counter()
-    build_model(compiled, build_root / f"train{n_hidden}")
+    gn.build_model(compiled, build_root / f"train{n_hidden}")
     build_s = time.perf_counter() - start
     with compiled:
-        wall, cpu = time.perf_counter(), time.process_time()
-        compiled.train({gnet.input: to_spikes(data)}, {gnet.output: data.labels}, num_epochs=1,
-                       shuffle=False, callbacks=[])
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        watch = Stopwatch()
+        with watch:
+            compiled.train({gnet.input: gn.to_spikes(data)}, {gnet.output: data.labels},
+                           num_epochs=1, shuffle=False, callbacks=[])
+        wall, cpu = watch.last
     res = mlgenn.infer(net, weights, data, args.batch, isolate_trials=False,
                        genn_backend=backend, build_dir=build_root / f"infer{n_hidden}",
                        optimize_code=not args.no_optimize)
@@ -73,14 +68,10 @@ def bench(n_hidden: int, args: argparse.Namespace, build_root: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[256, 1024])
+    parser = engine_parser(__doc__, batch=1, batches=None, events=None, rate=None)
     parser.add_argument("--samples", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--backend", default=None, help="GeNN backend (default: best built)")
     parser.add_argument("--no-optimize", action="store_true", help="GeNN's default -O0 code")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     genn_env.require()
     with tempfile.TemporaryDirectory(prefix="neurokws-genn-bench") as root:

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numba
 
+from neurokws.backends.numba import train
 from neurokws.config import QuantTraining, default_config, network_config, train_settings
 from neurokws.data.synthetic import generate_split
-from neurokws.train.loop import train
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ declare (neurokws.resources).
 Data: a generated SHD-like split (20 classes, ~8,000 events per 1 s sample, float16 times as
 in SHD's files; cached under --cache-dir), repeated to the sizes of SHD (8,156 train / 2,264
 test samples) and SSC (75,466 / 20,382). Every stage runs in its own process
-(neurokws.profiling.stage_cost: the same library calls as its rule script) while a thread
+(neurokws.stages.cost: the stage's own function, as its rule script calls it) while a thread
 samples the memory (PSS) of that process and its children. Stages: prepare (train and test
 split), one training epoch at N = 256 (blocks of `training.block_batches` batches, and the
 whole epoch at once, as before block streaming; --skip-whole-epoch leaves that out) and at
@@ -65,7 +65,7 @@ def tiled(cache: Path, source: Path, n: int, tag: str) -> Path:
 
 
 def measure(request: dict) -> dict:
-    return run_module(None, "neurokws.profiling.stage_cost", request).data
+    return run_module(None, "neurokws.stages.cost", request).data
 
 
 def declare(rule: str, kwargs: dict) -> resources.Request:

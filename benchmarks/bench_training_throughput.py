@@ -32,11 +32,11 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from neurokws.config import default_network
+from bench_common import Stopwatch, engine_parser
+from neurokws.config import default_network, schema_default
 from neurokws.model import engine
 from neurokws.model.engine import RegConfig, loss_and_grad
-from neurokws.model.init import init_weights
-from neurokws.model.synthetic import random_events, scale_to_rate
+from neurokws.model.workload import synthetic_setup
 from neurokws.utils.provenance import cpu_model
 
 
@@ -45,43 +45,30 @@ def bench(n_hidden: int, args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     config = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
     n_samples = args.batch * args.batches
-    steps, channels, offsets = random_events(rng, n_samples, config.n_in, config.n_steps,
-                                             args.events)
-    labels = rng.integers(0, config.n_out, n_samples).astype(np.int32)
-    weights, factor = scale_to_rate(config, init_weights(config, rng, np.float32), steps,
-                                    channels, offsets, args.rate)
-    reg = RegConfig(lambda_upper=5e-10, lambda_lower=5e-10)
+    data = synthetic_setup(config, rng, n_samples, args.events, args.rate)
+    inputs = (config, data.weights, data.steps, data.channels, data.offsets, data.labels)
+    reg = RegConfig(nu_upper=schema_default("training.nu_upper"), lambda_upper=5e-10,
+                    lambda_lower=5e-10)
     order = rng.permutation(n_samples)
     start = time.perf_counter()
-    loss_and_grad(config, weights, steps, channels, offsets, labels, order[:args.batch], reg,
-                  adjoint=args.adjoint)
+    loss_and_grad(*inputs, order[:args.batch], reg, adjoint=args.adjoint)
     first = time.perf_counter() - start
-    walls, cpus, spikes = [], [], []
-    if args.emit_json:   # a child of --compare-engine native: the timings, nothing else
-        for b in range(args.batches):
-            idx = order[b * args.batch:(b + 1) * args.batch]
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            loss_and_grad(config, weights, steps, channels, offsets, labels, idx, reg,
-                          adjoint=args.adjoint)
-            walls.append(time.perf_counter() - wall0)
-            cpus.append(time.process_time() - cpu0)
-        print(json.dumps({"walls": walls, "cpus": cpus}))
-        return
+    watch, spikes = Stopwatch(), []
     for b in range(args.batches):
         idx = order[b * args.batch:(b + 1) * args.batch]
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        res = loss_and_grad(config, weights, steps, channels, offsets, labels, idx, reg,
-                            adjoint=args.adjoint)
-        walls.append(time.perf_counter() - wall0)
-        cpus.append(time.process_time() - cpu0)
+        with watch:
+            res = loss_and_grad(*inputs, idx, reg, adjoint=args.adjoint)
         spikes.append(res.hidden_spike_counts.mean())
-    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    if args.emit_json:   # a child of --compare-engine native: the timings, nothing else
+        print(json.dumps({"walls": watch.walls, "cpus": watch.cpus}))
+        return
+    wall, cpu = watch.median
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"N={n_hidden:5d} T={config.n_steps} B={args.batch} {args.adjoint}: "
           f"{args.batch / wall:7.1f} samples/s wall, {args.batch / cpu:7.1f} samples/CPU-s, "
-          f"batch {1e3 * wall:6.1f} ms (min {1e3 * min(walls):6.1f}), first call {first:5.2f} s, "
-          f"spikes/neuron/sample {np.mean(spikes):5.1f} (w_in x{factor:.3f}), "
-          f"peak RSS {peak:6.0f} MiB")
+          f"batch {1e3 * wall:6.1f} ms (min {1e3 * min(watch.walls):6.1f}), first call "
+          f"{first:5.2f} s, spikes/neuron/sample {np.mean(spikes):5.1f} "
+          f"(w_in x{data.factor:.3f}), peak RSS {peak:6.0f} MiB")
 
 
 def load_other(other: str):
@@ -115,35 +102,30 @@ def load_other(other: str):
 def compare(n_hidden: int, other_path: str, args: argparse.Namespace) -> None:
     """This engine and the one in `other_path`, interleaved batch by batch (same data)."""
     other = load_other(other_path)
-    rng = np.random.default_rng(args.seed)
     config = default_network(n_hidden=n_hidden, n_out=20, n_steps=args.steps)
     n_samples = args.batch * args.batches
-    steps, channels, offsets = random_events(rng, n_samples, config.n_in, config.n_steps,
-                                             args.events)
-    labels = rng.integers(0, config.n_out, n_samples).astype(np.int32)
-    weights, _ = scale_to_rate(config, init_weights(config, rng, np.float32), steps,
-                               channels, offsets, args.rate)
-    reg = RegConfig(lambda_upper=5e-10, lambda_lower=5e-10)
+    data = synthetic_setup(config, np.random.default_rng(args.seed), n_samples, args.events,
+                           args.rate)
+    inputs = (config, data.weights, data.steps, data.channels, data.offsets, data.labels)
+    reg = RegConfig(nu_upper=schema_default("training.nu_upper"), lambda_upper=5e-10,
+                    lambda_lower=5e-10)
     batches = [np.arange(i, i + args.batch) for i in range(0, n_samples, args.batch)]
     versions = {"this": engine, "other": other}
-    times: dict[str, list[float]] = {name: [] for name in versions}
-    cpus: dict[str, list[float]] = {name: [] for name in versions}
+    watches = {name: Stopwatch() for name in versions}
     for module in versions.values():   # warm-up (compilation) outside the timing
-        module.loss_and_grad(config, weights, steps, channels, offsets, labels, batches[0], reg)
+        module.loss_and_grad(*inputs, batches[0], reg)
     for rep in range(args.repeats):
         names = list(versions) if rep % 2 == 0 else list(versions)[::-1]
         for batch in batches:
             for name in names:
-                start, cpu0 = time.perf_counter(), time.process_time()
-                versions[name].loss_and_grad(config, weights, steps, channels, offsets,
-                                             labels, batch, reg)
-                times[name].append(time.perf_counter() - start)
-                cpus[name].append(time.process_time() - cpu0)
-    med = {name: statistics.median(t) for name, t in times.items()}
-    cpu = {name: statistics.median(t) for name, t in cpus.items()}
+                with watches[name]:
+                    versions[name].loss_and_grad(*inputs, batch, reg)
+    med = {name: watch.median[0] for name, watch in watches.items()}
+    cpu = {name: watch.median[1] for name, watch in watches.items()}
     print(f"N={n_hidden:5d} T={config.n_steps} B={args.batch}, {numba.get_num_threads()} "
-          f"threads, {len(times['this'])} batches each: this {args.batch / med['this']:7.1f} "
-          f"samples/s ({args.batch / cpu['this']:6.1f}/CPU-s), other ({other_path}) "
+          f"threads, {len(watches['this'].walls)} batches each: this "
+          f"{args.batch / med['this']:7.1f} samples/s ({args.batch / cpu['this']:6.1f}/CPU-s), "
+          f"other ({other_path}) "
           f"{args.batch / med['other']:7.1f} samples/s ({args.batch / cpu['other']:6.1f}/CPU-s); "
           f"this / other throughput {med['other'] / med['this']:.3f} "
           f"(per CPU-s {cpu['other'] / cpu['this']:.3f})")
@@ -176,14 +158,7 @@ def compare_native(n_hidden: int, args: argparse.Namespace) -> None:
 
 def main() -> None:
     """Parse arguments and benchmark each requested hidden size."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[256, 1024])
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=8500)
-    parser.add_argument("--rate", type=float, default=14.0, help="target spikes/neuron/sample")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = engine_parser(__doc__)
     parser.add_argument("--adjoint", choices=["mlgenn", "discrete"], default="mlgenn")
     parser.add_argument("--compare-engine", metavar="REV|FILE",
                         help="a git revision (or an engine.py) to time against this checkout, "

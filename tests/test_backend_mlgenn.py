@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 
 from neurokws.backends import genn_env, train_cell
+from neurokws.backends.numba import train as numba_train
 from neurokws.config import (
     DelayTraining,
     default_config,
     default_network,
     network_config,
+    schema_default,
     train_settings,
 )
 from neurokws.data.binning import BinnedSplit, bin_events
@@ -34,7 +36,6 @@ from neurokws.model.engine import RegConfig, _constants, infer, loss_and_grad
 from neurokws.model.init import init_weights
 from neurokws.model.network import Delays, NetworkConfig, Weights, load_model, save_model
 from neurokws.train.loop import LOG_COLUMNS
-from neurokws.train.loop import train as numba_train
 from neurokws.utils.errors import ConfigError
 from neurokws.utils.sidecar import side_env
 
@@ -43,8 +44,10 @@ needs_genn = pytest.mark.skipif(
     reason="pygenn/ml_genn not importable: GeNN is not on PyPI; build it as in README "
            "'mlGeNN training backend' and run with .venv-genn/bin/python -m pytest")
 
-PAPER_REG = RegConfig(lambda_upper=2.5e-10, lambda_lower=2.5e-10)
-STRONG_REG = RegConfig(lambda_upper=1e-6, lambda_lower=1e-6)  # regulariser dominates
+NU_UPPER = schema_default("training.nu_upper")
+PAPER_REG = RegConfig(nu_upper=NU_UPPER, lambda_upper=2.5e-10, lambda_lower=2.5e-10)
+STRONG_REG = RegConfig(nu_upper=NU_UPPER, lambda_upper=1e-6,
+                       lambda_lower=1e-6)  # regulariser dominates
 SECTIONS = {"datasets": {"tiny": {"source": "synthetic", "augmentations": ["shift", "blend"],
                                   "blend_n_new": 16, "epochs": 3, "reg_lambda": 2.5e-10}},
             "hidden_sizes": [24], "seeds": [5],

@@ -18,7 +18,7 @@ import pytest
 
 from neurokws.config import default_network
 from neurokws.deploy import netx
-from neurokws.deploy.netx import read_netx, read_provenance, sidecar_path, write_netx
+from neurokws.deploy.netx import read_netx, read_provenance, summary_path, write_netx
 from neurokws.deploy.quantize import QuantizedModel, quantize
 from neurokws.model.network import NetworkConfig, Weights
 from neurokws.utils.errors import ModelFormatError
@@ -146,9 +146,9 @@ def test_without_input_layer(tmp_path: Path, qmodel: QuantizedModel):
     assert read_netx(path, expected=CONFIG).same_integers(qmodel)
 
 
-def test_sidecar(net_file: Path, qmodel: QuantizedModel):
-    side = json.loads(sidecar_path(net_file).read_text())
-    assert sidecar_path(net_file).name == "model.net.json"
+def test_summary_json(net_file: Path, qmodel: QuantizedModel):
+    side = json.loads(summary_path(net_file).read_text())
+    assert summary_path(net_file).name == "model.net.json"
     assert side["netx_sha256"] == file_sha256(net_file)
     assert side["provenance"] == PROV
     assert side["quantization"]["hidden_exponent"] == qmodel.hidden_exponent
@@ -287,7 +287,7 @@ def test_killed_write_leaves_no_file_under_final_name(tmp_path: Path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert not target.exists() and not sidecar_path(target).exists()
+    assert not target.exists() and not summary_path(target).exists()
     leftovers = [p.name for p in target.parent.iterdir()]
     assert all(name.startswith(".model.net.") for name in leftovers)    # only the temp file
 
@@ -295,4 +295,4 @@ def test_killed_write_leaves_no_file_under_final_name(tmp_path: Path):
 def test_provenance_with_odd_types_is_stored_as_text(tmp_path: Path, qmodel: QuantizedModel):
     path = write_netx(tmp_path / "m.net", qmodel, {"where": tmp_path, "n": np.int64(3)})
     assert read_provenance(path) == {"where": str(tmp_path), "n": 3}
-    assert json.loads(sidecar_path(path).read_text())["provenance"]["where"] == str(tmp_path)
+    assert json.loads(summary_path(path).read_text())["provenance"]["where"] == str(tmp_path)

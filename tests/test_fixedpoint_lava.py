@@ -59,11 +59,11 @@ def _trained_case(tmp, rng) -> Case:
     """A model trained by our Eventprop trainer on synthetic data, deployed, aligned input."""
     import dataclasses
 
+    from neurokws.backends.numba import train
     from neurokws.config import QuantTraining, default_config, network_config, train_settings
     from neurokws.data.binning import bin_events
     from neurokws.data.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
-    from neurokws.train.loop import train
 
     config = default_config(datasets={"s": {"source": "synthetic", "epochs": 4}},
                             hidden_sizes=[32], seeds=[1], model={"n_steps": 100},

@@ -132,6 +132,7 @@ def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
     deploy.delay_bits: 0..7 steps), quantized by deploy at the scales QAT held and carried
     through the NetX file (delay / delay_rec) into the emulator and the Lava graph: the
     same bits."""
+    from neurokws.backends.numba import train
     from neurokws.config import (
         QuantTraining,
         default_config,
@@ -146,7 +147,6 @@ def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
     from neurokws.deploy import quantize, write_netx
     from neurokws.deploy.quantize import trained_exponents
     from neurokws.model.network import with_delay_bits
-    from neurokws.train.loop import train
 
     config = default_config(datasets={"s": {"source": "synthetic", "epochs": 3}},
                             hidden_sizes=[32], seeds=[1], model={"n_steps": 100},

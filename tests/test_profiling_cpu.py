@@ -12,7 +12,7 @@ import pytest
 from neurokws.config import default_config, default_network
 from neurokws.model.engine import infer
 from neurokws.model.network import Weights
-from neurokws.model.synthetic import random_events
+from neurokws.model.workload import random_events
 from neurokws.profiling import cpu as cpu_module
 from neurokws.profiling.cpu import profile_cpu
 from neurokws.profiling.power import CallableSource

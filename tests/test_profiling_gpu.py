@@ -33,7 +33,7 @@ import numpy as np
 from neurokws.config import default_network
 from neurokws.model.engine import infer
 from neurokws.model.network import Weights
-from neurokws.model.synthetic import random_events
+from neurokws.model.workload import random_events
 from neurokws.profiling.gpu import cuda_status, infer_gpu, profile_gpu, simulator_active
 from neurokws.profiling.power import CallableSource
 

@@ -16,7 +16,7 @@ from neurokws.profiling.training_cost import (
     cost_table,
     run_benchmark,
 )
-from neurokws.reports.training_cost import plot_training_cost
+from neurokws.reports.training_cost_figure import plot_training_cost
 from neurokws.utils.sidecar import side_env
 
 DEFAULTS = default_config()

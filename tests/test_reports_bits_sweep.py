@@ -31,6 +31,7 @@ def fixed_table() -> pd.DataFrame:
                 for seed in SEEDS:
                     rows.append({"dataset": "SHD", "hidden": 128, "delays": delays,
                                  "seed": seed, "method": method, "bits": bits,
+                                 "delay_bits": 6 if delays else 0,
                                  "float_test_accuracy": 0.93 + 0.001 * seed,
                                  "float_quantized_accuracy": emulator(method, bits, seed,
                                                                       delays) + 0.001,
@@ -75,9 +76,9 @@ def test_sweep_table_is_mean_and_sd_of_the_seeds():
     assert row["effective_synaptic_ops_aligned"] == pytest.approx(1002.0)
 
 
-def test_tables_before_qat_are_ptq_and_one_seed_has_no_sd():
+def test_one_seed_has_no_sd():
     fixed = fixed_table()
-    fixed = fixed[(fixed["method"] == "ptq") & (fixed["seed"] == 1)].drop(columns="method")
+    fixed = fixed[(fixed["method"] == "ptq") & (fixed["seed"] == 1)]
     seeds = seed_table(fixed)
     assert (seeds["method"] == "ptq").all() and len(seeds) == 2 * len(BITS)
     table = sweep_table(seeds)
@@ -131,11 +132,10 @@ def test_figure_without_models(tmp_path):
 def test_delay_bits_are_series_of_their_own(tmp_path):
     """deploy.delay_bits: a delay cell's models at 6- and 3-bit delays are separate rows
     (seed and sweep tables) and separate series in the figure, labelled with their delay
-    bits; a table without the column (before deploy.delay_bits) has Loihi 2's 6 bits."""
+    bits."""
     fixed = fixed_table()
     assert set(seed_table(fixed)[["delays", "delay_bits"]].itertuples(index=False)) == \
         {(False, 0), (True, 6)}
-    fixed["delay_bits"] = np.where(fixed["delays"], 6, 0)
     narrow = fixed[fixed["delays"]].assign(delay_bits=3, emulator_aligned_accuracy=0.5,
                                            footprint_bytes=1.0)
     seeds = seed_table(pd.concat([fixed, narrow], ignore_index=True))

@@ -25,7 +25,9 @@ def tiny_config(tmp_path: Path, **sections) -> Path:
     config["model"]["n_steps"] = 200
     config["training"]["progress_bar"] = False
     config["training"]["qat"] = {"epochs": 1}
-    config["lava"]["chunks"] = 1
+    # Lava's agreement with the emulator is checked sample by sample by the Lava tests
+    # (test_fixedpoint_lava*.py); here two samples per model show the stage runs.
+    config["lava"].update(chunks=1, n_samples=2)
     config["profiling"] = {"devices": ["cpu"], "batch_sizes": [1], "idle_s": 0.0,
                            "min_active_s": 0.0, "max_samples": 8}
     config["training_cost"] = {"methods": ["eventprop"], "n_steps": [20, 40], "hidden": 8,

@@ -1,11 +1,11 @@
 """What the rules ask a cluster for covers what the stages use.
 
 Each stage runs in its own process on a generated split a few times larger than one block
-(neurokws.profiling.stage_cost: the rule script's library calls, the memory of the process
-and its children sampled), and its peak must fit the memory `neurokws.resources` declares
-for it, margin included; a change that makes a stage hungrier (e.g. holding a whole epoch's
-inputs again) fails here. The formulas' own behaviour is checked too (sizes, attempts,
-scales, compressed inputs).
+(neurokws.stages.cost: the stage's own function, as its rule script calls it, the memory of
+the process and its children sampled), and its peak must fit the memory
+`neurokws.resources` declares for it, margin included; a change that makes a stage
+hungrier (e.g. holding a whole epoch's inputs again) fails here. The formulas' own
+behaviour is checked too (sizes, attempts, scales, compressed inputs).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def data(tmp_path_factory):
 
 
 def stage(request: dict) -> dict:
-    return run_module(None, "neurokws.profiling.stage_cost", request, timeout=900).data
+    return run_module(None, "neurokws.stages.cost", request, timeout=900).data
 
 
 def stats(data, split: str) -> resources.SplitStats:

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurokws.backends.numba import train
 from neurokws.config import default_config, network_config, train_settings
 from neurokws.data.synthetic import generate_split
 from neurokws.model.init import init_weights
 from neurokws.model.network import Delays
 from neurokws.train.checkpoint import load_checkpoint
 from neurokws.train.delays import DelayTraining, init_delays, round_delays
-from neurokws.train.loop import train
 
 CONFIG = default_config(
     datasets={"tiny": {"source": "synthetic", "augmentations": [], "epochs": 4,

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurokws.backends import numba
 from neurokws.config import default_config, network_config, train_settings
 from neurokws.data.binning import bin_events
 from neurokws.data.synthetic import generate_split
 from neurokws.model.network import Weights
-from neurokws.train import loop
+from neurokws.train.evaluate import evaluate
 
 N_CLASSES, N_HIDDEN, T_MS = 4, 32, 200
 CONFIG = default_config(
@@ -25,22 +26,22 @@ LOSS_DROP_MIN = 0.5        # final epoch loss <= half the first epoch's
 def train_and_test(tmp_path, monkeypatch, flip_gradient: bool) -> tuple[list[float], float]:
     """Epoch losses and test accuracy (other speakers) of one short training run."""
     if flip_gradient:
-        real = loop.loss_and_grad
+        real = numba.loss_and_grad
 
         def flipped(*args, **kwargs):
             result = real(*args, **kwargs)
             result.grads = Weights(*(-g for g in result.grads.arrays().values()))
             return result
 
-        monkeypatch.setattr(loop, "loss_and_grad", flipped)
+        monkeypatch.setattr(numba, "loss_and_grad", flipped)
     train = generate_split(160, N_CLASSES, seed=3, difficulty=0.1, duration_ms=T_MS,
                            speakers=range(8))
     test = generate_split(80, N_CLASSES, seed=3, difficulty=0.1, duration_ms=T_MS,
                           speakers=range(8, 10), split="test")
     net = network_config(CONFIG, N_HIDDEN, n_out=N_CLASSES, n_in=train.n_channels)
-    result = loop.train(net, train_settings(CONFIG, "task", N_HIDDEN), 1, train, tmp_path)
+    result = numba.train(net, train_settings(CONFIG, "task", N_HIDDEN), 1, train, tmp_path)
     losses = [row["loss"] for row in result.log_rows]
-    return losses, loop.accuracy(net, result.weights, bin_events(test, net.dt, net.n_steps))
+    return losses, evaluate(net, result.weights, bin_events(test, net.dt, net.n_steps)).accuracy
 
 
 def test_loss_falls_and_test_accuracy_ends_far_above_chance(tmp_path, monkeypatch):

@@ -13,11 +13,11 @@ import numba
 import numpy as np
 import pytest
 
+from neurokws.backends.numba import train
 from neurokws.config import default_config, network_config, train_settings
 from neurokws.data.events import save_npz
 from neurokws.data.synthetic import generate_split
 from neurokws.train.checkpoint import load_checkpoint
-from neurokws.train.loop import train
 
 CONFIG = default_config(
     datasets={"tiny": {"source": "synthetic", "augmentations": ["shift", "blend"],
@@ -120,7 +120,7 @@ from pathlib import Path
 from neurokws.config import network_config, train_settings
 from neurokws.data.events import load_npz
 from neurokws.model.network import save_model
-from neurokws.train.loop import train
+from neurokws.backends.numba import train
 sys.path.insert(0, {tests!r})
 from test_train_loop import CONFIG
 split = load_npz({data!r})

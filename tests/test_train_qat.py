@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from neurokws.backends.numba import train
 from neurokws.config import (
     QuantTraining,
     default_config,
@@ -27,7 +28,9 @@ from neurokws.fixedpoint.inputs import aligned_inputs
 from neurokws.model.engine import loss_and_grad
 from neurokws.model.network import Delays, Weights, with_delay_bits
 from neurokws.model.reference import simulate
-from neurokws.train.loop import accuracy, selected_row, train
+from neurokws.train import loop
+from neurokws.train.evaluate import evaluate
+from neurokws.train.loop import selected_row
 from neurokws.train.optimizer import Adam
 from neurokws.train.qat import fake_quantize, fix_scale, quanta
 from neurokws.utils.errors import ConfigError, ModelFormatError
@@ -168,7 +171,7 @@ def test_qat_fine_tuning_lowers_the_loss_of_the_deployed_model(tmp_path):
         loss = loss_and_grad(fq.config, fq.weights, binned.steps, binned.channels,
                              binned.offsets, binned.labels, np.arange(len(split)),
                              compute_grad=False).loss
-        return loss, accuracy(fq.config, fq.weights, test)
+        return loss, evaluate(fq.config, fq.weights, test).accuracy
 
     tune = dataclasses.replace(settings, epochs=4, lr=1e-3, ease_in_start_lr=1e-3)
     run = train(net, tune, 1, split, tmp_path / "qat", qat=spec, init=float_w)
@@ -199,8 +202,15 @@ def test_qat_refusals(tmp_path):
     settings = train_settings(default_config(), "default", 8)
     split = generate_split(4, 2, seed=1, duration_ms=80.0)
     net = dataclasses.replace(config, n_out=2)
+    class NoQat:   # a backend without QAT, as mlGeNN's (backends/mlgenn.py)
+        supports_qat = False
+
+        def identity(self):
+            return {}
+
     with pytest.raises(ValueError, match="numba engine only"):
-        train(net, settings, 1, split, tmp_path, backend=object(), qat=QuantTraining(4, 99.0))
+        loop.train(net, settings, 1, split, tmp_path, backend=NoQat(),
+                   qat=QuantTraining(4, 99.0))
     with pytest.raises(ValueError, match="with delays fine-tunes a trained one"):
         train(dataclasses.replace(net, max_delay_in=3), settings, 1, split, tmp_path,
               qat=QuantTraining(4, 99.0))
@@ -234,7 +244,7 @@ def test_fine_tuning_never_selects_a_model_below_post_training_quantization(tmp_
 
     def held_accuracy(w, s=ptq):
         fq = fake_quantize(net, w, s)
-        return accuracy(fq.config, fq.weights, held)
+        return evaluate(fq.config, fq.weights, held).accuracy
 
     start = held_accuracy(float_w)
     wild = dataclasses.replace(settings, epochs=3, lr=40.0, ease_in_start_lr=40.0)
@@ -287,7 +297,7 @@ def test_scale_search_holds_a_finer_scale_only_where_it_beats_ptqs(tmp_path):
 
     def held_accuracy(s):
         fq = fake_quantize(net, float_w, s)
-        return accuracy(fq.config, fq.weights, held)
+        return evaluate(fq.config, fq.weights, held).accuracy
 
     p = held_accuracy(ptq)
     candidates = {(ptq.exponents[0] - i, ptq.exponents[1] - j):
@@ -311,7 +321,7 @@ def test_scale_search_holds_a_finer_scale_only_where_it_beats_ptqs(tmp_path):
     run = train(net, settings, 1, rest, tmp_path / "search", held, qat=spec, init=float_w)
     assert run.qat.exponents == searched.exponents
     fq = fake_quantize(net, run.weights, run.qat)
-    assert accuracy(fq.config, fq.weights, held) >= best
+    assert evaluate(fq.config, fq.weights, held).accuracy >= best
     epochs = [row["valid_accuracy"] for row in run.log_rows]
     if max(epochs) > best:
         assert run.selected_epoch == int(np.argmax(epochs))
@@ -428,7 +438,7 @@ def test_qat_of_a_delay_model_starts_at_ptq_and_learns_with_its_delays(tmp_path)
 
     def held_accuracy(weights, delays, qat):
         fq = fake_quantize(net, weights, qat, delays)
-        return accuracy(fq.config, fq.weights, held, delays=delays)
+        return evaluate(fq.config, fq.weights, held, delays=delays).accuracy
 
     start = held_accuracy(float_run.weights, float_run.delays, run.qat)
     assert held_accuracy(run.weights, run.delays, run.qat) >= start
@@ -449,7 +459,7 @@ def test_qat_of_a_delay_model_starts_at_ptq_and_learns_with_its_delays(tmp_path)
 
     def held_narrow(weights, delays):
         fq = fake_quantize(two, weights, narrow.qat, delays)
-        return accuracy(fq.config, fq.weights, held, delays=delays)
+        return evaluate(fq.config, fq.weights, held, delays=delays).accuracy
 
     assert held_narrow(narrow.weights, narrow.delays) >= held_narrow(float_run.weights, clipped)
 

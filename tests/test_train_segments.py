@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from neurokws import resources
+from neurokws.backends.numba import train
 from neurokws.config import network_config, train_settings
 from neurokws.data.synthetic import generate_split
-from neurokws.train.loop import train
 from neurokws.utils.errors import ModelFormatError
 from test_train_loop import CONFIG
 from workflow_helpers import ROOT, snakemake

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from neurokws.backends import numba
 from neurokws.config import default_config, network_config, train_settings
 from neurokws.data.cochlea import Cochlea
 from neurokws.data.events import EventSplit
 from neurokws.deploy.quantize import quantize
 from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.evaluation import split_inputs
-from neurokws.train import loop
 
 SEED = 2027
 SAMPLE_RATE = 16_000
@@ -84,7 +84,7 @@ def run(workdir: str | Path | None = None) -> dict[str, str]:
     net = network_config(CONFIG, N_HIDDEN, n_out=N_CLASSES, n_in=split.n_channels)
     settings = train_settings(CONFIG, "golden", N_HIDDEN)
     with tempfile.TemporaryDirectory(dir=workdir) as out:
-        result = loop.train(net, settings, SEED, split, Path(out))
+        result = numba.train(net, settings, SEED, split, Path(out))
     weights = result.weights
     hashes["weights"] = _digest(weights.w_in, weights.w_rec, weights.w_out)
     qmodel = quantize(net, weights, bits=8, percentile=CONFIG["deploy"]["percentile"])

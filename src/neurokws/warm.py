@@ -13,35 +13,30 @@ Usage: ``python -m neurokws.warm`` (prints the seconds it took).
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from neurokws.config import (
-    TrainSettings,
-    default_config,
-    default_network,
-    delay_training,
-    train_settings,
-)
+from neurokws.config import default_config, delay_training, train_settings
 from neurokws.data.cochlea import Cochlea
 from neurokws.data.convert import clip_rng
-from neurokws.data.events import load_npz, save_npz
-from neurokws.data.heidelberg import read_split
 from neurokws.data.synthetic import write_synthetic_dataset
-from neurokws.deploy.netx import write_netx
-from neurokws.deploy.quantize import quantize
-from neurokws.fixedpoint.evaluation import emulate
 from neurokws.fixedpoint.inputs import INPUT_MODES
-from neurokws.train.evaluate import evaluate
-from neurokws.train.loop import train
+from neurokws.stages.data import prepare
+from neurokws.stages.deploy import export_netx, quantize
+from neurokws.stages.fixedpoint import eval_fixed
+from neurokws.stages.train import evaluate_float, train_model
+from neurokws.utils.records import CellKey
+
+WARM = {"rule": "warm"}   # the provenance of what it writes (and then removes)
+N_HIDDEN = 8
 
 
 def warm(folder: Path) -> None:
-    """Run every compiled path once on tiny inputs inside `folder`."""
+    """Run every compiled path once on tiny inputs inside `folder`, through the workflow's
+    own stage functions (neurokws.stages) on the schema's settings."""
     # The cochlea (plan -> chunk jobs): a 0.1 s noise clip at the default 16 kHz.
     noise = np.random.default_rng(0).standard_normal(1600)
     Cochlea(pad_s=0.25)(noise, 16000, clip_rng(0, 0))
@@ -50,32 +45,43 @@ def warm(folder: Path) -> None:
                             n_test=4, n_speakers_train=2, n_speakers_test=1, n_channels=700,
                             duration_ms=100.0)
     for split in ("train", "test"):
-        save_npz(folder / f"{split}.npz", read_split(folder / f"{split}.h5"))
-    train_split, test_split = load_npz(folder / "train.npz"), load_npz(folder / "test.npz")
-    # Training (binning, both augmentations, the engine's forward and backward passes) and
-    # float evaluation, on the schema's settings.
-    config = default_config(datasets={"warm": {"source": "synthetic", "epochs": 1,
-                                               "augmentations": ["shift", "blend"]}})
-    net = default_network(8, n_out=2, n_in=700, n_steps=100)
-    settings = TrainSettings.from_dict({**train_settings(config, "warm", 8).to_dict(),
-                                        "batch_size": 4, "progress_bar": False})
-    result = train(net, settings, 0, train_split, folder / "cell", None)
-    evaluate(net, result.weights, test_split)
-    # Deployment: quantization, NetX, the bit-exact emulator in every input mode.
-    qmodel = quantize(net, result.weights, bits=8, percentile=99.0, source="warm")
-    write_netx(folder / "model.net", qmodel, {"rule": "warm"})
-    emulate(folder / "model.net", test_split, net.n_steps, net.dt, list(INPUT_MODES))
-    # The same with learned delays (the delay kernels, their training and the emulator's
-    # delay rings), fine-tuning the model above as the default's cells with delays do.
-    delayed = dataclasses.replace(net, max_delay_in=4, max_delay_rec=4)
-    spec = delay_training(default_config(training={"delays": {"start": "delay_free"}}), True)
-    tuned = train(delayed, settings, 0, train_split, folder / "delays", None, delays=spec,
-                  init=result.weights)
-    evaluate(delayed, tuned.weights, test_split, delays=tuned.delays)
-    write_netx(folder / "delays.net", quantize(delayed, tuned.weights, bits=8, percentile=99.0,
-                                               source="warm", delays=tuned.delays),
-               {"rule": "warm"})
-    emulate(folder / "delays.net", test_split, net.n_steps, net.dt, list(INPUT_MODES))
+        prepare(folder / f"{split}.h5", folder / f"{split}.npz",
+                folder / f"{split}.summary.json", allow_empty=False, provenance=WARM)
+    # Training (binning, both augmentations, the engine's forward and backward passes), then
+    # float evaluation, quantization, NetX and the bit-exact emulator in every input mode;
+    # then the same with learned delays (the delay kernels, their training and the
+    # emulator's delay rings), fine-tuning the model above as the default's cells with
+    # delays do. Short trials and delays: the types, not the sizes, decide what compiles.
+    config = default_config(
+        datasets={"warm": {"source": "synthetic", "epochs": 1,
+                           "augmentations": ["shift", "blend"]}},
+        model={"n_steps": 100, "delays": {"max_in": 4, "max_rec": 4}},
+        training={"batch_size": 4, "progress_bar": False,
+                  "delays": {"start": "delay_free"}})
+    settings = train_settings(config, "warm", N_HIDDEN).to_dict()
+    plain = {k: v for k, v in config["model"].items() if k != "delays"}
+    for delays in (False, True):
+        cell = CellKey("warm", N_HIDDEN, delays, 0)
+        out = folder / ("delays" if delays else "cell")
+        spec = delay_training(config, delays)
+        train_model(folder / "train.npz", out, hidden=N_HIDDEN, seed=0,
+                    model_section=config["model"] if delays else plain, settings=settings,
+                    delays=None if spec is None else spec.to_dict(),
+                    backend=config["training"]["backend"], provenance=WARM,
+                    init=folder / "cell" / "model.npz" if delays else None,
+                    model=out / "model.npz", log_csv=out / "train_log.csv")
+        evaluate_float(out / "model.npz", folder / "test.npz", out / "eval_float.json",
+                       out / "predictions.csv", out / "confusion.csv", cell=cell,
+                       provenance=WARM)
+        quantize(out / "model.npz", out / "quantized.npz", out / "quantization.json",
+                 hidden=N_HIDDEN, precision=str(config["deploy"]["bits"][0]),
+                 percentile=config["deploy"]["percentile"],
+                 model_section=config["model"] if delays else plain, delays=delays,
+                 provenance=WARM)
+        export_netx(out / "quantized.npz", out / "model.net")
+        eval_fixed(out / "model.net", folder / "test.npz", out / "eval_fixed.json",
+                   out / "predictions_fixed.csv", cell=cell, method="ptq",
+                   modes=list(INPUT_MODES), provenance=WARM)
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ PY="${NEUROKWS_PYTHON:-$REPO/.venv/bin/python}"
 CONFIG="$REPO/tests/cluster/config.yaml"
 REFUSE_MEM_MB=100   # resources.max_mem_mb of the run that must be refused (jobs need > 250)
 WORKFLOW_TIMEOUT="${NEUROKWS_SLURM_TIMEOUT:-900}"
+STATUS_S=1   # seconds before the plugin's first status check of a job (section 3)
 REPORT="${NEUROKWS_SLURM_REPORT:-}"
 KEEP="${NEUROKWS_SLURM_KEEP:-0}"
 PORT_BASE="${NEUROKWS_SLURM_PORT_BASE:-16810}"
@@ -335,9 +336,11 @@ log "running the workflow (limit ${WORKFLOW_TIMEOUT}s)"
 PATH="$(dirname "$PY"):$PATH"             # as `make run`: .venv's tools first, also in jobs
 export PATH
 # In the background + wait, so that SIGTERM/SIGINT reach the trap (and cleanup) at once.
+# The plugin checks job states first after STATUS_S seconds, then 10 s later each time no
+# job has finished (snakemake-executor-plugin-slurm 2.8.0): the test's jobs take ~10 s.
 # train gets 2 threads (the config has 1 so that two jobs share the node): checks that
 # threads reach SLURM as CPUs (and that a chain's segments need not share a thread count).
-timeout -k 30 "$WORKFLOW_TIMEOUT" "${SMK[@]}" --slurm-init-seconds-before-status-checks 5 \
+timeout -k 30 "$WORKFLOW_TIMEOUT" "${SMK[@]}" --slurm-init-seconds-before-status-checks "$STATUS_S" \
     --slurm-keep-successful-logs --set-threads train=2 >"$T/log/snakemake.log" 2>&1 &
 SMK_PID=$!
 rc=0
@@ -375,7 +378,7 @@ mapfile -t EVALS < <(cd "$WORK" && ls results/*/h*/seed*/eval_float.json)
 (cd "$WORK" && stat -c '%n %Y' "${EVALS[@]}") >"$T/evals_before.txt"
 rc=0
 timeout -k 10 120 "${SMK[@]}" --config "resources={max_mem_mb: $REFUSE_MEM_MB}" \
-    --forcerun evaluate_float --slurm-init-seconds-before-status-checks 5 -- "${EVALS[@]}" \
+    --forcerun evaluate_float --slurm-init-seconds-before-status-checks "$STATUS_S" -- "${EVALS[@]}" \
     >"$T/refused.txt" 2>&1 || rc=$?
 echo "$rc" >"$T/refused.rc"
 (cd "$WORK" && stat -c '%n %Y' "${EVALS[@]}") >"$T/evals_after.txt"

@@ -29,7 +29,7 @@ rule export_netx:
         quantized=f"{CELL}/{{quant}}{{bits}}/quantized.npz",
     output:
         net=f"{CELL}/{{quant}}{{bits}}/model.net",
-        sidecar=f"{CELL}/{{quant}}{{bits}}/model.net.json",
+        summary=f"{CELL}/{{quant}}{{bits}}/model.net.json",
     log:
         f"{CELL}/logs/export_netx_{{quant}}{{bits}}.log",
     conda:

@@ -11,7 +11,6 @@ rule eval_fixed:
         predictions=f"{CELL}/{{quant}}{{bits}}/predictions_fixed.csv",
     params:
         modes=config["fixed_point"]["input_modes"],
-        delays=cell_has_delays,
     log:
         f"{CELL}/logs/eval_fixed_{{quant}}{{bits}}.log",
     threads: train_threads
@@ -58,8 +57,6 @@ rule merge_lava:
         net=f"{CELL}/{{quant}}{{bits}}/model.net",
     output:
         f"{CELL}/{{quant}}{{bits}}/eval_lava_{{mode}}.json",
-    params:
-        delays=cell_has_delays,
     log:
         f"{CELL}/logs/merge_lava_{{quant}}{{bits}}_{{mode}}.log",
     conda:

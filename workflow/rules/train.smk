@@ -66,8 +66,6 @@ rule evaluate_float:
         metrics=f"{CELL}/eval_float.json",
         predictions=f"{CELL}/predictions_float.csv",
         confusion=f"{CELL}/confusion_float.csv",
-    params:
-        delays=cell_has_delays,
     log:
         f"{CELL}/logs/evaluate_float.log",
     threads: train_threads

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 import pandas as pd
 
-from neurokws.reports.training_cost import plot_training_cost
+from neurokws.reports.training_cost_figure import plot_training_cost
 from neurokws.utils.rule_support import start_rule
 
 start_rule(snakemake)

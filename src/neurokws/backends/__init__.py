@@ -36,7 +36,7 @@ def train_cell(backend: str, net: NetworkConfig, settings: TrainSettings, seed: 
     starts from those weights instead of the paper's initialisation (fine-tuning). `segment`
     (first, stop): only those epochs (train.loop.train; None until the last epoch)."""
     if backend == "numba":
-        from neurokws.train.loop import train
+        from neurokws.backends.numba import train
 
         valid = load_npz(valid_path) if valid_path else None
         return train(net, settings, seed, load_npz(train_path), Path(cell_dir), valid,

@@ -152,6 +152,8 @@ def input_spike_bound(train_split: EventSplit, settings: TrainSettings,
 class MlgennBackend:
     """Epochs on mlGeNN's EventPropCompiler (the loop in neurokws.train.loop owns the rest)."""
 
+    supports_qat = False   # mlGeNN's weight quantization, genn-team/ml_genn PR #88, is unmerged
+
     def __init__(self, net: NetworkConfig, settings: TrainSettings, seed: int, out_dir: Path,
                  *, genn_backend: str | None = None, optimize_code: bool = True,
                  delays: DelayTraining | None = None):
@@ -170,9 +172,10 @@ class MlgennBackend:
 
     @contextlib.contextmanager
     def session(self, state: TrainState, train_split: EventSplit,
-                valid_split: EventSplit | None) -> Iterator[_MlgennSession]:
+                valid_split: EventSplit | None, qat: None = None) -> Iterator[_MlgennSession]:
         """Compile the network from `state` (weights and Adam moments) once for all epochs.
-        mlGeNN takes an epoch's inputs at once, so each epoch is binned whole."""
+        mlGeNN takes an epoch's inputs at once, so each epoch is binned whole. No QAT
+        (`supports_qat`: the loop refuses it first)."""
         from neurokws.backends.mlgenn_net import (
             build_model,
             build_network,

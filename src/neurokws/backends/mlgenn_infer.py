@@ -176,7 +176,8 @@ def eventprop_gradients(net: NetworkConfig, weights: Weights, data: BinnedSplit,
     follower = sample if follower is None else follower
     pair = data.subset([sample, follower])
     gnet = build_network(net, weights, max_spikes_per_sample(pair), delays=delays)
-    reg = reg or RegConfig(lambda_upper=0.0, lambda_lower=0.0)
+    # no regulariser: both strengths 0 (nu_upper then has no effect)
+    reg = reg or RegConfig(nu_upper=0.0, lambda_upper=0.0, lambda_lower=0.0)
     compiled = eventprop_compiler(
         net, batch_size=1, optimiser=Adam(), reg_lambda_upper=reg.lambda_upper,
         reg_lambda_lower=reg.lambda_lower, nu_upper=reg.nu_upper, seed=0,

@@ -22,7 +22,7 @@ Delays (steps, (targets, sources), int32) are written as genn-team/ml_genn_netx 
 connection that has delays (max_delay_in/_rec > 0). Stock lava-dl 0.6 netx reads ``delay``
 only and applies it to both synapses of its RecurrentDense, without their weight exponent;
 such files run in our own Lava graph (fixedpoint/lava_graph.py) instead.
-A JSON sidecar ``<file>.json`` repeats the provenance with the .net's SHA-256.
+A JSON summary ``<file>.json`` (`summary_path`) repeats the provenance with the .net's SHA-256.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import numpy as np
 
 from neurokws.deploy.quantize import QuantizedModel, decay_mantissa, int_range
 from neurokws.model.network import NetworkConfig
+from neurokws.utils import netx_layers
 from neurokws.utils.atomic import atomic_path, write_json
 from neurokws.utils.errors import ModelFormatError
 from neurokws.utils.loihi import (
@@ -54,22 +55,22 @@ NETX_WEIGHT_BITS = 8              # netx's weight optimisation is lossless only 
 LAYER_TYPE_DTYPE = "S10"
 
 
-def sidecar_path(path: str | os.PathLike) -> Path:
-    """The JSON sidecar next to a .net file: ``model.net`` -> ``model.net.json``."""
+def summary_path(path: str | os.PathLike) -> Path:
+    """The JSON summary next to a .net file: ``model.net`` -> ``model.net.json``."""
     path = Path(path)
     return path.with_name(path.name + ".json")
 
 
 def write_netx(path: str | os.PathLike, qmodel: QuantizedModel, provenance: dict[str, Any],
                include_input_layer: bool = True) -> Path:
-    """Atomically write `qmodel` as a NetX .net file plus its JSON sidecar; return the path."""
+    """Atomically write `qmodel` as a NetX .net file plus its JSON summary; return the path."""
     path = Path(path)
     check_deployable(qmodel, source=str(path))
     provenance = json.loads(json.dumps(provenance, default=_json_default))  # fail before writing
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         _write_layers(handle, qmodel, include_input_layer)
         _write_metadata(handle, qmodel, provenance)
-    write_json(sidecar_path(path), {"netx_file": path.name, "netx_sha256": file_sha256(path),
+    write_json(summary_path(path), {"netx_file": path.name, "netx_sha256": file_sha256(path),
                                     "format_version": NETX_FORMAT_VERSION,
                                     "quantization": qmodel.summary(), "provenance": provenance})
     return path
@@ -243,31 +244,11 @@ def read_provenance(path: str | os.PathLike) -> dict[str, Any]:
     return meta.get("provenance", {}) if meta else {}
 
 
-def _as_str(dataset: h5py.Dataset) -> str:
-    """Decode a string dataset the way netx does (bytes, scalar or one-element array)."""
-    value = dataset[()]
-    if isinstance(value, np.ndarray):
-        value = value.flat[0] if value.size == 1 else value
-    if isinstance(value, bytes):
-        return value.decode("ascii", errors="replace")
-    return str(value)
-
-
 def _find_layers(handle: h5py.File, source: str) -> tuple[h5py.Group, h5py.Group, int | None]:
     """Check /layer numbering and types; return (dense_rec, dense, input size or None)."""
-    if "layer" not in handle or not isinstance(handle["layer"], h5py.Group):
-        raise ModelFormatError(f"{source}: no /layer group - not a NetX file; rerun the export.")
-    layers = handle["layer"]
-    keys = sorted(layers.keys(), key=lambda k: int(k) if k.isdigit() else -1)
-    if keys != [str(i) for i in range(len(keys))]:
-        raise ModelFormatError(f"{source}: /layer holds {sorted(layers.keys())}; netx needs "
-                               "layers numbered 0..k-1 - the file is corrupt, re-export it.")
-    groups = [layers[k] for k in keys]
-    types = []
-    for key, group in zip(keys, groups, strict=True):
-        if not isinstance(group, h5py.Group) or "type" not in group:
-            raise ModelFormatError(f"{source}: /layer/{key} has no 'type'; re-export the file.")
-        types.append(_as_str(group["type"]))
+    walked = netx_layers.layers(handle, source)
+    types = [kind for kind, _ in walked]
+    groups = [group for _, group in walked]
     n_in = None
     if types and types[0] == "input":
         if "neuron" in groups[0]:
@@ -335,9 +316,10 @@ def _read_neuron(group: h5py.Group, source: str) -> tuple[int, int, int]:
     for key in ("type", "iDecay", "vDecay", "vThMant"):
         if key not in neuron:
             raise ModelFormatError(f"{where} has no '{key}'; re-export the file.")
-    if _as_str(neuron["type"]) != "CUBA":
-        raise ModelFormatError(f"{where}/type is {_as_str(neuron['type'])!r}, expected 'CUBA'; "
-                               "not a neurokws export - re-export the model.")
+    kind = netx_layers.text(neuron["type"])
+    if kind != "CUBA":
+        raise ModelFormatError(f"{where}/type is {kind!r}, expected 'CUBA'; not a neurokws "
+                               "export - re-export the model.")
     if "messageBits" in neuron:
         raise ModelFormatError(f"{where} has messageBits; netx would send graded spikes, "
                                "which our model does not use - re-export.")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from neurokws.utils import netx_layers
 from neurokws.utils.loihi import check_delay_steps
 
 
@@ -54,18 +55,10 @@ class NetxNetwork:
         return self.d_in is not None or self.d_rec is not None
 
 
-def _text(dataset: h5py.Dataset) -> str:
-    """A 'type' string as netx's NetDict decodes it (bytes, scalar or 1-element array)."""
-    value = dataset[()]
-    if isinstance(value, np.ndarray):
-        value = value.flat[0]
-    return value.decode("ascii") if isinstance(value, bytes) else str(value)
-
-
 def _neuron(group: h5py.Group, size: int) -> NeuronParams:
     """Neuron constants of one layer; only CUBA is supported."""
     neuron = group["neuron"]
-    kind = _text(neuron["type"])
+    kind = netx_layers.text(neuron["type"])
     if kind not in ("CUBA", "LOIHI"):
         raise ValueError(f"{group.name}: neuron type {kind!r} is not CUBA")
     if "messageBits" in neuron and int(np.asarray(neuron["messageBits"][()])) != 0:
@@ -96,9 +89,9 @@ def _delay(group: h5py.Group, key: str, shape: tuple[int, int], path: object) ->
 def read_netx_raw(path: str | os.PathLike) -> NetxNetwork:
     """The input -> dense_rec -> dense network in a NetX file, values as netx reads them."""
     with h5py.File(path, "r") as handle:
-        layers = handle["layer"]
-        groups = [layers[str(i)] for i in range(len(layers))]
-        types = [_text(g["type"]) for g in groups]
+        walked = netx_layers.layers(handle, str(path))
+        types = [kind for kind, _ in walked]
+        groups = [group for _, group in walked]
         if types and types[0] == "input":
             if "neuron" in groups[0]:
                 raise ValueError(f"{path}: an input layer with a neuron is not supported")

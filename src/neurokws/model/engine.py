@@ -67,7 +67,7 @@ _tape_per_sample: dict[int, float] = {}
 class RegConfig:
     """Spike-count regulariser (paper/mlGeNN units: lambdas as in Table I)."""
 
-    nu_upper: float = 14.0
+    nu_upper: float   # the config's training.nu_upper (TrainSettings)
     lambda_upper: float
     lambda_lower: float
 
@@ -393,10 +393,4 @@ def infer(config: NetworkConfig, weights: Weights, steps: np.ndarray, channels: 
     return readout, counts
 
 
-def predict(readout: np.ndarray) -> np.ndarray:
-    """Predicted class per sample: argmax of R."""
-    return np.argmax(readout, axis=1)
-
-
-__all__ = ["BatchResult", "RegConfig", "infer", "loss_and_grad", "predict",
-           "regulariser_jump"]
+__all__ = ["BatchResult", "RegConfig", "infer", "loss_and_grad", "regulariser_jump"]

@@ -20,7 +20,7 @@ import neurokws
 from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.init import init_weights
 from neurokws.model.network import NetworkConfig
-from neurokws.model.synthetic import scale_to_rate
+from neurokws.model.workload import scale_to_rate
 from neurokws.profiling import cost_common as cc
 from neurokws.train.optimizer import Adam
 

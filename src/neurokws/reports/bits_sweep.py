@@ -17,8 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from neurokws.reports.figures import COLUMN_WIDTH_IN, new_figure, paper_style, save_figure
-from neurokws.reports.tables import CELL_KEY, MODEL_KEY
-from neurokws.utils.loihi import LOIHI_DELAY_BITS
+from neurokws.utils.records import CELL_KEY, MODEL_KEY
 
 GROUP = [k for k in CELL_KEY if k != "seed"]
 SEED_KEY = [*GROUP, *MODEL_KEY, "seed"]   # one deployed model
@@ -40,14 +39,9 @@ def _sorted(table: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 
 
 def seed_table(fixed: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, hidden, delays, method, bits, seed): the accuracies in %
-    (`emulator`, `float_quantized`, `float`; NaN where not measured) and the cost metrics.
-    Tables from before QAT are all ptq, from before deploy.delay_bits at Loihi 2's 6-bit
-    delays."""
-    fixed = fixed if "method" in fixed else fixed.assign(method="ptq")
-    if "delay_bits" not in fixed:
-        fixed = fixed.assign(delay_bits=np.where(fixed["delays"].astype(bool),
-                                                 LOIHI_DELAY_BITS, 0))
+    """One row per (dataset, hidden, delays, method, bits, delay_bits, seed): the
+    accuracies in % (`emulator`, `float_quantized`, `float`; NaN where not measured) and the
+    cost metrics."""
     frame = fixed[SEED_KEY].copy()
     for column, name in ACCURACIES.items():
         frame[name] = (100.0 * pd.to_numeric(fixed[column], errors="coerce")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from neurokws.utils.loihi import LOIHI_DELAY_BITS
+from neurokws.utils.records import CELL_KEY, MODEL_KEY, read_record
 
-CELL_KEY = ["dataset", "hidden", "delays", "seed"]   # one model of the grid
-# one deployment of a cell: ptq | qat at weight and delay bit widths (0: no delays)
-MODEL_KEY = ["method", "bits", "delay_bits"]
 STATIC_METRICS = ["footprint_bytes", "connection_sparsity"]   # deploy/metrics.py
 WORKLOAD_METRICS = ["effective_synaptic_ops", "activation_sparsity"]   # per input mode
 FLOAT_COLUMNS = [*CELL_KEY, "train_accuracy", "valid_accuracy",
@@ -28,25 +24,12 @@ DELAY_COLUMNS = [f"{name}_{stat}" for name in ("d_in", "d_rec")
 def float_accuracy_table(metric_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """One row per cell from eval_float.json files, sorted by dataset, hidden size, delays
     (without first), seed."""
-    records = list(map(_load, metric_files))
+    records = [read_record(path, "evaluate_float") for path in metric_files]
     columns = FLOAT_COLUMNS + [c for c in DELAY_COLUMNS
                                if any(r.get(c) is not None for r in records)]
     frame = pd.DataFrame([{column: record.get(column) for column in columns}
                           for record in records], columns=columns)
     return frame.sort_values(CELL_KEY, kind="stable").reset_index(drop=True)
-
-
-def _load(path: str | os.PathLike) -> dict:
-    """A per-cell record; one written before the delay axis existed has no delays, one
-    written before QAT existed is post-training quantized, one written before
-    deploy.delay_bits existed has Loihi 2's 6-bit delays (if any)."""
-    with open(path) as handle:
-        record = json.load(handle)
-    record["delays"] = bool(record.get("delays"))
-    if "bits" in record:
-        record.setdefault("method", "ptq")
-        record.setdefault("delay_bits", LOIHI_DELAY_BITS if record["delays"] else 0)
-    return record
 
 
 def own_delays(fixed: pd.DataFrame) -> pd.DataFrame:
@@ -73,10 +56,11 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
     key = CELL_KEY
     floats = pd.DataFrame([{**{k: r[k] for k in key},
                             "float_test_accuracy": r["test_accuracy"]}
-                           for r in map(_load, float_files)], columns=[*key,
+                           for r in (read_record(p, "evaluate_float") for p in float_files)],
+                          columns=[*key,
                                                                       "float_test_accuracy"])
     rows = []
-    for record in map(_load, fixed_files):
+    for record in (read_record(p, "eval_fixed", model=True) for p in fixed_files):
         row = {k: record[k] for k in (*key, *MODEL_KEY)}
         row["float_quantized_accuracy"] = record.get("float_quantized_accuracy")
         row.update({k: record.get("metrics", {}).get(k) for k in STATIC_METRICS})
@@ -89,7 +73,7 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
             row[f"emulator_{mode}_output_spikes"] = values["output_spikes"]
         rows.append(row)
     fixed = pd.DataFrame(rows)
-    for record in map(_load, lava_files):
+    for record in (read_record(p, "merge_lava", model=True) for p in lava_files):
         mode = record["input_mode"]
         match = np.logical_and.reduce([fixed[k] == record[k] for k in (*key, *MODEL_KEY)])
         fixed.loc[match, f"lava_{mode}_accuracy"] = record["accuracy"]

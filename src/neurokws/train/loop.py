@@ -4,9 +4,9 @@ The loop owns the run's identity (resume hash), the initial state (paper initial
 learning-rate schedule), resuming from `checkpoints/last.npz`, the per-epoch seeded
 augmentation and shuffling, the plateau schedule, checkpoint selection and the epoch log.
 A backend (`EpochBackend`) opens a session on a state and runs one epoch at a time on the
-data and order the loop hands it: our numba engine (`NumbaBackend`, below) or mlGeNN
-(`neurokws.backends.mlgenn.MlgennBackend`). Training schedule and its sources:
-docs/model.md#training.
+data and order the loop hands it: our numba engine (`neurokws.backends.numba.NumbaBackend`)
+or mlGeNN (`neurokws.backends.mlgenn.MlgennBackend`); `train` runs the backend it is given.
+Training schedule and its sources: docs/model.md#training.
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ import contextlib
 import dataclasses
 import logging
 import math
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from tqdm import tqdm
 
 from neurokws.config import QuantTraining, TrainSettings
 from neurokws.data.augment import EpochPlan, plan_epoch
 from neurokws.data.binning import BinnedSplit, bin_events
 from neurokws.data.events import EventSplit
-from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.init import init_weights
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train.checkpoint import (
@@ -37,10 +34,9 @@ from neurokws.train.checkpoint import (
     resume_segment,
     save_checkpoint,
 )
-from neurokws.train.delays import DelayTraining, clamp_delays, init_delays, round_delays
+from neurokws.train.delays import DelayTraining, init_delays, round_delays
 from neurokws.train.evaluate import evaluate
-from neurokws.train.optimizer import Adam
-from neurokws.train.qat import clamp_shadow, fake_quantize, fix_scale, quanta
+from neurokws.train.qat import fake_quantize, fix_scale
 from neurokws.train.schedule import LearningRateSchedule
 from neurokws.utils.atomic import write_csv, write_npz
 from neurokws.utils.provenance import config_hash
@@ -116,13 +112,18 @@ class EpochSession(Protocol):
 class EpochBackend(Protocol):
     """How epochs are run (numba engine, mlGeNN)."""
 
+    supports_qat: bool   # whether its sessions run quantization-aware training
+
     def identity(self) -> dict[str, Any]:
-        """What, beyond net/settings/seed/data, shapes the run (part of the resume hash)."""
+        """What, beyond net/settings/seed/data (and QAT), shapes the run (part of the resume
+        hash)."""
         ...
 
-    def session(self, state: TrainState, train_split: EventSplit,
-                valid: EventSplit | None) -> contextlib.AbstractContextManager[EpochSession]:
-        """A session continuing from `state` (weights and optimizer moments)."""
+    def session(self, state: TrainState, train_split: EventSplit, valid: EventSplit | None,
+                qat: QuantTraining | None = None
+                ) -> contextlib.AbstractContextManager[EpochSession]:
+        """A session continuing from `state` (weights and optimizer moments); with `qat`,
+        training quantization-aware at its (settled) scales."""
         ...
 
 
@@ -169,13 +170,6 @@ def selection_mode(settings: TrainSettings, has_valid: bool) -> str:
     return mode
 
 
-def accuracy(config: NetworkConfig, weights: Weights, data: BinnedSplit | EventSplit,
-             block_samples: int = 4096, delays: Delays | None = None) -> float:
-    """Float test/validation accuracy of `weights` (and integer `delays`) on binned data, or
-    on events binned `block_samples` at a time (train.evaluate.evaluate's accuracy)."""
-    return evaluate(config, weights, data, block_samples, delays).accuracy
-
-
 def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
                 run_hash: str, delays: DelayTraining | None = None,
                 init: Weights | None = None,
@@ -197,12 +191,13 @@ def fresh_state(net: NetworkConfig, settings: TrainSettings, seed: int,
 
 
 def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: EventSplit,
-          out_dir: Path, valid_split: EventSplit | None = None,
-          backend: EpochBackend | None = None,
-          delays: DelayTraining | None = None, qat: QuantTraining | None = None,
-          init: Weights | None = None, segment: tuple[int, int] | None = None,
+          out_dir: Path, valid_split: EventSplit | None = None, *,
+          backend: EpochBackend, delays: DelayTraining | None = None,
+          qat: QuantTraining | None = None, init: Weights | None = None,
+          segment: tuple[int, int] | None = None,
           init_delays: Delays | None = None) -> TrainResult | None:
-    """Train one cell; checkpoint every epoch into out_dir/checkpoints and resume from there.
+    """Train one cell with `backend`'s epochs (neurokws.backends: `numba.train` gives it the
+    numba engine); checkpoint every epoch into out_dir/checkpoints and resume from there.
     With `delays`, synaptic delays are learned with the weights (train/delays.py; numba and
     mlGeNN backends). With `qat`, the forward pass runs the weights as deployment will
     quantize them (train/qat.py; numba backend); `init` starts from given weights (and
@@ -213,11 +208,10 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
     before left, which must be this run's (train.checkpoint.resume_segment); a segment that
     ends before the last epoch returns None (its checkpoint is its result). Resuming is
     bit-exact, so a chain ends with the bits of one unsegmented run."""
-    if (delays is not None and backend is not None
-            and backend.identity().get("delays") != delays.to_dict()):
+    if delays is not None and backend.identity().get("delays") != delays.to_dict():
         raise ValueError(f"the training backend was not set up to learn delays {delays}: "
                          "give it the same DelayTraining")
-    if qat is not None and backend is not None:
+    if qat is not None and not backend.supports_qat:
         raise ValueError("quantization-aware training runs in the numba engine only "
                          "(mlGeNN's weight quantization, genn-team/ml_genn PR #88, is unmerged)")
     if init_delays is not None and (delays is None or init is None):
@@ -248,9 +242,10 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
         raise ValueError(f"the model's max delays are {net.delay_maxima} but delay training "
                          f"settings are {delays}: a model with delays learns them (give "
                          "DelayTraining), one without has none")
-    backend = backend or NumbaBackend(net, settings, delays, qat)
     ckpt_dir = Path(out_dir) / "checkpoints"
     identity = backend.identity()
+    if qat is not None:   # its scales as settled above
+        identity = {**identity, "qat": qat.to_dict()}
     if init is not None:   # the starting weights (and delays) shape the trajectory
         arrays = {**init.arrays(), **({} if init_delays is None else init_delays.arrays())}
         identity = {**identity, "init": config_hash(
@@ -270,7 +265,7 @@ def train(net: NetworkConfig, settings: TrainSettings, seed: int, train_split: E
         log.info("resuming %s after epoch %d", out_dir, state.epoch)
     if state.epoch < stop:
         schedule = LearningRateSchedule.from_state(state.schedule)
-        with backend.session(state, train_split, valid_split) as session:
+        with backend.session(state, train_split, valid_split, qat) as session:
             for epoch in range(state.epoch, stop):
                 data = epoch_data(train_split, settings, net, epoch_rng(seed, epoch))
                 outcome = session.run_epoch(epoch, data, schedule)
@@ -297,7 +292,7 @@ def search_scale(net: NetworkConfig, qat: QuantTraining, weights: Weights,
     coarser step. Held for the whole run, as PTQ's would be."""
     def held_out(spec: QuantTraining) -> float:
         fq = fake_quantize(net, weights, spec, delays)
-        return accuracy(fq.config, fq.weights, valid, delays=delays)
+        return evaluate(fq.config, fq.weights, valid, delays=delays).accuracy
 
     p = held_out(qat)
     best, bar = qat, p + qat.margin_se * math.sqrt(p * (1.0 - p) / max(len(valid), 1))
@@ -331,7 +326,7 @@ def select_start(state: TrainState, net: NetworkConfig, qat: QuantTraining,
     guards against PTQ once, not again against each model that cleared it)."""
     rounded = None if state.delays is None else round_delays(state.delays, net)
     fq = fake_quantize(net, state.weights, qat, rounded)
-    p = accuracy(fq.config, fq.weights, valid, delays=rounded)
+    p = evaluate(fq.config, fq.weights, valid, delays=rounded).accuracy
     state.best_metric = p if beat_ptq else p + qat.margin_se * math.sqrt(
         p * (1.0 - p) / max(len(valid), 1))
     state.best_epoch = -1
@@ -363,127 +358,7 @@ def finish_epoch(state: TrainState, outcome: EpochOutcome, schedule: LearningRat
     log.info("epoch %d: %s", epoch, row)
 
 
-class NumbaBackend:
-    """Epochs of our event-driven numba Eventprop engine (neurokws.model.engine)."""
-
-    def __init__(self, net: NetworkConfig, settings: TrainSettings,
-                 delays: DelayTraining | None = None, qat: QuantTraining | None = None):
-        self.net, self.settings, self.delays, self.qat = net, settings, delays, qat
-
-    def identity(self) -> dict[str, Any]:
-        ident = {} if self.delays is None else {"delays": self.delays.to_dict()}
-        return ident if self.qat is None else {**ident, "qat": self.qat.to_dict()}
-
-    @contextlib.contextmanager
-    def session(self, state: TrainState, train_split: EventSplit,
-                valid: EventSplit | None) -> Iterator[_NumbaSession]:
-        s = self.settings
-        optimizer = Adam(s.adam_beta1, s.adam_beta2, s.adam_eps)
-        if state.optimizer:
-            optimizer.load_state(state.optimizer)
-        learned = None
-        if self.delays is not None:
-            # The delays' own Adam (mlGeNN's delay_optimiser), same betas and eps.
-            delay_adam = Adam(s.adam_beta1, s.adam_beta2, s.adam_eps)
-            if DELAY_ADAM + "step_count" in state.optimizer:
-                delay_adam.load_state(state.optimizer, DELAY_ADAM, Delays.NAMES)
-            floats = Delays(*(np.array(a, np.float32, copy=True)
-                              for a in state.delays.arrays().values()))
-            learned = _LearnedDelays(self.net, self.delays, floats, delay_adam)
-        yield _NumbaSession(self.net, s, state.weights.copy(), optimizer, valid, learned,
-                            self.qat)
-
-
 DELAY_ADAM = "adam_delay_"   # checkpoint key prefix of the delays' optimizer state
-
-
-@dataclass
-class _LearnedDelays:
-    net: NetworkConfig  # its max_delay_in/_rec bound the delays
-    spec: DelayTraining
-    floats: Delays      # float delays, updated in place
-    adam: Adam
-
-    def rounded(self) -> Delays:
-        return round_delays(self.floats, self.net)
-
-    def step(self, grads: Delays) -> None:
-        self.adam.step(self.floats, grads, self.spec.lr)
-        clamp_delays(self.floats, self.net)
-
-
-class _NumbaSession:
-    def __init__(self, net: NetworkConfig, settings: TrainSettings, weights: Weights,
-                 optimizer: Adam, valid: EventSplit | None,
-                 delays: _LearnedDelays | None = None, qat: QuantTraining | None = None):
-        self.net, self.settings, self.weights = net, settings, weights
-        self.optimizer, self.valid, self.delays, self.qat = optimizer, valid, delays, qat
-        self.reg = RegConfig(nu_upper=settings.nu_upper, lambda_upper=settings.reg_lambda_upper,
-                             lambda_lower=settings.reg_lambda_lower)
-        # QAT fine-tuning: the rate in weight quanta, per layer (train/qat.py quanta)
-        self.lr_scale = quanta(net, qat) if qat is not None and qat.lr_quanta else None
-
-    def run_epoch(self, epoch: int, data: EpochData,
-                  schedule: LearningRateSchedule) -> EpochOutcome:
-        """One pass over the shuffled epoch, binned block by block; every batch contributes
-        its gradient."""
-        net, settings, weights = self.net, self.settings, self.weights
-        start = time.perf_counter()
-        spikes_per_neuron = np.zeros(net.n_hidden, dtype=np.int64)
-        loss_sum = correct = 0.0
-        lr = schedule.current_lr
-        bar = tqdm(total=-(-len(data) // settings.batch_size), unit="batch",
-                   desc=f"epoch {epoch + 1}/{settings.epochs}",
-                   disable=not settings.progress_bar, leave=False)
-        for block, batches in data.blocks(settings.batch_size, settings.block_batches):
-            for batch in batches:
-                rounded = None if self.delays is None else self.delays.rounded()
-                fq = (None if self.qat is None else
-                      fake_quantize(net, weights, self.qat, rounded))
-                result = loss_and_grad(net if fq is None else fq.config,
-                                       weights if fq is None else fq.weights, block.steps,
-                                       block.channels, block.offsets, block.labels, batch,
-                                       self.reg, delays=rounded)
-                lr = schedule.lr_for_next_batch()
-                self.optimizer.step(weights, result.grads if fq is None else
-                                    fq.shadow_grads(result.grads), lr, self.lr_scale)
-                if self.qat is not None and self.qat.exponents is not None:
-                    clamp_shadow(weights, net, self.qat)
-                if self.delays is not None:
-                    self.delays.step(result.delay_grads)
-                loss_sum += result.loss * len(batch)
-                correct += float(np.sum(np.argmax(result.readout, axis=1)
-                                        == block.labels[batch]))
-                spikes_per_neuron += result.hidden_spike_counts.sum(axis=0)
-                bar.update()
-                bar.set_postfix(loss=f"{result.loss:.3f}", lr=f"{lr:.1e}")
-        bar.close()
-        silent = spikes_per_neuron == 0
-        weights.w_in[:, silent] += np.float32(settings.rescue_increment)
-        n = len(data)
-        row = {"epoch": epoch, "loss": loss_sum / n, "train_accuracy": correct / n, "lr": lr,
-               "mean_hidden_spikes": float(spikes_per_neuron.sum()) / (n * net.n_hidden),
-               "max_hidden_spikes": float(spikes_per_neuron.max()) / n,
-               "silent_neurons": int(silent.sum()), "n_samples": n,
-               "valid_accuracy": (self._valid_accuracy() if self.valid is not None
-                                  else np.nan),
-               "wall_time_s": time.perf_counter() - start}
-        if self.delays is None:
-            return EpochOutcome(row, weights.copy(), self.optimizer.state())
-        floats = Delays(*(a.copy() for a in self.delays.floats.arrays().values()))
-        return EpochOutcome(row, weights.copy(), {**self.optimizer.state(),
-                                                  **self.delays.adam.state(DELAY_ADAM)},
-                            delays=floats)
-
-
-    def _valid_accuracy(self) -> float:
-        """Validation accuracy of the model this session trains (with QAT: the quantized
-        one, as deployment will run it)."""
-        delays = None if self.delays is None else self.delays.rounded()
-        if self.qat is None:
-            return accuracy(self.net, self.weights, self.valid, delays=delays)
-        fq = fake_quantize(self.net, self.weights, self.qat, delays)
-        return accuracy(fq.config, fq.weights, self.valid, delays=delays)
 
 
 def selected_row(result: TrainResult) -> dict[str, Any]:
