@@ -22,11 +22,13 @@ from neurokws.stages.deploy import export_netx, quantize
 from neurokws.stages.fixedpoint import eval_fixed
 from neurokws.stages.train import evaluate_float
 from neurokws.utils.errors import ModelFormatError
+from neurokws.utils.provenance import fixed
 from neurokws.utils.records import CellKey
 
 N_HIDDEN = 12
 MODEL = default_config(model={"n_steps": 100})["model"]
 CELL = CellKey("synth", N_HIDDEN, False, 1)
+TEST = fixed({"rule": "test"})
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def cell(tmp_path_factory):
 def test_float_evaluation_writes_the_cells_record(cell):
     record = evaluate_float(cell / "model.npz", cell / "test.npz", cell / "eval_float.json",
                             cell / "predictions.csv", cell / "confusion.csv", cell=CELL,
-                            provenance={"rule": "test"})
+                            provenance=TEST)
     assert json.loads((cell / "eval_float.json").read_text()) == record
     assert {k: record[k] for k in ("dataset", "hidden", "delays", "seed")} == \
         {"dataset": "synth", "hidden": N_HIDDEN, "delays": False, "seed": 1}
@@ -61,7 +63,7 @@ def test_the_deployment_chain_gives_the_emulators_record(cell):
     qmodel = quantize(cell / "model.npz", cell / "int8" / "quantized.npz",
                       cell / "int8" / "quantization.json", hidden=N_HIDDEN, precision="8",
                       percentile=99.0, model_section=MODEL, delays=False,
-                      provenance={"rule": "test"})
+                      provenance=TEST)
     assert qmodel.bits == 8
     carried = export_netx(cell / "int8" / "quantized.npz", cell / "int8" / "model.net")
     assert carried["rule"] == "test" and len(carried["quantized_sha256"]) == 64
@@ -70,7 +72,7 @@ def test_the_deployment_chain_gives_the_emulators_record(cell):
     record = eval_fixed(cell / "int8" / "model.net", cell / "test.npz",
                         cell / "int8" / "eval_fixed.json", cell / "int8" / "predictions.csv",
                         cell=CELL, method="ptq", modes=["aligned"],
-                        provenance={"rule": "test"})
+                        provenance=TEST)
     assert (record["method"], record["bits"], record["delay_bits"]) == ("ptq", 8, 0)
     # the emulator's own accuracy on the same file and split
     from neurokws.data.events import load_npz
@@ -89,5 +91,5 @@ def test_quantize_refuses_a_model_of_another_model_section(cell):
     with pytest.raises(ModelFormatError, match="n_steps"):
         quantize(cell / "model.npz", cell / "x" / "quantized.npz", cell / "x" / "q.json",
                  hidden=N_HIDDEN, precision="8", percentile=99.0, model_section=other,
-                 delays=False, provenance={})
+                 delays=False, provenance=TEST)
     assert not (cell / "x" / "quantized.npz").exists()

@@ -28,9 +28,10 @@ from neurokws.stages.data import prepare
 from neurokws.stages.deploy import export_netx, quantize
 from neurokws.stages.fixedpoint import eval_fixed
 from neurokws.stages.train import evaluate_float, train_model
+from neurokws.utils.provenance import fixed
 from neurokws.utils.records import CellKey
 
-WARM = {"rule": "warm"}   # the provenance of what it writes (and then removes)
+WARM = fixed({"rule": "warm"})   # the provenance of what it writes (and then removes)
 N_HIDDEN = 8
 
 

@@ -10,10 +10,10 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from neurokws.config import quant_method
 from neurokws.stages.fixedpoint import eval_fixed
 from neurokws.utils.records import CellKey
-from neurokws.utils.rule_support import rule_provenance, start_rule
+from neurokws.utils.rule_support import provenance_of, start_rule
 
 start_rule(snakemake)
 eval_fixed(snakemake.input.net, snakemake.input.test, snakemake.output.summary,
            snakemake.output.predictions, cell=CellKey.from_wildcards(snakemake.wildcards),
            method=quant_method(snakemake.wildcards.quant), modes=list(snakemake.params.modes),
-           provenance=rule_provenance(snakemake))
+           provenance=provenance_of(snakemake))

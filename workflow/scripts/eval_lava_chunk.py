@@ -12,4 +12,4 @@ from neurokws.utils.rule_support import start_rule
 start_rule(snakemake)
 eval_lava_chunk(snakemake.input.net, snakemake.input.test, snakemake.output[0],
                 mode=snakemake.wildcards.mode, chunk=int(snakemake.wildcards.chunk),
-                n_subset=int(snakemake.params.n_subset), n_chunks=int(snakemake.params.n_chunks))
+                n_subset=snakemake.params.n_subset, n_chunks=int(snakemake.params.n_chunks))

@@ -8,10 +8,10 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from neurokws.stages.train import evaluate_float
 from neurokws.utils.records import CellKey
-from neurokws.utils.rule_support import rule_provenance, start_rule
+from neurokws.utils.rule_support import provenance_of, start_rule
 
 start_rule(snakemake)
 evaluate_float(snakemake.input.model, snakemake.input.test, snakemake.output.metrics,
                snakemake.output.predictions, snakemake.output.confusion,
                cell=CellKey.from_wildcards(snakemake.wildcards),
-               provenance=rule_provenance(snakemake))
+               provenance=provenance_of(snakemake))

@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from neurokws.stages.train import train_model
-from neurokws.utils.rule_support import rule_provenance, start_rule
+from neurokws.utils.rule_support import provenance_of, start_rule
 
 start_rule(snakemake)
 inputs, outputs, wildcards = snakemake.input, snakemake.output, snakemake.wildcards
@@ -17,7 +17,7 @@ train_model(inputs.train, snakemake.params.cell_dir, hidden=int(wildcards.hidden
             seed=int(wildcards.seed), model_section=snakemake.params.model,
             settings=snakemake.params.settings, delays=snakemake.params.delays,
             backend=snakemake.params.backend,
-            provenance=rule_provenance(snakemake, dataset=wildcards.dataset,
+            provenance=provenance_of(snakemake, dataset=wildcards.dataset,
                                        hidden=int(wildcards.hidden)),
             valid=inputs.get("valid"), init=inputs.get("init"),
             model=outputs.get("model"), log_csv=outputs.get("log_csv"),

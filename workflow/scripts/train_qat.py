@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
 from neurokws.stages.train import train_qat
-from neurokws.utils.rule_support import rule_provenance, start_rule
+from neurokws.utils.rule_support import provenance_of, start_rule
 
 start_rule(snakemake)
 wildcards = snakemake.wildcards
@@ -17,5 +17,5 @@ train_qat(snakemake.input.train, snakemake.input.get("init"), snakemake.output.m
           model_section=snakemake.params.model, settings=snakemake.params.settings,
           qat=snakemake.params.qat, delays=snakemake.params.delays,
           holdout=float(snakemake.params.holdout), valid=snakemake.input.get("valid"),
-          provenance=rule_provenance(snakemake, dataset=wildcards.dataset,
+          provenance=provenance_of(snakemake, dataset=wildcards.dataset,
                                      hidden=int(wildcards.hidden)))

@@ -57,8 +57,7 @@ def fixed_accuracy_table(float_files: Sequence[str | os.PathLike],
     floats = pd.DataFrame([{**{k: r[k] for k in key},
                             "float_test_accuracy": r["test_accuracy"]}
                            for r in (read_record(p, "evaluate_float") for p in float_files)],
-                          columns=[*key,
-                                                                      "float_test_accuracy"])
+                          columns=[*key, "float_test_accuracy"])
     rows = []
     for record in (read_record(p, "eval_fixed", model=True) for p in fixed_files):
         row = {k: record[k] for k in (*key, *MODEL_KEY)}

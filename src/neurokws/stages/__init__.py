@@ -3,7 +3,8 @@ paths and its params, does what the rule does and returns its record. A rule scr
 `start_rule` and one call (workflow/scripts/); the stage-cost measurement
 (`neurokws.stages.cost`) and the numba warm-up (`neurokws.warm`) call the same functions.
 
-Modules follow the rule files: `data` (prepare, cochlea_merge), `train` (train, train_qat,
-evaluate_float), `deploy` (quantize, export_netx), `fixedpoint` (eval_fixed,
-eval_lava_chunk, merge_lava), `profiling` (profile). Rules that are one library call
-already (generating data, aggregating tables, figures) call it directly."""
+Modules follow the rule files: `data` (prepare, cochlea_chunk, cochlea_merge), `train`
+(train, train_segment, train_qat, evaluate_float), `deploy` (quantize, export_netx),
+`fixedpoint` (eval_fixed, eval_lava_chunk, merge_lava), `profiling` (profile). Rules
+that are one library call already (generating data, aggregating tables, figures) call it
+directly."""

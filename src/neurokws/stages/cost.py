@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from neurokws.profiling.cost_common import RssSampler, rss_bytes
+from neurokws.utils.provenance import fixed
 from neurokws.utils.records import CellKey
 
 
@@ -30,9 +31,9 @@ def _prepare(request: dict[str, Any], scratch: Path) -> dict[str, Any]:
 
     out = Path(request["out"])
     facts = prepare(request["raw"], out, out.with_suffix(".summary.json"), allow_empty=False,
-                    provenance={"rule": "stage_cost"})
+                    provenance=STAGE_COST)
     return {"n_samples": facts["n_samples"], "n_events": facts["n_events"],
-            "array_mb": out.stat().st_size / 2**20}
+            "array_mb": facts["array_bytes"] / 2**20}
 
 
 def _train(request: dict[str, Any], scratch: Path) -> dict[str, Any]:
@@ -79,6 +80,7 @@ def _train(request: dict[str, Any], scratch: Path) -> dict[str, Any]:
 
 
 CELL = CellKey("stage_cost", 0, False, 0)   # records of these runs name no cell of a grid
+STAGE_COST = fixed({"rule": "stage_cost"})
 
 
 def _evaluate_float(request: dict[str, Any], scratch: Path) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def _evaluate_float(request: dict[str, Any], scratch: Path) -> dict[str, Any]:
 
     got = evaluate_float(request["model"], request["test"], scratch / "eval_float.json",
                          scratch / "predictions.csv", scratch / "confusion.csv", cell=CELL,
-                         provenance={})
+                         provenance=STAGE_COST)
     return {"accuracy": got["test_accuracy"]}
 
 
@@ -95,7 +97,7 @@ def _eval_fixed(request: dict[str, Any], scratch: Path) -> dict[str, Any]:
 
     got = eval_fixed(request["net"], request["test"], scratch / "eval_fixed.json",
                      scratch / "predictions.csv", cell=CELL, method="ptq",
-                     modes=request["modes"], provenance={})
+                     modes=request["modes"], provenance=STAGE_COST)
     return {m: s["accuracy"] for m, s in got["modes"].items()}
 
 

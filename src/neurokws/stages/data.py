@@ -21,6 +21,7 @@ from neurokws.data.events import save_npz
 from neurokws.data.heidelberg import read_split, write_split
 from neurokws.data.prepared import check_nonempty, split_summary
 from neurokws.utils.atomic import write_json
+from neurokws.utils.provenance import Provenance
 
 PathLike = str | os.PathLike
 # HDF5 keeps attributes in the object header (64 KB): speaker names go in while they fit.
@@ -28,18 +29,20 @@ SPEAKER_ATTR_BYTES = 48_000
 
 
 def prepare(raw: PathLike, events: PathLike, summary: PathLike, *, allow_empty: bool,
-            provenance: dict[str, Any]) -> dict[str, Any]:
+            provenance: Provenance) -> dict[str, Any]:
     """Rule `prepare`: a Heidelberg-format split (`raw`) checked and stored as the compact
-    event arrays (`events`, npz) with its `summary` (JSON)."""
+    event arrays (`events`, npz) with its `summary` (JSON); the summary's facts and the
+    arrays' bytes in memory."""
     log = logging.getLogger("neurokws.rule.prepare")
     split = read_split(raw)
     check_nonempty(split, str(raw), bool(allow_empty))
     facts = split_summary(split)
     save_npz(events, split)
-    write_json(summary, {**facts, "source_file": str(raw), "provenance": provenance})
+    write_json(summary, {**facts, "source_file": str(raw), "provenance": provenance()})
     log.info("%s: %d samples, %.0f events/sample", raw, facts["n_samples"],
              facts["events_per_sample_mean"])
-    return facts
+    return {**facts, "array_bytes": sum(a.nbytes for a in (split.times_us, split.units,
+                                                           split.offsets, split.labels))}
 
 
 def cochlea_chunk(plan_file: PathLike, out: PathLike | None, *, chunk: int, chunks: int,
@@ -57,7 +60,7 @@ def cochlea_chunk(plan_file: PathLike, out: PathLike | None, *, chunk: int, chun
 
 
 def cochlea_merge(plan_file: PathLike, chunks: Sequence[PathLike], out: PathLike, *,
-                  split_name: str, cochlea: dict[str, Any], provenance: dict[str, Any]
+                  split_name: str, cochlea: dict[str, Any], provenance: Provenance
                   ) -> int:
     """Rule `cochlea_merge`: the cochlea chunks' clips of one split (`split_name`) of the
     corpus planned in `plan_file`, as one Heidelberg-format HDF5 file; its sample count."""
@@ -72,6 +75,6 @@ def cochlea_merge(plan_file: PathLike, chunks: Sequence[PathLike], out: PathLike
     write_split(out, split, attrs={
         "source": plan["source"], "speakers": speakers, "cochlea": cochlea,
         "corpus": {k: v for k, v in plan["info"].items() if k != "provenance"},
-        "provenance": provenance})
+        "provenance": provenance()})
     log.info("%s: %d samples, %d events", out, len(split), split.n_events)
     return len(split)

@@ -13,14 +13,14 @@ from neurokws.deploy.quantize import quantize as quantize_model
 from neurokws.deploy.store import load_quantized, save_quantized
 from neurokws.model.network import load_network, with_delay_bits
 from neurokws.utils.atomic import write_json
-from neurokws.utils.provenance import file_sha256
+from neurokws.utils.provenance import Provenance, file_sha256
 
-Path = str | os.PathLike
+PathLike = str | os.PathLike
 
 
-def quantize(model: Path, quantized: Path, summary: Path, *, hidden: int, precision: str,
-             percentile: float, model_section: dict[str, Any], delays: bool,
-             provenance: dict[str, Any]) -> QuantizedModel:
+def quantize(model: PathLike, quantized: PathLike, summary: PathLike, *, hidden: int,
+             precision: str, percentile: float, model_section: dict[str, Any], delays: bool,
+             provenance: Provenance) -> QuantizedModel:
     """Rule `quantize`: the float model (or its QAT model) at `precision` (config.
     precision_tag: weight bits, and delay bits where narrower than the model's), at the
     paper's per-layer power-of-two scales (or the scales QAT trained at); `quantized` (npz)
@@ -38,14 +38,15 @@ def quantize(model: Path, quantized: Path, summary: Path, *, hidden: int, precis
                             delays=learned,   # integer delays are carried over as they are
                             exponents=trained_exponents(prov, bits, float(percentile),
                                                         str(model)))
-    save_quantized(quantized, qmodel, provenance)
-    write_json(summary, {"quantization": qmodel.summary(), "provenance": provenance})
+    record = provenance()
+    save_quantized(quantized, qmodel, record)
+    write_json(summary, {"quantization": qmodel.summary(), "provenance": record})
     log.info("hidden scale 2^%d, output scale 2^%d, clipped %s", qmodel.hidden_exponent,
              qmodel.output_exponent, qmodel.clipped_fraction)
     return qmodel
 
 
-def export_netx(quantized: Path, net: Path) -> dict[str, Any]:
+def export_netx(quantized: PathLike, net: PathLike) -> dict[str, Any]:
     """Rule `export_netx`: the quantized model as a lava-dl NetX HDF5 file (and the JSON
     beside it); the record it carries (the quantization's provenance and the quantized
     file's SHA-256)."""

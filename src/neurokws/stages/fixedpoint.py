@@ -24,9 +24,10 @@ from neurokws.fixedpoint.lava_bridge import run_lava
 from neurokws.train.evaluate import evaluate
 from neurokws.train.qat import deployed_forward
 from neurokws.utils.atomic import write_csv, write_json, write_npz
+from neurokws.utils.provenance import Provenance
 from neurokws.utils.records import CellKey, ModelKey, record
 
-Path = str | os.PathLike
+PathLike = str | os.PathLike
 
 
 def model_key(net_file: Any, method: str) -> ModelKey:
@@ -35,8 +36,8 @@ def model_key(net_file: Any, method: str) -> ModelKey:
     return ModelKey(method, int(net_file.bits), int(net_file.delay_bits))
 
 
-def eval_fixed(net: Path, test: Path, summary: Path, predictions: Path, *, cell: CellKey,
-               method: str, modes: Sequence[str], provenance: dict[str, Any]
+def eval_fixed(net: PathLike, test: PathLike, summary: PathLike, predictions: PathLike, *,
+               cell: CellKey, method: str, modes: Sequence[str], provenance: Provenance
                ) -> dict[str, Any]:
     """Rule `eval_fixed`: the emulator's accuracy on the whole test set in every input mode
     (`predictions`: per sample), the float engine's accuracy on the deployed integers
@@ -54,18 +55,18 @@ def eval_fixed(net: Path, test: Path, summary: Path, predictions: Path, *, cell:
     write_csv(predictions, frame)
     out = record(cell, model_key(qmodel, method), **result,
                  float_quantized_accuracy=float_quantized, metrics=static_metrics(qmodel),
-                 provenance=provenance)
+                 provenance=provenance())
     write_json(summary, out)
     log.info("emulator accuracy %s, float engine on the integers %.4f",
              {m: s["accuracy"] for m, s in result["modes"].items()}, float_quantized)
     return out
 
 
-def eval_lava_chunk(net: Path, test: Path, out: Path, *, mode: str, chunk: int,
-                    n_subset: int, n_chunks: int) -> dict[str, np.ndarray]:
+def eval_lava_chunk(net: PathLike, test: PathLike, out: PathLike, *, mode: str, chunk: int,
+                    n_subset: int | None, n_chunks: int) -> dict[str, np.ndarray]:
     """Rule `eval_lava_chunk`: chunk `chunk` of `n_chunks` of the seeded Lava subset
-    (`n_subset` test samples) in Lava's Loihi2SimCfg (the Lava side environment); `out`
-    (npz) holds its predictions with their test-set indices."""
+    (`n_subset` test samples; None: all of them) in Lava's Loihi2SimCfg (the Lava side
+    environment); `out` (npz) holds its predictions with their test-set indices."""
     log = logging.getLogger("neurokws.rule.eval_lava_chunk")
     config = read_netx(net).config   # trial length and dt come from the model
     split = load_npz(test)
@@ -81,8 +82,8 @@ def eval_lava_chunk(net: Path, test: Path, out: Path, *, mode: str, chunk: int,
     return arrays
 
 
-def merge_lava(chunks: Sequence[Path], emulator: Path, net: Path, out: Path, *,
-               cell: CellKey, method: str, mode: str, provenance: dict[str, Any]
+def merge_lava(chunks: Sequence[PathLike], emulator: PathLike, net: PathLike, out: PathLike, *,
+               cell: CellKey, method: str, mode: str, provenance: Provenance
                ) -> dict[str, Any]:
     """Rule `merge_lava`: Lava's accuracy on its subset (the chunks' predictions, indexed
     into the test set) and its agreement with the emulator's predictions (`emulator`,
@@ -100,7 +101,7 @@ def merge_lava(chunks: Sequence[Path], emulator: Path, net: Path, out: Path, *,
     result = merge_lava_chunks(parts, predictions[column].to_numpy()
                                if column in predictions else None)
     data = record(cell, model_key(read_netx(net), method), **result, input_mode=mode,
-                  provenance=provenance)
+                  provenance=provenance())
     write_json(out, data)
     log.info("Lava accuracy %.4f on %d samples, agreement %s", result["accuracy"],
              result["n_samples"], result.get("agreement_with_emulator"))

@@ -19,6 +19,7 @@ from neurokws.train.delays import DelayTraining
 from neurokws.train.evaluate import confusion_frame, evaluate
 from neurokws.train.loop import selected_row, write_train_log
 from neurokws.utils.atomic import write_csv, write_json
+from neurokws.utils.provenance import Provenance
 from neurokws.utils.records import CellKey, record
 
 PathLike = str | os.PathLike
@@ -26,7 +27,7 @@ PathLike = str | os.PathLike
 
 def train_model(train_file: PathLike, cell_dir: PathLike, *, hidden: int, seed: int,
                 model_section: dict[str, Any], settings: dict[str, Any],
-                delays: dict[str, Any] | None, backend: str, provenance: dict[str, Any],
+                delays: dict[str, Any] | None, backend: str, provenance: Provenance,
                 valid: PathLike | None = None, init: PathLike | None = None,
                 model: PathLike | None = None, log_csv: PathLike | None = None,
                 marker: PathLike | None = None, segment: tuple[int, int] | None = None,
@@ -40,8 +41,8 @@ def train_model(train_file: PathLike, cell_dir: PathLike, *, hidden: int, seed: 
     writes its marker; the chain's last job (`previous`: the last segment's marker) trains
     the rest; otherwise all epochs. The model (`model`, with the selected epoch's weights)
     and the training log (`log_csv`) are written at the end of the chain. `provenance` is
-    the rule's (the selection is added to the model's)."""
-    log = logging.getLogger("neurokws.rule.train")
+    the rule's, built when the model is written (the selection added)."""
+    log = logging.getLogger("neurokws.rule." + ("train" if marker is None else "train_segment"))
     split = load_npz(train_file)
     spec = None if delays is None else DelayTraining.from_dict(delays)
     net = network_config({"model": model_section}, hidden, n_out=split.n_classes,
@@ -57,15 +58,14 @@ def train_model(train_file: PathLike, cell_dir: PathLike, *, hidden: int, seed: 
     result = train_cell(backend, net, train_settings, seed, train_file, valid, cell_dir, spec,
                         init=init_weights, segment=segment)
     if marker is not None:
-        write_segment_marker(marker, segment, cell_dir, provenance)
+        write_segment_marker(marker, segment, cell_dir, provenance())
         log.info("trained epochs %d..%d", segment[0], segment[1] - 1)
         return result
     write_train_log(Path(log_csv), result.log_rows)
-    save_model(model, net, result.weights, {
-        **provenance, "selection": result.selection,
-        "selected_epoch": result.selected_epoch,
-        "selected_row": result.log_rows[result.selected_epoch],
-        "init_model": str(init) if init is not None else None}, delays=result.delays)
+    save_model(model, net, result.weights, provenance(
+        selection=result.selection, selected_epoch=result.selected_epoch,
+        selected_row=result.log_rows[result.selected_epoch],
+        init_model=str(init) if init is not None else None), delays=result.delays)
     log.info("selected epoch %d by %s", result.selected_epoch, result.selection)
     return result
 
@@ -74,7 +74,7 @@ def train_qat(train_file: PathLike, init: PathLike | None, model: PathLike,
               log_csv: PathLike, cell_dir: PathLike, *, hidden: int, seed: int,
               precision: str, model_section: dict[str, Any], settings: dict[str, Any],
               qat: dict[str, Any], delays: dict[str, Any] | None, holdout: float,
-              provenance: dict[str, Any], valid: PathLike | None = None) -> Any:
+              provenance: Provenance, valid: PathLike | None = None) -> Any:
     """Rule `train_qat`: quantization-aware fine-tuning of the cell's float model (`init`,
     its delays clipped to the precision's delay bits, learning on within them) at
     `precision` (config.precision_tag); without a validation split, `holdout` of the
@@ -97,12 +97,11 @@ def train_qat(train_file: PathLike, init: PathLike | None, model: PathLike,
     result = train(net, train_settings, seed, split, Path(cell_dir), valid_split,
                    delays=delay_spec, qat=spec, init=init_weights, init_delays=init_delays)
     write_train_log(Path(log_csv), result.log_rows)
-    save_model(model, net, result.weights, {
-        **provenance, "qat": result.qat.to_dict(),
-        "init_model": str(init) if init is not None else None,
-        "selection": result.selection,
-        "selection_samples": len(valid_split) if valid_split is not None else None,
-        "selected_epoch": result.selected_epoch, "selected_row": selected_row(result)},
+    save_model(model, net, result.weights, provenance(
+        qat=result.qat.to_dict(), init_model=str(init) if init is not None else None,
+        selection=result.selection,
+        selection_samples=len(valid_split) if valid_split is not None else None,
+        selected_epoch=result.selected_epoch, selected_row=selected_row(result)),
         delays=result.delays)
     log.info("QAT %d bits: selected epoch %d by %s", spec.bits, result.selected_epoch,
              result.selection)
@@ -111,7 +110,7 @@ def train_qat(train_file: PathLike, init: PathLike | None, model: PathLike,
 
 def evaluate_float(model: PathLike, test: PathLike, metrics: PathLike,
                    predictions: PathLike, confusion: PathLike, *, cell: CellKey,
-                   provenance: dict[str, Any]) -> dict[str, Any]:
+                   provenance: Provenance) -> dict[str, Any]:
     """Rule `evaluate_float`: the float model's test accuracy (`predictions` per sample,
     the `confusion` matrix) and the cell's record (`metrics`): accuracies, the selected
     epoch, the learned delays' statistics, the hidden layer's activity."""
@@ -131,7 +130,7 @@ def evaluate_float(model: PathLike, test: PathLike, metrics: PathLike,
         fine_tuned_from=model_prov.get("init_model"),   # the delay-free twin, if any
         hidden_spikes_per_neuron_per_sample=float(result.hidden_spikes_per_sample.mean())
         / net.n_hidden,
-        provenance=provenance)
+        provenance=provenance())
     write_json(metrics, data)
     log.info("test accuracy %.4f on %d samples", result.accuracy, len(result.labels))
     return data

@@ -11,6 +11,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,14 @@ def provenance(config: dict[str, Any] | None = None, seed: int | None = None,
         record["seed"] = int(seed)
     record.update(extra)
     return record
+
+
+# A stage's provenance, built when its output is written (so that created_utc is the time
+# of writing): called with the stage's own extra keys. Rule scripts pass
+# rule_support.provenance_of(snakemake); code outside the workflow a `fixed` record.
+Provenance = Callable[..., dict[str, Any]]
+
+
+def fixed(record: dict[str, Any]) -> Provenance:
+    """A Provenance that gives `record` (plus the stage's extra keys)."""
+    return lambda **extra: {**record, **extra}

@@ -4,10 +4,12 @@ the job's cost (its log's last line, tabulated by `neurokws.utils.job_costs`).""
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import resource
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,12 @@ def log_job_cost(logger: logging.Logger) -> None:
                 own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
                 children.ru_utime + children.ru_stime, own.ru_maxrss / 1024,
                 children.ru_maxrss / 1024)   # ru_maxrss: KiB on Linux (getrusage(2))
+
+
+def provenance_of(snakemake: Any, **extra: Any) -> Callable[..., dict[str, Any]]:
+    """The rule's provenance (`rule_provenance`, with `extra`) as a stage takes it: built
+    when the stage writes its output, with the stage's own keys added."""
+    return functools.partial(rule_provenance, snakemake, **extra)
 
 
 def rule_provenance(snakemake: Any, **extra: Any) -> dict[str, Any]:
