@@ -93,3 +93,19 @@ def test_quantize_refuses_a_model_of_another_model_section(cell):
                  hidden=N_HIDDEN, precision="8", percentile=99.0, model_section=other,
                  delays=False, provenance=TEST)
     assert not (cell / "x" / "quantized.npz").exists()
+
+
+def test_a_stage_builds_its_provenance_when_it_writes(cell, tmp_path):
+    """Stages take a Provenance (rule_support.provenance_of: built at the time of writing,
+    with the stage's own keys) and call it once, for the record they write."""
+    calls = []
+
+    def provenance(**extra):
+        calls.append(extra)
+        return {"rule": "test", "call": len(calls)}
+
+    record = evaluate_float(cell / "model.npz", cell / "test.npz", tmp_path / "e.json",
+                            tmp_path / "p.csv", tmp_path / "c.csv", cell=CELL,
+                            provenance=provenance)
+    assert calls == [{}] and record["provenance"] == {"rule": "test", "call": 1}
+    assert json.loads((tmp_path / "e.json").read_text())["provenance"]["call"] == 1
