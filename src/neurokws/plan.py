@@ -70,10 +70,10 @@ from neurokws.config import (
 )
 from neurokws.utils.errors import ConfigError
 from neurokws.utils.paths import REPO_ROOT
+from neurokws.utils.records import DELAY_SUFFIX
 
 SLURM_PROFILE = REPO_ROOT / "profiles" / "slurm"
 CELL = "results/{dataset}/h{hidden}{delays}/seed{seed}"   # as workflow/rules/common.smk
-DELAY_SUFFIX = "-delays"
 # The workflow's rules in the order of its stages (workflow/rules/*.smk): the table's rows.
 RULE_ORDER = ("download", "generate_synthetic", "generate_sequence", "plan_corpus",
               "cochlea_chunk", "cochlea_merge", "prepare", "rasters", "side_env_genn",

@@ -36,6 +36,7 @@ from neurokws.config import (  # noqa: E402
     training_threads,
 )
 from neurokws.profiling.profile import PROFILERS, device_batch_sizes, device_gpus  # noqa: E402
+from neurokws.utils.records import DELAY_SUFFIX  # noqa: E402
 from neurokws.utils.sidecar import ENVS  # noqa: E402
 
 resolve_config(config)
@@ -44,7 +45,6 @@ DATASETS = list(config["datasets"])
 HIDDEN = [int(h) for h in config["hidden_sizes"]]
 SEEDS = [int(s) for s in config["seeds"]]
 DELAY_AXIS = [bool(d) for d in config["delays"]]
-DELAY_SUFFIX = "-delays"   # cells with learned delays: results/<dataset>/h<N>-delays/seed<S>
 CELL = "results/{dataset}/h{hidden}{delays}/seed{seed}"
 DEPLOYED_BITS = deployed_bits(config)
 METHODS = list(config["deploy"]["methods"])   # ptq -> int<b>/, qat -> qat<b>/ (QUANT_DIRS)

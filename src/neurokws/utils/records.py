@@ -20,6 +20,7 @@ from typing import Any
 from neurokws.utils.errors import DataFormatError
 
 METHODS = ("ptq", "qat")
+DELAY_SUFFIX = "-delays"   # a cell with learned delays: results/<dataset>/h<N>-delays/seed<S>
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,13 @@ class CellKey:
     def from_wildcards(cls, wildcards: Mapping[str, str]) -> CellKey:
         """From a rule's wildcards (dataset, hidden, delays: "" or "-delays", seed)."""
         return cls(str(wildcards["dataset"]), int(wildcards["hidden"]),
-                   wildcards["delays"] == "-delays", int(wildcards["seed"]))
+                   wildcards["delays"] == DELAY_SUFFIX, int(wildcards["seed"]))
 
     @property
     def name(self) -> str:
         """<dataset>/h<hidden>[-delays]/seed<seed>: the cell's folder under results/."""
-        return f"{self.dataset}/h{self.hidden}{'-delays' if self.delays else ''}/seed{self.seed}"
+        suffix = DELAY_SUFFIX if self.delays else ""
+        return f"{self.dataset}/h{self.hidden}{suffix}/seed{self.seed}"
 
 
 @dataclass(frozen=True)
