@@ -2,10 +2,23 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
 WARM   := $(VENV)/.numba-warm
 CORES  ?= all
+# The CUDA 12 libraries' wheels (pyproject's extra cuda, ~175 MB) only where they can be used:
+# a GPU that nvidia-smi lists, or CUDA=1. Both locks pin the same versions otherwise.
+# `make test` asks for them: it compiles the GPU kernel to PTX with their NVRTC
+# (tests/test_profiling_gpu.py) on any machine.
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+CUDA   ?= 1
+endif
+CUDA   ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+export CUDA
+ifeq ($(CUDA),1)
+LOCK   := requirements-cuda.lock
+else
 LOCK   := requirements.lock
+endif
+STAMP  := $(VENV)/.installed-$(basename $(LOCK))
 
 .PHONY: run test lint bench clean-venv lava-env nir-env spyx-env genn-env lock
 
@@ -26,7 +39,8 @@ TEST_DEPS += $(NIR_STAMP)
 endif
 TEST_DEPS += $(SPYX_STAMP)
 
-# .venv is installed from the hashed lock of pyproject.toml (with extras dev and gpu), so that
+# .venv is installed from the hashed lock of pyproject.toml (with extras dev and gpu, and cuda
+# where a GPU is: LOCK above), so that
 # every machine gets the same files (pip's hash-checking mode,
 # https://pip.pypa.io/en/stable/topics/secure-installs/). neurokws itself goes in editable,
 # built by the lock's setuptools and wheel (--no-build-isolation: pip does not hash-check the
@@ -41,11 +55,11 @@ $(STAMP): $(LOCK) pyproject.toml envs/lib/check_lock.py
 	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The numba kernels compiled once into their on-disk cache (src/neurokws/warm.py), so
-# that the workflow's jobs load them instead of each compiling them on first use.
+# The numba kernels compiled once into their on-disk cache (src/neurokws/warm.py, two
+# processes), so that the workflow's jobs load them instead of each compiling them on first
+# use. The stamp lists the kernels compiled (tests/test_warm.py reads it).
 $(WARM): $(STAMP) $(shell find src/neurokws -name '*.py')
-	$(BIN)/python -m neurokws.warm
-	touch $(WARM)
+	$(BIN)/python -m neurokws.warm --record $(WARM)
 
 $(LAVA_STAMP): $(LAVA_RECIPE)
 	bash $(LAVA_SETUP) $(LAVA_VENV)

@@ -13,9 +13,11 @@ import yaml
 from neurokws import paper
 from neurokws.config import (
     check_config,
+    coerce_strings,
     dataset_splits,
     default_config,
     deployed_bits,
+    load_schema,
     network_config,
     resolve_config,
     schema_default,
@@ -32,7 +34,8 @@ def load(name: str) -> dict:
     return yaml.safe_load((ROOT / "config" / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "synthetic.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "digits_full.yaml", "synthetic.yaml",
+                                  "paper.yaml", "sequence.yaml"])
 def test_shipped_configs_are_valid(name):
     check_config(load(name), SCHEMA)
 
@@ -75,6 +78,21 @@ def test_resolution_fills_every_default_from_the_schema():
     with pytest.raises(ConfigError, match="no config given"):
         resolve_config({})
 
+
+@pytest.mark.parametrize("name", ["config.yaml", "digits_full.yaml", "synthetic.yaml",
+                                  "paper.yaml", "sequence.yaml"])
+def test_defaults_are_filled_as_snakemakes_validate_fills_them(name):
+    """resolve_config fills defaults with its own jsonschema validator (the schema parsed
+    once); the completed config is Snakemake's `validate(set_default=True)`'s, key for key
+    (a validator that skipped nested sections' defaults, or items', would differ here)."""
+    from snakemake.utils import validate
+
+    ours = resolve_config(load(name))
+    theirs = load(name)
+    coerce_strings(theirs, load_schema(), load_schema())
+    validate(theirs, SCHEMA, set_default=True)
+    assert ours == theirs
+    assert load_schema() is not load_schema()   # a fresh copy each time: defaults are objects
 
 def test_command_line_strings_are_coerced_to_the_schema_types():
     # Snakemake hands nested --config values over as text: training='{batch_size: 1}'.

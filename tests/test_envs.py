@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 import yaml
 from packaging.requirements import Requirement
@@ -55,6 +56,7 @@ def _locks(root: Path) -> dict[Path, Path]:
     requirements*.txt (envs/<name>/), and the lock tool's own (envs/lib/lock-tools.txt)."""
     sources = [*sorted(root.glob("envs/*/requirements*.txt")), root / "envs/lib/lock-tools.txt"]
     return {root / "requirements.lock": root / "pyproject.toml",
+            root / "requirements-cuda.lock": root / "pyproject.toml",
             **{source.with_suffix(".lock"): source for source in sources}}
 
 
@@ -97,16 +99,32 @@ def test_every_lock_entry_is_one_exact_pin_with_sha256_hashes():
             assert options and all(HASH.fullmatch(o) for o in options), (lock, entry)
 
 
-def test_the_main_lock_pins_every_direct_dependency_within_its_specifier():
+@pytest.mark.parametrize("lock, extras", [("requirements.lock", ("dev", "gpu")),
+                                          ("requirements-cuda.lock", ("dev", "gpu", "cuda"))])
+def test_the_main_lock_pins_every_direct_dependency_within_its_specifier(lock, extras):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    direct = project["dependencies"] + [r for extra in ("dev", "gpu")
+    direct = project["dependencies"] + [r for extra in extras
                                         for r in project["optional-dependencies"][extra]]
-    pins = _pins(ROOT / "requirements.lock")
+    pins = _pins(ROOT / lock)
     for text in direct:
         requirement = Requirement(text)
         pinned = pins.get(canonicalize_name(requirement.name))
-        assert pinned is not None, f"requirements.lock lacks {text}: run `make lock`"
+        assert pinned is not None, f"{lock} lacks {text}: run `make lock`"
         assert requirement.specifier.contains(pinned, prereleases=True), (text, pinned)
+
+
+def test_a_gpu_machine_gets_the_same_files_plus_the_cuda_wheels():
+    """requirements-cuda.lock (Makefile: where nvidia-smi finds a GPU, or CUDA=1) is
+    requirements.lock, entry for entry (version and hashes), plus the CUDA 12 wheels: so a
+    GPU machine's numpy, numba, ... are those of every other machine."""
+    plain = {e.split()[0]: sorted(e.split()[1:]) for e in _entries(ROOT / "requirements.lock")}
+    cuda = {e.split()[0]: sorted(e.split()[1:])
+            for e in _entries(ROOT / "requirements-cuda.lock")}
+    assert {pin: cuda.get(pin) for pin in plain} == plain
+    added = {canonicalize_name(pin.split("==")[0]) for pin in set(cuda) - set(plain)}
+    assert added and all(name.startswith(("nvidia-", "cuda-")) for name in added), added
+    assert not any(name.startswith("nvidia-cuda") for name in map(
+        lambda pin: canonicalize_name(pin.split("==")[0]), plain))
 
 
 def test_each_side_lock_pins_its_requirements_at_their_versions():

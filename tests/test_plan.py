@@ -45,20 +45,31 @@ def day_limit() -> plan.Plan:
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("delay_bits", [None, [4, 2]])
-def test_the_jobs_per_rule_are_the_dry_runs(tmp_path, delay_bits):
+@pytest.mark.parametrize("name, delay_bits", [("config.yaml", None),
+                                              ("digits_full.yaml", None),
+                                              ("digits_full.yaml", [4, 2])])
+def test_the_jobs_per_rule_are_the_dry_runs(tmp_path, name, delay_bits):
     """Every rule of a fresh run (`snakemake -n --forceall` from the checkout), as many
-    jobs: the default (spoken digits through the cochlea, delays, QAT, the bit-width sweep),
-    and with delay bits swept (deploy.delay_bits: more models in the cells with delays);
-    the paper's grid is compared under a limit below (only train_segment jobs are added)."""
-    paths = [ROOT / "config" / "config.yaml"]
+    jobs: the default (spoken digits through the cochlea, QAT, the bit-width sweep), the full
+    demo (with delays), and that with delay bits swept (deploy.delay_bits: more models in the
+    cells with delays); the paper's grid is compared under a limit below (only
+    train_segment jobs are added)."""
+    paths = [ROOT / "config" / name]
     if delay_bits is not None:
         paths.append(tmp_path / "delay_bits.yaml")
         paths[-1].write_text(f"deploy: {{delay_bits: {delay_bits}}}\n")
     proc = snakemake("--configfile", *map(str, paths), "-n", "--forceall")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    counts = plan.build(plan.load_config(paths)).counts()
+    built = plan.build(plan.load_config(paths))
+    counts = built.counts()
     assert counts == dry_run_counts(proc.stdout)
+    # The plan's local jobs (no request, no core-hours) are the rules the workflow runs on
+    # the submit host (resources.LOCAL_RULES; tests/cluster checks that a SLURM run submits
+    # none of them), the side venvs' and `all`.
+    local = {j.rule for j in built.jobs.values() if j.local}
+    assert local == (set(resources.LOCAL_RULES) & set(counts)) | {
+        r for r in counts if r.startswith("side_env_")} | {"all"}
+    assert {"aggregate_fixed", "summary", "figure_accuracy"} <= local
     if delay_bits is not None:   # per delay cell, method and weight bits: 2 more models
         config = plan.load_config(paths)
         cells = len(config["seeds"]) * len(config["hidden_sizes"])

@@ -73,10 +73,10 @@ def _train_inputs(stdout: str) -> dict[str, str]:
 
 def test_readme_delay_commands_plan_the_delay_cells():
     """The paper grid with its delay overlay: the paper's 30 cells and the same 30 with
-    delays; the sequence task: 3 seeds with and without delays; the default's delay cells
+    delays; the sequence task: 3 seeds with and without delays; the default with delay cells
     from scratch on both connections (--forceall: the whole plan, whatever results/ of the
-    checkout already holds): none of them reads a delay-free model, while the default's
-    own delay cells fine-tune their delay-free twins."""
+    checkout already holds): none of them reads a delay-free model, while the full demo's
+    delay cells (config/digits_full.yaml) fine-tune their delay-free twins."""
     for marker, cells in (("config/paper_delays.yaml", 60), ("config/sequence.yaml", 6),
                           ("start: scratch", 4)):   # the default, 2 seeds x 2
         command = readme_command(marker)
@@ -89,19 +89,22 @@ def test_readme_delay_commands_plan_the_delay_cells():
         delayed = {out: inp for out, inp in jobs.items() if "-delays/seed" in out}
         assert len(delayed) == cells // 2
         assert not any("model.npz" in inp for inp in delayed.values()), delayed
-    proc = snakemake("-n", "--forceall", cwd=ROOT)
+    full = readme_command("config/digits_full.yaml")
+    assert full[-1] == "config/digits_full.yaml"
+    proc = snakemake(*full[1:], "-n", "--forceall", cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     delayed = {out: inp for out, inp in _train_inputs(proc.stdout).items()
                if "-delays/seed" in out}
-    assert sorted(delayed) == [f"results/digits/h128-delays/seed{s}/model.npz" for s in (1, 2)]
+    assert sorted(delayed) == [f"results/digits_full/h128-delays/seed{s}/model.npz"
+                               for s in (1, 2)]
     for out, inp in delayed.items():
         assert out.replace("-delays", "") in inp, (out, inp)
     # QAT of both: a delay cell's fine-tunes its own float model (weights and delays)
     for cell in ("h128-delays", "h128"):
-        qat = snakemake("-n", "--forceall", f"results/digits/{cell}/seed1/qat8/model.npz",
-                        cwd=ROOT)
+        qat = snakemake(*full[1:], "-n", "--forceall",
+                        f"results/digits_full/{cell}/seed1/qat8/model.npz", cwd=ROOT)
         assert qat.returncode == 0, qat.stderr[-3000:]
-        assert f"results/digits/{cell}/seed1/model.npz" in qat.stdout
+        assert f"results/digits_full/{cell}/seed1/model.npz" in qat.stdout
 
 
 def test_default_config_applies_without_a_configfile_and_under_config_overrides():

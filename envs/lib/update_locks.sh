@@ -6,6 +6,8 @@
 #
 #   requirements.lock                     <- pyproject.toml: [project] dependencies, extras
 #                                            dev and gpu, and its editable build's requirements
+#   requirements-cuda.lock                <- the same with the extra cuda (the CUDA 12 wheels:
+#                                            machines with a GPU, Makefile)
 #   envs/NAME/requirements.lock           <- envs/NAME/requirements.txt (each side venv)
 #   envs/NAME/requirements-nodeps.lock    <- envs/NAME/requirements-nodeps.txt (lava, nir): the
 #                                            packages installed with --no-deps, hashed as pip
@@ -50,13 +52,14 @@ UPGRADE_ARGS=()
 MADE=()    # repo-relative paths of the locks made in $WORK
 
 # compile LOCK INPUT [PIP-COMPILE ARGS]: pip-compile INPUT into $WORK/LOCK, behind the header.
+# SEED=FILE: start from that lock's pins instead of LOCK's own.
 compile() {
-    local lock="$1" input="$2" extras=() arg
+    local lock="$1" input="$2" extras=() arg seed="${SEED:-$1}"
     shift 2
     for arg in "$@"; do [[ "$arg" == --extra=* ]] && extras+=("${arg#--extra=}"); done
     local out="$WORK/$lock"
     mkdir -p "$(dirname "$out")"
-    [[ -f "$lock" ]] && cp "$lock" "$out.pip"     # its pins are kept unless --upgrade
+    [[ -f "$seed" ]] && cp "$seed" "$out.pip"     # its pins are kept unless --upgrade
     log "pip-compile $input -> $lock"
     CUSTOM_COMPILE_COMMAND="make lock" "$DEST/bin/pip-compile" --quiet --generate-hashes \
         --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
@@ -82,7 +85,15 @@ hash_nodeps() {
     MADE+=("$lock")
 }
 
-compile requirements.lock pyproject.toml "${MAIN_EXTRAS[@]/#/--extra=}" --build-deps-for=editable
+# The main venv's two locks pin the same versions (tests/test_envs.py): the one with the CUDA
+# wheels first (from its own pins, or the other lock's where it is new), then the one
+# without, from the first one's pins.
+seed=requirements-cuda.lock
+[[ -f "$seed" ]] || seed=requirements.lock
+SEED="$seed" compile requirements-cuda.lock pyproject.toml "${MAIN_EXTRAS[@]/#/--extra=}" \
+    --extra=cuda --build-deps-for=editable
+SEED="$WORK/requirements-cuda.lock" compile requirements.lock pyproject.toml \
+    "${MAIN_EXTRAS[@]/#/--extra=}" --build-deps-for=editable
 for input in envs/*/requirements.txt; do
     compile "${input%.txt}.lock" "$input"
 done

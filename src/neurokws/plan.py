@@ -331,6 +331,7 @@ class _Builder:
             return self.outputs[key]
         job = Job(rule=rule, key=key, wildcards=dict(wildcards), threads=int(threads),
                   gpus=int(gpus), deps=tuple(deps), slots=slots)
+        local = local or rule in resources.LOCAL_RULES
         if not local:
             if request is None:
                 job.mem_mb, job.runtime = self.defaults["mem_mb"], self.defaults["runtime"]
@@ -373,7 +374,7 @@ class _Builder:
             corpus = DOWNLOAD_SOURCES[source]
             for split in splits:
                 self.add("download", [raws[split]], {"corpus": corpus, "stem": corpus.lower(),
-                                                     "split": split}, local=True)
+                                                     "split": split})
         elif source in ("synthetic", "sequence"):
             self.add(f"generate_{source}", list(raws.values()), {"dataset": dataset})
         elif source in COCHLEA_SOURCES:

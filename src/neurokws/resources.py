@@ -71,6 +71,15 @@ TRANSFER_S_PER_POINT = 1.0e-6
 TRANSFERS_KEPT = 4
 COCHLEA_BLOCK = 64         # channels whose membrane velocity is alive at once
 
+# Rules that ask a cluster for nothing: under a cluster executor they run on the submit
+# host (Snakemake's local rules; common.smk declares them from here, neurokws.plan counts
+# them as local). `download` needs the internet; the others read and write a few small
+# tables, JSON records and figures, for which a cluster job's queueing and start-up (~10 s,
+# tests/cluster) cost more than the work (Snakemake's docs name aggregation as the case).
+LOCAL_RULES = ("download", "aggregate_float", "aggregate_fixed", "merge_lava", "table2",
+               "figure_accuracy", "figure_bits_sweep", "figure_training_cost",
+               "figure_inference_cost", "summary")
+
 
 @dataclass(frozen=True)
 class Request:

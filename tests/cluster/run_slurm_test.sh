@@ -410,6 +410,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from neurokws.resources import LOCAL_RULES
 
 work, tmp, elapsed, report, partition, max_min, config_path, refuse_mb = sys.argv[1:]
 work, tmp, max_min = Path(work), Path(tmp), int(max_min)
@@ -484,6 +485,14 @@ if {r: n for r, n in ran.items() if r != "train_segment"} != planned:
                   "(+ train_segment)")
 if extra := set(sacct) - {j["job_id"] for j in jobs}:
     errors.append(f"sacct jobs without a plugin log: {sorted(extra)}")
+# The rules that ran on the submit host are the declared local rules of the plan (the
+# gatherers of small tables and figures, neurokws.resources.LOCAL_RULES), `all` and the side
+# venvs' rules, and none else.
+plan_rules = set(job_stats((tmp / "plan.txt").read_text()))
+if {r for r in local if r != "all" and not r.startswith("side_env_")} != \
+        set(LOCAL_RULES) & plan_rules:
+    errors.append(f"rules run on the submit host {sorted(local)} differ from the plan's "
+                  f"local rules {sorted(set(LOCAL_RULES) & plan_rules)}")
 
 # Every cell's training: a chain of train_segment jobs (>= 2) and train, contiguous epochs
 # from 0, each within segment_epochs, one job after the other (sacct Start >= End before).

@@ -57,10 +57,10 @@ TRAINING_COST = config["training_cost"]
 RESOURCE_SCALE = config["resources"]
 
 
-# Jobs that need the internet run on the submit host, not on compute nodes (the side
-# venvs' rules in envs.smk too).
-localrules:
-    download,
+# Jobs that run on the submit host, not on compute nodes (the side venvs' rules in envs.smk
+# too): the rules that need the internet or only gather small tables and figures. The
+# directive `localrules:` takes rule names literally; this is the call it compiles to.
+workflow.localrules(*resources.LOCAL_RULES)
 
 
 wildcard_constraints:

@@ -22,14 +22,19 @@ DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "config.yaml"
 _MINIMAL = {"datasets": {"default": {"source": "synthetic"}}, "hidden_sizes": [1], "seeds": [0]}
 
 
+# libyaml's C parser where PyYAML was built with it (its wheels are): the schema is read by
+# every Snakemake start (each cluster job's too) and the pure-Python parser takes ~0.4 s.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.cache
-def _schema_text(path: str) -> str:
-    return Path(path).read_text()
+def _parsed_schema(path: str) -> dict[str, Any]:
+    return yaml.load(Path(path).read_text(), Loader=_YAML_LOADER)
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     """The JSON schema (a fresh copy: validation may write defaults into subschemas)."""
-    return yaml.safe_load(_schema_text(str(path)))
+    return copy.deepcopy(_parsed_schema(str(path)))
 
 
 def resolve_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH
@@ -42,9 +47,7 @@ def resolve_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH
     schema = load_schema(schema_path)
     coerce_strings(config, schema, schema)
     check_config(config, schema_path)
-    from snakemake.utils import validate
-
-    validate(config, str(schema_path), set_default=True)
+    fill_defaults(config, load_schema(schema_path))
     maxima = config["model"]["delays"]   # checks of the completed config
     if True in [bool(d) for d in config["delays"]] and not max(maxima["max_in"],
                                                                 maxima["max_rec"]):
@@ -53,6 +56,32 @@ def resolve_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH
                           "0: give the cells with delays a maximum above 0, or set "
                           "delays: [false]")
     return config
+
+
+def fill_defaults(config: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Write the schema's defaults into `config` where a key is absent, as Snakemake's
+    `validate(set_default=True)` does: jsonschema's validator extended so that `properties`
+    first sets each missing property's `default` (the recipe of jsonschema's FAQ,
+    https://python-jsonschema.readthedocs.io/en/stable/faq/), then validates. `schema` is
+    a fresh copy (the defaults it inserts are its own objects). Parsed once per process
+    rather than re-read from disk (Snakemake's validate parses the file each call)."""
+    import jsonschema
+
+    base = jsonschema.validators.validator_for(schema)
+    check_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for name, spec in properties.items():
+                if "default" in spec:
+                    instance.setdefault(name, spec["default"])
+        yield from check_properties(validator, properties, instance, subschema)
+
+    filling = jsonschema.validators.extend(base, {"properties": set_defaults})
+    try:
+        filling(schema).validate(config)
+    except jsonschema.ValidationError as error:   # check_config ran first: not expected
+        raise ConfigError(f"invalid config: {error.message}") from error
 
 
 def default_config(**sections: Any) -> dict[str, Any]:
