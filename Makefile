@@ -99,10 +99,11 @@ run:
 ## Run the test suite (pytest exit code 5, "no tests collected", counts as failure).
 ## The venvs are built side by side (mostly downloads and unpacking), and the numba kernels
 ## compiled into their cache meanwhile, as soon as .venv is ready (as `make run` does).
-## The suite runs on every core (pytest-xdist: TEST_WORKERS, default one per core; a test
-## file stays on one worker), then the tests marked `serial`, which measure this machine's
-## time or memory, alone.
-TEST_WORKERS ?= auto
+## The suite runs on every core (pytest-xdist: TEST_WORKERS, default one more than the
+## cores, because many tests wait on subprocesses - Snakemake, Lava, the SLURM daemons - and
+## the extra worker keeps the cores busy meanwhile; a test file stays on one worker), then
+## the tests marked `serial`, which compare this machine's timings, alone.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test:
 	$(MAKE) -j4 $(STAMP) $(TEST_DEPS) $(WARM)
 	@export PATH="$(CURDIR)/$(BIN):$$PATH"; \
