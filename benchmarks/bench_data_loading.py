@@ -22,10 +22,10 @@ import numpy as np
 
 from neurokws import paper
 from neurokws.data.augment import augment_epoch, blend, shift
-from neurokws.data.binning import bin_events
-from neurokws.data.events import load_npz, save_npz
-from neurokws.data.heidelberg import read_split, write_split
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.binning import bin_events
+from neurokws.data.formats.events import load_npz, save_npz
+from neurokws.data.formats.heidelberg import read_split, write_split
+from neurokws.data.sources.synthetic import generate_split
 
 SHD_TRAIN_SAMPLES = 8156
 

@@ -48,7 +48,7 @@ import numpy as np
 
 from bench_common import engine_parser
 from neurokws.config import default_network, schema_default
-from neurokws.data.binning import BinnedSplit
+from neurokws.data.formats.binning import BinnedSplit
 from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.kernels import FASTMATH
 from neurokws.model.network import Delays

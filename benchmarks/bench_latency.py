@@ -23,9 +23,9 @@ import numpy as np
 from bench_common import engine_parser
 from neurokws.config import default_network
 from neurokws.model.workload import synthetic_setup
-from neurokws.profiling.cpu import profile_cpu
-from neurokws.profiling.profile import write_rows
-from neurokws.profiling.records import ProfileRow
+from neurokws.profiling.inference.cpu import profile_cpu
+from neurokws.profiling.inference.profile import write_rows
+from neurokws.profiling.inference.records import ProfileRow
 
 PAPER_JETSON_B1_MS = {256: 25.5, 512: 26.0, 1024: 27.4}
 

@@ -22,7 +22,7 @@ import numpy as np
 from bench_common import Stopwatch, engine_parser
 from neurokws.backends import genn_env
 from neurokws.config import default_network, schema_default
-from neurokws.data.binning import BinnedSplit
+from neurokws.data.formats.binning import BinnedSplit
 from neurokws.model.workload import synthetic_setup
 
 

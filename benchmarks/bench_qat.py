@@ -24,7 +24,7 @@ import numba
 
 from neurokws.backends.numba import train
 from neurokws.config import QuantTraining, default_config, network_config, train_settings
-from neurokws.data.synthetic import generate_split
+from neurokws.data.sources.synthetic import generate_split
 
 
 def main() -> None:

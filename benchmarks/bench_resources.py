@@ -33,8 +33,8 @@ import numpy as np
 
 from neurokws import paper, resources
 from neurokws.config import default_config, default_network
-from neurokws.data.heidelberg import read_split, write_split
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.heidelberg import read_split, write_split
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.deploy.netx import write_netx
 from neurokws.deploy.quantize import quantize
 from neurokws.model.init import init_weights

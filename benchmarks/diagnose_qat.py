@@ -37,8 +37,8 @@ import pandas as pd
 import yaml
 
 from neurokws.config import QuantTraining, qat_settings, resolve_config
-from neurokws.data.binning import bin_events
-from neurokws.data.events import hold_out, load_npz
+from neurokws.data.formats.binning import bin_events
+from neurokws.data.formats.events import hold_out, load_npz
 from neurokws.model.engine import RegConfig, infer, loss_and_grad
 from neurokws.model.network import load_network
 from neurokws.train.loop import epoch_data, epoch_rng

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from neurokws.data.binning import bin_events  # noqa: E402
-from neurokws.data.synthetic import generate_split  # noqa: E402
+from neurokws.data.formats.binning import bin_events  # noqa: E402
+from neurokws.data.sources.synthetic import generate_split  # noqa: E402
 from neurokws.deploy.nir_crosscheck import crosscheck, demo_model, summary_json  # noqa: E402
 from neurokws.model.network import load_model  # noqa: E402
 

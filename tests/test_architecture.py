@@ -148,8 +148,8 @@ def library_dataclasses() -> list[type]:
 
 
 # A data container's own format fact, not a setting: SHD/SSC's 700 cochlea channels
-# (neurokws.data.events.N_CHANNELS), which the sequence task's channel count defaults to.
-NOT_SETTINGS = {"neurokws.data.events.EventSplit.n_channels"}
+# (neurokws.data.formats.events.N_CHANNELS), which the sequence task's channel count defaults to.
+NOT_SETTINGS = {"neurokws.data.formats.events.EventSplit.n_channels"}
 
 
 def test_no_class_repeats_a_schema_default():

@@ -28,9 +28,9 @@ from neurokws.config import (
     schema_default,
     train_settings,
 )
-from neurokws.data.binning import BinnedSplit, bin_events
-from neurokws.data.events import save_npz
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.binning import BinnedSplit, bin_events
+from neurokws.data.formats.events import save_npz
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.model import delay_kernels, kernels
 from neurokws.model.engine import RegConfig, _constants, infer, loss_and_grad
 from neurokws.model.init import init_weights

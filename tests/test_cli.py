@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from neurokws.config import default_network, schema_default
-from neurokws.data.heidelberg import write_split
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.heidelberg import write_split
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.deploy.netx import read_netx
 from neurokws.deploy.quantize import quantize
 from neurokws.fixedpoint.emulator import FixedPointNetwork

@@ -183,8 +183,8 @@ def test_snakemake_stops_before_any_job_on_unknown_key(tmp_path):
 def test_empty_samples_are_refused_unless_allowed():
     import numpy as np
 
-    from neurokws.data.events import EventSplit
-    from neurokws.data.prepared import check_nonempty
+    from neurokws.data.formats.events import EventSplit
+    from neurokws.data.formats.prepared import check_nonempty
     from neurokws.utils.errors import DataFormatError
 
     split = EventSplit(times_us=np.array([5, 9]), units=np.array([1, 2]),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from neurokws.data.audio import (
+from neurokws.data.sources.audio import (
     AudioItem,
     AudioSourceError,
     check_consistent,

@@ -15,8 +15,8 @@ from neurokws.data.augment import (
     draw_shifts,
     shift,
 )
-from neurokws.data.events import EventSplit
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.events import EventSplit
+from neurokws.data.sources.synthetic import generate_split
 
 N_STEPS, DT_MS = 1000, 1.0
 
@@ -186,7 +186,7 @@ def test_an_epoch_built_block_by_block_equals_the_whole_epoch(data):
     the same events as the whole epoch, and the draws leave the generator where
     augment_epoch leaves it."""
     from neurokws.data.augment import plan_epoch
-    from neurokws.data.events import concatenate
+    from neurokws.data.formats.events import concatenate
 
     rng_a, rng_b = np.random.default_rng(9), np.random.default_rng(9)
     whole = augment_epoch(data, rng_a, ["shift", "blend"], N_STEPS, DT_MS, shift_max=40,

@@ -6,10 +6,10 @@ import h5py
 import numpy as np
 import pytest
 
-from neurokws.data.binning import bin_events
-from neurokws.data.events import EventSplit
-from neurokws.data.heidelberg import read_split
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.binning import bin_events
+from neurokws.data.formats.events import EventSplit
+from neurokws.data.formats.heidelberg import read_split
+from neurokws.data.sources.synthetic import generate_split
 
 
 def _one(times_us, units, n_channels=700) -> EventSplit:

@@ -1,4 +1,4 @@
-"""Corpus conversion plumbing (neurokws.data.convert): chunks, plans, settings, merging."""
+"""Corpus conversion plumbing (neurokws.data.sources.convert): chunks, plans, settings, merging."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from neurokws.data import convert
 from neurokws.data.cochlea import BasilarMembrane, Cochlea
+from neurokws.data.sources import convert
 from neurokws.utils.errors import DataFormatError
 
 

@@ -16,9 +16,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from neurokws.data import download
-from neurokws.data.heidelberg import read_split, write_split
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.heidelberg import read_split, write_split
+from neurokws.data.sources import download
+from neurokws.data.sources.synthetic import generate_split
 
 
 def _zip_of_small_split(folder, name="shd_train.h5"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurokws.data.events import EventSplit, concatenate, load_npz, save_npz
+from neurokws.data.formats.events import EventSplit, concatenate, load_npz, save_npz
 from neurokws.utils.errors import DataFormatError
 
 

@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 import pytest
 
-from neurokws.data.events import EventSplit
-from neurokws.data.heidelberg import read_attrs, read_split, write_split
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.events import EventSplit
+from neurokws.data.formats.heidelberg import read_attrs, read_split, write_split
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.utils.errors import DataFormatError
 
 

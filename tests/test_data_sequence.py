@@ -1,11 +1,12 @@
-"""The sequence-detection task (data/sequence.py): structure, timing, determinism, errors."""
+"""The sequence-detection task (data/sources/sequence.py): structure, timing, determinism,
+errors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from neurokws.data.sequence import SequenceTask, generate_split
+from neurokws.data.sources.sequence import SequenceTask, generate_split
 
 TASK = SequenceTask(n_patterns=3, pattern_channels=8, spikes_per_channel=2, n_channels=64,
                     gaps_ms=(25.0,),
@@ -63,8 +64,8 @@ def test_dataset_source_writes_heidelberg_files_from_the_config(tmp_path):
     """The `sequence` source: the schema's task keys build the task; the files read back
     with the same events and the generator's settings as attributes."""
     from neurokws.config import default_config
-    from neurokws.data.heidelberg import read_attrs, read_split
-    from neurokws.data.sequence import write_sequence_dataset
+    from neurokws.data.formats.heidelberg import read_attrs, read_split
+    from neurokws.data.sources.sequence import write_sequence_dataset
 
     settings = default_config(datasets={"seq": {"source": "sequence", "sequence": {
         "n_train": 12, "n_test": 6, "noise_hz": 0.0}}})["datasets"]["seq"]["sequence"]

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
-from neurokws.data import speech
-from neurokws.data.speech import (
+from neurokws.data.sources import speech
+from neurokws.data.sources.speech import (
     KEYS,
     LANGUAGES,
     SAMPLE_RATE,
@@ -97,7 +97,8 @@ def test_synthesize_same_samples_in_a_fresh_process():
     synthesize("zwei", "de", Voice("m7"))  # some history in this process
     start = time.time()
     x, _ = synthesize("sieben", "de", Voice("f2", 60, 40, 150, 80))
-    code = ("import hashlib, sys, time; from neurokws.data.speech import synthesize, Voice\n"
+    code = ("import hashlib, sys, time\n"
+            "from neurokws.data.sources.speech import synthesize, Voice\n"
             "while int(time.time()) == int(float(sys.argv[1])): time.sleep(0.02)\n"
             "x, _ = synthesize('sieben', 'de', Voice('f2', 60, 40, 150, 80))\n"
             "print(hashlib.sha256(x.tobytes()).hexdigest())")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurokws.data.heidelberg import read_attrs, read_split
-from neurokws.data.synthetic import generate_split, make_templates, write_synthetic_dataset
+from neurokws.data.formats.heidelberg import read_attrs, read_split
+from neurokws.data.sources.synthetic import generate_split, make_templates, write_synthetic_dataset
 
 
 @pytest.fixture(scope="module")

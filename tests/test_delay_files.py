@@ -223,8 +223,8 @@ def test_nir_export_is_the_equivalent_graph_with_delay_nodes(tmp_path, model):
     float network (readout bit for bit)."""
     import nir
 
-    from neurokws.data.binning import bin_events
-    from neurokws.data.synthetic import generate_split
+    from neurokws.data.formats.binning import bin_events
+    from neurokws.data.sources.synthetic import generate_split
     from neurokws.deploy.nir_export import export_nir, graph_to_delays, load_nir
     from neurokws.model.engine import infer
 
@@ -260,8 +260,8 @@ def test_profiling_paths_name_what_delays_cost_or_why_they_cannot_run(tmp_path):
     """The Loihi 2 estimate says its cost model has no delay term; the hardware path
     (stock netx) refuses a delay file before touching any hardware stack."""
     from neurokws.profiling.errors import LoihiUnavailableError
-    from neurokws.profiling.loihi_estimate import estimate_loihi
-    from neurokws.profiling.loihi_hw import run_on_loihi
+    from neurokws.profiling.inference.loihi_estimate import estimate_loihi
+    from neurokws.profiling.inference.loihi_hw import run_on_loihi
 
     events, spikes = np.full(4, 5000.0), np.full(4, 1800.0)
     plain = estimate_loihi(events, spikes, 128, 20, 1000)

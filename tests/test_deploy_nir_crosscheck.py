@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from neurokws.config import default_network
-from neurokws.data.binning import bin_events
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.binning import bin_events
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.deploy.nir_crosscheck import crosscheck, demo_model
 from neurokws.deploy.nir_export import build_nir_graph
 from neurokws.deploy.nir_norse import norse_graph

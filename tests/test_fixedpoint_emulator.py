@@ -290,7 +290,7 @@ def test_output_layer_spikes_are_counted_recorded_and_warned(tmp_path, caplog):
     a strongly driven output neuron reaches it (docs/fixedpoint.md#output-threshold)."""
     import logging
 
-    from neurokws.data.events import EventSplit
+    from neurokws.data.formats.events import EventSplit
     from neurokws.fixedpoint.evaluation import emulate
 
     rng = np.random.default_rng(4)

@@ -61,8 +61,8 @@ def _trained_case(tmp, rng) -> Case:
 
     from neurokws.backends.numba import train
     from neurokws.config import QuantTraining, default_config, network_config, train_settings
-    from neurokws.data.binning import bin_events
-    from neurokws.data.synthetic import generate_split
+    from neurokws.data.formats.binning import bin_events
+    from neurokws.data.sources.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
 
     config = default_config(datasets={"s": {"source": "synthetic", "epochs": 4}},

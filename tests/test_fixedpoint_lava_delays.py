@@ -141,9 +141,9 @@ def test_emulator_equals_lava_on_a_model_with_learned_delays(lava, tmp_path):
         qat_settings,
         train_settings,
     )
-    from neurokws.data.binning import bin_events
-    from neurokws.data.events import hold_out
-    from neurokws.data.synthetic import generate_split
+    from neurokws.data.formats.binning import bin_events
+    from neurokws.data.formats.events import hold_out
+    from neurokws.data.sources.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
     from neurokws.deploy.quantize import trained_exponents
     from neurokws.model.network import with_delay_bits

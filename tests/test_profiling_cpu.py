@@ -13,17 +13,17 @@ from neurokws.config import default_config, default_network
 from neurokws.model.engine import infer
 from neurokws.model.network import Weights
 from neurokws.model.workload import random_events
-from neurokws.profiling import cpu as cpu_module
-from neurokws.profiling.cpu import profile_cpu
-from neurokws.profiling.power import CallableSource
-from neurokws.profiling.profile import (
+from neurokws.profiling.inference import cpu as cpu_module
+from neurokws.profiling.inference.cpu import profile_cpu
+from neurokws.profiling.inference.profile import (
     PROFILERS,
     ProfileJob,
     ProfileOptions,
     device_batch_sizes,
     profile,
 )
-from neurokws.profiling.records import COLUMNS, rows_to_frame
+from neurokws.profiling.inference.records import COLUMNS, rows_to_frame
+from neurokws.profiling.power import CallableSource
 from neurokws.utils.errors import ConfigError
 
 # they time busy and idle phases: alone, after the parallel suite (Makefile)
@@ -138,7 +138,7 @@ def test_cpu_profile_disabled_power_and_threads(tiny):
 
 
 def test_gpu_device_without_a_gpu_gives_reason_rows(tmp_path):
-    from neurokws.profiling.gpu import cuda_status
+    from neurokws.profiling.inference.gpu import cuda_status
     if cuda_status()[0]:
         pytest.skip("a CUDA device is available here")
     job = _job(tmp_path)
@@ -168,7 +168,7 @@ def test_profile_options_validation():
 
 def _job(tmp_path):
     """A ProfileJob on a tiny random model saved to disk (as the workflow's profile rule)."""
-    from neurokws.data.synthetic import generate_split
+    from neurokws.data.sources.synthetic import generate_split
     from neurokws.model.init import init_weights
     from neurokws.model.network import save_model
 

@@ -18,7 +18,7 @@ from neurokws.profiling.energy import (
     trapezoid_energy,
     unwrap_counter,
 )
-from neurokws.profiling.records import (
+from neurokws.profiling.inference.records import (
     COLUMNS,
     ProfileRow,
     edp_uJs,

@@ -18,7 +18,7 @@ import pytest
 from neurokws.config import default_network
 from neurokws.model.network import Weights
 from neurokws.profiling.errors import GpuUnavailableError
-from neurokws.profiling.gpu_kernels import MAX_THREADS, launch_shape
+from neurokws.profiling.inference.gpu_kernels import MAX_THREADS, launch_shape
 
 HAVE_NUMBA_CUDA = importlib.util.find_spec("numba_cuda") is not None
 NEEDS_NUMBA_CUDA = pytest.mark.skipif(
@@ -34,7 +34,7 @@ from neurokws.config import default_network
 from neurokws.model.engine import infer
 from neurokws.model.network import Weights
 from neurokws.model.workload import random_events
-from neurokws.profiling.gpu import cuda_status, infer_gpu, profile_gpu, simulator_active
+from neurokws.profiling.inference.gpu import cuda_status, infer_gpu, profile_gpu, simulator_active
 from neurokws.profiling.power import CallableSource
 
 out = {"simulator": simulator_active(), "status": cuda_status(), "cases": []}
@@ -109,7 +109,7 @@ def test_gpu_profile_row_in_cuda_simulator(simulated):
 
 @NEEDS_NUMBA_CUDA
 def test_kernel_compiles_to_ptx_with_one_barrier_per_step():
-    from neurokws.profiling.gpu_kernels import compile_forward_ptx
+    from neurokws.profiling.inference.gpu_kernels import compile_forward_ptx
     try:
         ptx = compile_forward_ptx("float32", 4, 1, 32, cc=(8, 0))
     except Exception as exc:  # NVVM (cuda-toolkit[nvvm]) missing
@@ -157,7 +157,7 @@ def test_launch_shape():
 
 
 def test_no_gpu_is_a_clear_error():
-    from neurokws.profiling.gpu import GpuForward, cuda_status, profile_gpu
+    from neurokws.profiling.inference.gpu import GpuForward, cuda_status, profile_gpu
     ok, reason = cuda_status()
     if ok:
         pytest.skip("a CUDA device is available here")
@@ -175,7 +175,7 @@ def test_no_gpu_is_a_clear_error():
 
 
 def test_gpu_power_resolution_without_meters(monkeypatch):
-    from neurokws.profiling import gpu as gpu_module
+    from neurokws.profiling.inference import gpu as gpu_module
     monkeypatch.setattr(gpu_module, "is_jetson", lambda: False)
     monkeypatch.setitem(sys.modules, "pynvml", None)
     source, reason = gpu_module.resolve_gpu_power("auto")

@@ -13,8 +13,8 @@ from neurokws.fixedpoint.evaluation import split_inputs
 from neurokws.fixedpoint.inputs import StepInputs
 from neurokws.fixedpoint.netx_file import NeuronParams
 from neurokws.profiling.errors import LoihiUnavailableError
-from neurokws.profiling.loihi import hardware_location, profile_loihi_hardware
-from neurokws.profiling.loihi_estimate import (
+from neurokws.profiling.inference.loihi import hardware_location, profile_loihi_hardware
+from neurokws.profiling.inference.loihi_estimate import (
     QUANTITIES,
     CalibrationPoint,
     calibration_frame,
@@ -24,8 +24,8 @@ from neurokws.profiling.loihi_estimate import (
     fit_linear,
     paper_calibration,
 )
-from neurokws.profiling.loihi_hw import loihi_status, require_loihi
-from neurokws.profiling.profile import ProfileJob, ProfileOptions, profile
+from neurokws.profiling.inference.loihi_hw import loihi_status, require_loihi
+from neurokws.profiling.inference.profile import ProfileJob, ProfileOptions, profile
 from neurokws.utils.sidecar import side_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,7 +157,7 @@ def test_loihi_device_gives_reason_row_and_estimate_from_the_emulator(tmp_path):
     if loihi_status()[0]:
         pytest.skip("lava-loihi is installed here")
     from neurokws.config import default_config
-    from neurokws.data.synthetic import generate_split
+    from neurokws.data.sources.synthetic import generate_split
     from neurokws.deploy import quantize, write_netx
     from neurokws.model.init import init_weights
     from neurokws.model.network import save_model

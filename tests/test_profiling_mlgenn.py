@@ -7,10 +7,10 @@ import math
 import numpy as np
 
 from neurokws.config import default_network
-from neurokws.data.synthetic import generate_split
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.model.init import init_weights
 from neurokws.model.network import save_model
-from neurokws.profiling.mlgenn_timers import kernel_timer_row, mlgenn_kernel_rows
+from neurokws.profiling.inference.mlgenn_timers import kernel_timer_row, mlgenn_kernel_rows
 
 CONFIG = default_network(n_hidden=256, n_out=20)
 

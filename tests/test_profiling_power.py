@@ -13,7 +13,7 @@ import pytest
 
 from neurokws.profiling.energy import ENERGY
 from neurokws.profiling.errors import PowerUnavailableError
-from neurokws.profiling.measure import make_batches, measure_windows, timed_passes
+from neurokws.profiling.inference.measure import make_batches, measure_windows, timed_passes
 from neurokws.profiling.power import CallableSource, PowerSampler
 from neurokws.profiling.sources import JtopSource, NvmlSource, RaplSource, rapl_source
 

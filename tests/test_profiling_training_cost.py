@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from neurokws.config import default_config
-from neurokws.profiling import cost_common as cc
-from neurokws.profiling.training_cost import (
+from neurokws.profiling.training import cost_common as cc
+from neurokws.profiling.training.training_cost import (
     CostSettings,
     child_request,
     cost_table,

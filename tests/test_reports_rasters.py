@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurokws.data.synthetic import generate_split
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.reports.rasters import pick_examples, plot_rasters
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from neurokws.config import default_config
-from neurokws.profiling.training_cost import cost_table
+from neurokws.profiling.training.training_cost import cost_table
 from neurokws.reports.accuracy import per_seed, summarise, with_paper
 from neurokws.reports.inference_cost import layout, normalise, plot_inference_cost
 from neurokws.reports.markdown import markdown_table, markdown_to_html

@@ -10,9 +10,9 @@ import pytest
 
 from neurokws import paper as paper_module
 from neurokws.config import default_network
-from neurokws.profiling.loihi_estimate import estimate_loihi
-from neurokws.profiling.profile import write_rows
-from neurokws.profiling.records import COLUMNS, ProfileRow, unavailable_rows
+from neurokws.profiling.inference.loihi_estimate import estimate_loihi
+from neurokws.profiling.inference.profile import write_rows
+from neurokws.profiling.inference.records import COLUMNS, ProfileRow, unavailable_rows
 from neurokws.reports.table2 import (
     build_table2,
     hardware_key,

@@ -18,8 +18,8 @@ import pytest
 
 from neurokws import resources
 from neurokws.config import default_config, default_network
-from neurokws.data.heidelberg import write_split
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.heidelberg import write_split
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.deploy.netx import write_netx
 from neurokws.deploy.quantize import quantize
 from neurokws.model.init import init_weights
@@ -180,7 +180,8 @@ def test_requests_grow_with_the_data_attempts_and_scales(data, tmp_path):
 def test_cochlea_request_mirrors_the_cochlea_and_covers_a_measured_chunk(tmp_path):
     """resources stays standard-library only, so it repeats two of the cochlea's sizes; they
     must agree. A chunk of 12 spoken-digit clips at 700 channels must fit its request."""
-    from neurokws.data import cochlea, convert, corpus
+    from neurokws.data import cochlea
+    from neurokws.data.sources import convert, corpus
 
     assert resources.COCHLEA_BLOCK == cochlea.BLOCK_CHANNELS
     assert resources.TRANSFERS_KEPT == cochlea._TRANSFER_CACHE

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from neurokws.config import default_config, network_config
-from neurokws.data.events import save_npz
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.events import save_npz
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.deploy.netx import read_netx
 from neurokws.fixedpoint.evaluation import emulate
 from neurokws.model.init import init_weights
@@ -75,7 +75,7 @@ def test_the_deployment_chain_gives_the_emulators_record(cell):
                         provenance=TEST)
     assert (record["method"], record["bits"], record["delay_bits"]) == ("ptq", 8, 0)
     # the emulator's own accuracy on the same file and split
-    from neurokws.data.events import load_npz
+    from neurokws.data.formats.events import load_npz
 
     _, direct = emulate(cell / "int8" / "model.net", load_npz(cell / "test.npz"),
                         net_file.config.n_steps, net_file.config.dt, ["aligned"])

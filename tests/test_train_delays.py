@@ -10,7 +10,7 @@ import pytest
 
 from neurokws.backends.numba import train
 from neurokws.config import default_config, network_config, train_settings
-from neurokws.data.synthetic import generate_split
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.model.init import init_weights
 from neurokws.model.network import Delays
 from neurokws.train.checkpoint import load_checkpoint

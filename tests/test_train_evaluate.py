@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from neurokws.config import default_network
-from neurokws.data.binning import bin_events
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.binning import bin_events
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.model.engine import infer
 from neurokws.model.init import init_weights
 from neurokws.train.evaluate import confusion_frame, evaluate

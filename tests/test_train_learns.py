@@ -9,8 +9,8 @@ import pytest
 
 from neurokws.backends import numba
 from neurokws.config import default_config, network_config, train_settings
-from neurokws.data.binning import bin_events
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.binning import bin_events
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.model.network import Weights
 from neurokws.train.evaluate import evaluate
 

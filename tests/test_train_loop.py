@@ -15,8 +15,8 @@ import pytest
 
 from neurokws.backends.numba import train
 from neurokws.config import default_config, network_config, train_settings
-from neurokws.data.events import save_npz
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.events import save_npz
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.train.checkpoint import load_checkpoint
 
 CONFIG = default_config(
@@ -118,7 +118,7 @@ TRAIN_SCRIPT = """
 import dataclasses, sys
 from pathlib import Path
 from neurokws.config import network_config, train_settings
-from neurokws.data.events import load_npz
+from neurokws.data.formats.events import load_npz
 from neurokws.model.network import save_model
 from neurokws.backends.numba import train
 sys.path.insert(0, {tests!r})

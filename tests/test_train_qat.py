@@ -19,9 +19,9 @@ from neurokws.config import (
     qat_settings,
     train_settings,
 )
-from neurokws.data.binning import bin_events
-from neurokws.data.events import hold_out
-from neurokws.data.synthetic import generate_split
+from neurokws.data.formats.binning import bin_events
+from neurokws.data.formats.events import hold_out
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.deploy.quantize import quantize, trained_exponents
 from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.inputs import aligned_inputs

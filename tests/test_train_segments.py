@@ -17,7 +17,7 @@ import yaml
 from neurokws import resources
 from neurokws.backends.numba import train
 from neurokws.config import network_config, train_settings
-from neurokws.data.synthetic import generate_split
+from neurokws.data.sources.synthetic import generate_split
 from neurokws.utils.errors import ModelFormatError
 from test_train_loop import CONFIG
 from workflow_helpers import ROOT, snakemake

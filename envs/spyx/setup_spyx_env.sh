@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create the Spyx venv (spyx 1.0.0 + CPU JAX 0.10.2 on Python 3.11, numpy 2) used by the
-# training-cost benchmark's BPTT baseline (neurokws.reports.cost_spyx). See README.md here.
+# training-cost benchmark's BPTT baseline (neurokws.profiling.training.cost_spyx). See README.md
+# here.
 #
 #   bash envs/spyx/setup_spyx_env.sh [DEST]        # DEST defaults to .venv-spyx
 #

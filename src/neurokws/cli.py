@@ -116,7 +116,7 @@ def emulate_split(net_path: str | Path, split_path: str | Path, mode: str,
                   dt_ms: float | None = None) -> dict[str, Any]:
     """Accuracy and per-sample activity of a NetX file on a Heidelberg-format split."""
     from neurokws.config import default_network
-    from neurokws.data.heidelberg import read_split
+    from neurokws.data.formats.heidelberg import read_split
     from neurokws.deploy.netx import read_netx
     from neurokws.fixedpoint.evaluation import emulate
     from neurokws.fixedpoint.netx_file import read_netx_raw

@@ -21,7 +21,7 @@ import numpy as np
 from neurokws.backends import numba
 from neurokws.config import default_config, network_config, train_settings
 from neurokws.data.cochlea import Cochlea
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.events import EventSplit
 from neurokws.deploy.quantize import quantize
 from neurokws.fixedpoint.emulator import FixedPointNetwork
 from neurokws.fixedpoint.evaluation import split_inputs

@@ -11,7 +11,7 @@ tests/test_plan.py checks them against Snakemake's own dry run. What a rule asks
 beyond memory and time is the rule's own: threads (`training.threads` per hidden size for
 training, float evaluation and the emulator, `profiling.threads` for profiling, the whole
 node for the Figure 3 benchmark, 1 elsewhere) and GPUs (`neurokws.backends.training_gpus`,
-`neurokws.profiling.profile.device_gpus`). Rules that declare no request get the SLURM
+`neurokws.profiling.inference.profile.device_gpus`). Rules that declare no request get the SLURM
 profile's `default-resources`; the workflow's local rules (downloads, side environments,
 `all`) run on the submit host and ask for nothing.
 
@@ -238,7 +238,7 @@ def estimate_data(config: Mapping[str, Any], dataset: str) -> DataSizes | str:
             f"{corpus}'s published split sizes (Cramer et al. 2020), {EVENTS_PER_SAMPLE} "
             "events per sample (neurokws.resources' reference)")
     if source == "synthetic":
-        from neurokws.data.synthetic import generate_split
+        from neurokws.data.sources.synthetic import generate_split
 
         per = float(inspect.signature(generate_split).parameters["events_per_sample"].default)
         st = ds["synthetic"]
@@ -254,8 +254,8 @@ def estimate_data(config: Mapping[str, Any], dataset: str) -> DataSizes | str:
         stats = {s: _estimated(counts[s], per, classes, st["n_channels"]) for s in splits}
         note = f"the config's sizes, {per:.0f} events per sample (two patterns and noise)"
     elif source == "spoken_digits":
-        from neurokws.data.convert import cochlea_from_settings
-        from neurokws.data.speech import KEYS
+        from neurokws.data.sources.convert import cochlea_from_settings
+        from neurokws.data.sources.speech import KEYS
 
         st = ds["spoken_digits"]
         per_speaker = len(KEYS) * st["per_class_per_speaker"]
@@ -389,8 +389,8 @@ class _Builder:
                  deps=[prepared_path(dataset, "train"), prepared_path(dataset, "test")])
 
     def cochlea_jobs(self, dataset: str, raws: Mapping[str, str]) -> None:
-        from neurokws.data.convert import cochlea_from_settings
-        from neurokws.data.corpus import SPOKEN_MAX_S, SPOKEN_MEAN_S
+        from neurokws.data.sources.convert import cochlea_from_settings
+        from neurokws.data.sources.corpus import SPOKEN_MAX_S, SPOKEN_MEAN_S
 
         ds = self.config["datasets"][dataset]
         cochlea = ds["cochlea"]
@@ -478,7 +478,7 @@ class _Builder:
         """Every job of one cell: training (in segments), evaluation, deployment, Lava and
         (`profiled`: the first seed) profiling."""
         from neurokws.backends import training_gpus
-        from neurokws.profiling.profile import device_batch_sizes, device_gpus
+        from neurokws.profiling.inference.profile import device_batch_sizes, device_gpus
 
         config = self.config
         suffix = DELAY_SUFFIX if delays else ""

@@ -40,7 +40,7 @@ EVAL_EVENT_BYTES = 14     # per event of an evaluation block: subset and bins
 FIXED_EVENT_BYTES = 110   # per event of an emulator input block (int64 temporaries)
 EVAL_BLOCK = 4096         # samples per float evaluation block (train.evaluate)
 FIXED_BLOCK = 512         # samples per emulator input block (fixedpoint.evaluation)
-READ_BLOCK = 2048         # samples per HDF5 read block (data.heidelberg)
+READ_BLOCK = 2048         # samples per HDF5 read block (data.formats.heidelberg)
 
 # Seconds per sample at T = 1000 steps and ~8,000 input events (SHD-like generated data with
 # the paper's initial weights, whose hidden layer spikes more than a trained one), 2 threads:

@@ -30,8 +30,8 @@ import numpy as np
 
 from neurokws.config import default_config, delay_training, train_settings
 from neurokws.data.cochlea import Cochlea
-from neurokws.data.convert import clip_rng
-from neurokws.data.synthetic import write_synthetic_dataset
+from neurokws.data.sources.convert import clip_rng
+from neurokws.data.sources.synthetic import write_synthetic_dataset
 from neurokws.fixedpoint.inputs import INPUT_MODES
 from neurokws.stages.data import prepare
 from neurokws.stages.deploy import export_netx, quantize

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from neurokws import paper, resources  # noqa: E402
 from neurokws.backends import training_gpus  # noqa: E402
-from neurokws.data.convert import cochlea_from_settings  # noqa: E402
+from neurokws.data.sources.convert import cochlea_from_settings  # noqa: E402
 from neurokws.fixedpoint.inputs import INPUT_MODES  # noqa: E402
 from neurokws.config import (  # noqa: E402
     COCHLEA_SOURCES,
@@ -35,7 +35,11 @@ from neurokws.config import (  # noqa: E402
     resolve_config,
     training_threads,
 )
-from neurokws.profiling.profile import PROFILERS, device_batch_sizes, device_gpus  # noqa: E402
+from neurokws.profiling.inference.profile import (  # noqa: E402
+    PROFILERS,
+    device_batch_sizes,
+    device_gpus,
+)
 from neurokws.utils.records import DELAY_SUFFIX  # noqa: E402
 from neurokws.utils.sidecar import ENVS  # noqa: E402
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from neurokws.data.download import download_dataset
+from neurokws.data.sources.download import download_dataset
 from neurokws.utils.rule_support import start_rule
 
 log = start_rule(snakemake)

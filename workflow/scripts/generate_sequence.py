@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from neurokws.data.sequence import SequenceTask, write_sequence_dataset
+from neurokws.data.sources.sequence import SequenceTask, write_sequence_dataset
 from neurokws.utils.rule_support import start_rule
 
 log = start_rule(snakemake)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from neurokws.data.convert import write_plan
-from neurokws.data.corpus import plan
+from neurokws.data.sources.convert import write_plan
+from neurokws.data.sources.corpus import plan
 from neurokws.utils.rule_support import rule_provenance, start_rule
 
 log = start_rule(snakemake)

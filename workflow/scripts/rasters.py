@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from neurokws.data.events import load_npz
+from neurokws.data.formats.events import load_npz
 from neurokws.reports.rasters import plot_rasters
 from neurokws.utils.rule_support import start_rule
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 
-from neurokws.profiling.training_cost import CostSettings, run_benchmark, settings_record
+from neurokws.profiling.training.training_cost import CostSettings, run_benchmark, settings_record
 from neurokws.utils.atomic import write_csv
 from neurokws.utils.rule_support import start_rule
 

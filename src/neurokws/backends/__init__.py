@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from neurokws.config import TrainSettings
-from neurokws.data.events import load_npz
+from neurokws.data.formats.events import load_npz
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train.delays import DelayTraining
 from neurokws.train.loop import TrainResult

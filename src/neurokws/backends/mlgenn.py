@@ -46,8 +46,8 @@ from neurokws.backends.mlgenn_infer import (
     profile_kernels,
 )
 from neurokws.config import DelayTraining, TrainSettings
-from neurokws.data.binning import BinnedSplit, bin_events
-from neurokws.data.events import EventSplit, load_npz
+from neurokws.data.formats.binning import BinnedSplit, bin_events
+from neurokws.data.formats.events import EventSplit, load_npz
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train import loop
 from neurokws.train.checkpoint import TrainState

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from neurokws.backends.genn_env import BackendUnavailableError, choose_backend, require, versions
-from neurokws.data.binning import BinnedSplit, bin_events
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.binning import BinnedSplit, bin_events
+from neurokws.data.formats.events import EventSplit
 from neurokws.model.engine import RegConfig
 from neurokws.model.network import Delays, NetworkConfig, Weights, load_network
 

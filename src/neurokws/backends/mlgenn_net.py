@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.data.binning import BinnedSplit
+from neurokws.data.formats.binning import BinnedSplit
 from neurokws.model.network import Delays, NetworkConfig, Weights
 
 # mlGeNN's Eventprop ring buffer, the paper's value (docs/eventprop.md#relation-to-mlgenn)

@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from neurokws.config import QuantTraining, TrainSettings
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.events import EventSplit
 from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train import loop

@@ -15,7 +15,7 @@ from typing import Any
 
 from neurokws import paper
 from neurokws.config.schema import default_config
-from neurokws.data.events import N_CHANNELS
+from neurokws.data.formats.events import N_CHANNELS
 from neurokws.model.network import NetworkConfig
 from neurokws.utils.errors import ConfigError
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numba
 import numpy as np
 
-from neurokws.data.events import EventSplit, concatenate
+from neurokws.data.formats.events import EventSplit, concatenate
 
 
 def draw_shifts(rng: np.random.Generator, n: int, max_shift: int,

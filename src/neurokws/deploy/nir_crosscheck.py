@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from neurokws.config import default_network
-from neurokws.data.binning import BinnedSplit
+from neurokws.data.formats.binning import BinnedSplit
 from neurokws.deploy.nir_export import export_nir
 from neurokws.deploy.nir_norse import MODES
 from neurokws.model.engine import infer

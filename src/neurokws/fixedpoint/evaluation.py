@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.events import EventSplit
 from neurokws.fixedpoint.emulator import Activity, Classification, FixedPointNetwork
 from neurokws.fixedpoint.inputs import INPUT_MODES, StepInputs, build_inputs
 

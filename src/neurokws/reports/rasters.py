@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from neurokws import paper
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.events import EventSplit
 from neurokws.utils.atomic import atomic_path
 
 COLUMN_WIDTH_IN = 3.5  # the paper's column width (plot_settings.py)

@@ -16,7 +16,7 @@ import yaml
 
 from neurokws import paper
 from neurokws.config import QUANT_DIRS, deployed_bits
-from neurokws.profiling.training_cost import METHOD_LABELS
+from neurokws.profiling.training.training_cost import METHOD_LABELS
 from neurokws.reports.accuracy import comparison_table
 from neurokws.reports.delays import delay_effect, effect_rows, learned_rows
 from neurokws.reports.inference_cost import normalise

@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 
 from neurokws import paper
-from neurokws.profiling.records import COLUMNS, ProfileRow, energy_per_sop_nJ, rows_to_frame
+from neurokws.profiling.inference.records import (
+    COLUMNS,
+    ProfileRow,
+    energy_per_sop_nJ,
+    rows_to_frame,
+)
 from neurokws.utils.atomic import write_csv, write_text
 
 SOURCE_ORDER = {"paper": 0, "measured": 1, "estimate": 2}

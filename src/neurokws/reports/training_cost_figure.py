@@ -1,6 +1,6 @@
 """Figure 3: training memory and time per epoch against T, one line per method.
 
-The numbers come from the measuring stage (`neurokws.profiling.training_cost`).
+The numbers come from the measuring stage (`neurokws.profiling.training.training_cost`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from matplotlib.ticker import (
     ScalarFormatter,
 )
 
-from neurokws.profiling.training_cost import METHOD_LABELS, METHODS
+from neurokws.profiling.training.training_cost import METHOD_LABELS, METHODS
 from neurokws.reports.figures import new_figure, paper_style, save_figure
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from neurokws.profiling.cost_common import RssSampler, rss_bytes
+from neurokws.profiling.training.cost_common import RssSampler, rss_bytes
 from neurokws.utils.provenance import fixed
 from neurokws.utils.records import CellKey
 
@@ -46,7 +46,7 @@ def _train(request: dict[str, Any], scratch: Path) -> dict[str, Any]:
 
     from neurokws.backends.numba import NumbaBackend
     from neurokws.config import delay_training, network_config, resolve_config, train_settings
-    from neurokws.data.events import load_npz
+    from neurokws.data.formats.events import load_npz
     from neurokws.train import loop
     from neurokws.train.schedule import LearningRateSchedule
 

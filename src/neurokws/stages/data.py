@@ -9,17 +9,17 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from neurokws.data.convert import (
+from neurokws.data.formats.events import save_npz
+from neurokws.data.formats.heidelberg import read_split, write_split
+from neurokws.data.formats.prepared import check_nonempty, split_summary
+from neurokws.data.sources.convert import (
     cochlea_from_settings,
     convert_chunk,
     merge_split,
     read_plan,
     save_chunk,
 )
-from neurokws.data.corpus import renderer
-from neurokws.data.events import save_npz
-from neurokws.data.heidelberg import read_split, write_split
-from neurokws.data.prepared import check_nonempty, split_summary
+from neurokws.data.sources.corpus import renderer
 from neurokws.utils.atomic import write_json
 from neurokws.utils.provenance import Provenance
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.data.events import load_npz
+from neurokws.data.formats.events import load_npz
 from neurokws.deploy.metrics import static_metrics, workload_metrics
 from neurokws.deploy.netx import read_netx
 from neurokws.fixedpoint.evaluation import (

@@ -7,9 +7,9 @@ import logging
 import os
 from typing import Any
 
-from neurokws.data.events import load_npz
-from neurokws.profiling.profile import ProfileJob, ProfileOptions, write_rows
-from neurokws.profiling.profile import profile as run_profile
+from neurokws.data.formats.events import load_npz
+from neurokws.profiling.inference.profile import ProfileJob, ProfileOptions, write_rows
+from neurokws.profiling.inference.profile import profile as run_profile
 from neurokws.utils.provenance import file_sha256
 from neurokws.utils.records import CellKey
 
@@ -20,7 +20,8 @@ def profile(model: PathLike, net: PathLike, test: PathLike, out: PathLike, *, ce
             device: str, batch: int, paper_dataset: str | None, options: dict[str, Any]
             ) -> list[Any]:
     """Rule `profile`: the float model (`model`) and its NetX file (`net`) on `device` at
-    batch size `batch` (neurokws.profiling.profile.PROFILERS); its rows written to `out`."""
+    batch size `batch` (neurokws.profiling.inference.profile.PROFILERS); its rows written to
+    `out`."""
     log = logging.getLogger("neurokws.rule.profile")
     job = ProfileJob(model_path=model, net_path=net, test=load_npz(test),
                      model_name=cell.name, dataset=cell.dataset, paper_dataset=paper_dataset,

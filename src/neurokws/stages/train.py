@@ -12,7 +12,7 @@ from typing import Any
 from neurokws.backends import train_cell
 from neurokws.backends.numba import train
 from neurokws.config import QuantTraining, TrainSettings, network_config, parse_precision
-from neurokws.data.events import hold_out, load_npz
+from neurokws.data.formats.events import hold_out, load_npz
 from neurokws.model.network import load_network, save_model, with_delay_bits
 from neurokws.train.checkpoint import segment_stop, write_segment_marker
 from neurokws.train.delays import DelayTraining

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from neurokws.data.binning import BinnedSplit, bin_events
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.binning import BinnedSplit, bin_events
+from neurokws.data.formats.events import EventSplit
 from neurokws.model.engine import infer
 from neurokws.model.network import Delays, NetworkConfig, Weights
 

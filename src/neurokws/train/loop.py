@@ -24,8 +24,8 @@ import numpy as np
 
 from neurokws.config import QuantTraining, TrainSettings
 from neurokws.data.augment import EpochPlan, plan_epoch
-from neurokws.data.binning import BinnedSplit, bin_events
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.binning import BinnedSplit, bin_events
+from neurokws.data.formats.events import EventSplit
 from neurokws.model.init import init_weights
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.train.checkpoint import (

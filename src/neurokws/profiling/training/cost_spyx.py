@@ -1,6 +1,6 @@
 """Training-cost child: BPTT with surrogate gradients in Spyx (JAX) at one T (.venv-spyx).
 
-    neurokws.utils.sidecar.run_module("spyx", "neurokws.profiling.cost_spyx", request)
+    neurokws.utils.sidecar.run_module("spyx", "neurokws.profiling.training.cost_spyx", request)
 
 The same 700 -> N recurrent -> C network as ours, built from Spyx layers as the paper's
 baseline ("RCuBaLIF", Heckel & Nowotny's SHD classifier with recurrence and exponential
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from neurokws.model.init import IN_MEAN, IN_SD, OUT_SD, REC_SD
-from neurokws.profiling import cost_common as cc
+from neurokws.profiling.training import cost_common as cc
 
 
 def build(args, dt: float):

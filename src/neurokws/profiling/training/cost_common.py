@@ -5,7 +5,7 @@ memory belongs to that measurement alone. Memory is sampled from /proc/self/stat
 thread (1 ms): ru_maxrss is not used because on Linux a child's ru_maxrss starts from its
 parent's high-water mark at fork/exec, so a large parent (the Snakemake rule process) would
 hide the child's own peak. A child's `sidecar_main(request, arrays)` takes the request that
-`neurokws.profiling.training_cost.child_request` builds and returns `result(...)`.
+`neurokws.profiling.training.training_cost.child_request` builds and returns `result(...)`.
 """
 
 from __future__ import annotations

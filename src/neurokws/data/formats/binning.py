@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numba
 import numpy as np
 
-from neurokws.data.events import EventSplit, _ranges
+from neurokws.data.formats.events import EventSplit, _ranges
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,7 +28,7 @@ import h5py
 import numba
 import numpy as np
 
-from neurokws.data.events import N_CHANNELS, EventSplit
+from neurokws.data.formats.events import N_CHANNELS, EventSplit
 from neurokws.utils.atomic import atomic_path
 from neurokws.utils.errors import DataFormatError
 
@@ -131,8 +131,8 @@ def _open_h5(path: Path) -> Iterator[h5py.File]:
     if not path.exists():
         raise DataFormatError(
             f"{path}: file not found. Download it (snakemake rule 'download', or "
-            f"neurokws.data.download.download_dataset), generate it, or fix the path in the "
-            f"config.")
+            f"neurokws.data.sources.download.download_dataset), generate it, or fix the path in "
+            f"the config.")
     with open(path, "rb") as raw:
         magic = raw.read(8)
     with tempfile.TemporaryDirectory(prefix="neurokws-h5-") as tmp:
@@ -179,7 +179,7 @@ def _read_blocks(path: Path, handle: h5py.File, n_channels: int, block: int) -> 
         raise DataFormatError(
             f"{path}: missing dataset(s) {missing}; a Heidelberg-format file needs "
             f"{list(REQUIRED)} (optional extra/keys, extra/speaker). Check that this is an "
-            f"SHD/SSC file or regenerate it with neurokws.data.heidelberg.write_split.")
+            f"SHD/SSC file or regenerate it with neurokws.data.formats.heidelberg.write_split.")
     times, units = handle["spikes/times"], handle["spikes/units"]
     for name, dset in (("spikes/times", times), ("spikes/units", units)):
         if h5py.check_vlen_dtype(dset.dtype) is None or dset.ndim != 1:

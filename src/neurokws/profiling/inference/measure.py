@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from neurokws.profiling.energy import PowerSummary, per_sample_energy_mJ, summarize
+from neurokws.profiling.inference.records import ProfileRow, fill_activity
 from neurokws.profiling.power import PowerSampler, PowerSource
-from neurokws.profiling.records import ProfileRow, fill_activity
 
 R = TypeVar("R")
 

@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from neurokws.data.events import EventSplit, save_npz
+from neurokws.data.formats.events import EventSplit, save_npz
 from neurokws.model.network import NetworkConfig
-from neurokws.profiling.records import ProfileRow, unavailable_rows
+from neurokws.profiling.inference.records import ProfileRow, unavailable_rows
 from neurokws.utils.sidecar import SidecarUnavailableError, run_module
 
 METHOD = ("GeNN kernel timers: neuron update + presynaptic update + reset, summed over the "

@@ -11,8 +11,8 @@ latency = mean time per step x T, total energy = mean total power x latency, dyn
 
 This module imports only numpy and (lazily) lava, so it also runs inside the Lava venv
 through `neurokws.utils.sidecar` (`sidecar_main`: op "status" or "run"; see
-profiling/loihi.py). None of this can run without the hardware stack; `require_loihi` names
-what is missing. Method: docs/profiling.md#loihi-2-hardware.
+profiling/inference/loihi.py). None of this can run without the hardware stack;
+`require_loihi` names what is missing. Method: docs/profiling.md#loihi-2-hardware.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from neurokws.data.cochlea import BasilarMembrane, BushyCell, Cochlea, HairCell
-from neurokws.data.events import N_CHANNELS, EventSplit, concatenate, load_npz, save_npz
+from neurokws.data.formats.events import N_CHANNELS, EventSplit, concatenate, load_npz, save_npz
 from neurokws.utils.atomic import atomic_path
 from neurokws.utils.errors import DataFormatError
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from neurokws import paper
-from neurokws.profiling.records import ProfileRow, provenance_json, synaptic_ops
+from neurokws.profiling.inference.records import ProfileRow, provenance_json, synaptic_ops
 from neurokws.utils.provenance import provenance
 
 LOIHI_HARDWARE = "Loihi 2"

@@ -21,14 +21,20 @@ import numpy as np
 from neurokws.model.engine import infer
 from neurokws.model.network import Delays, NetworkConfig, Weights
 from neurokws.profiling.errors import PowerUnavailableError
-from neurokws.profiling.measure import (
+from neurokws.profiling.inference.measure import (
     fill_measurement,
     make_batches,
     measure_windows,
     timed_passes,
 )
+from neurokws.profiling.inference.records import (
+    AUTO,
+    EventData,
+    ProfileRow,
+    precision_of,
+    provenance_json,
+)
 from neurokws.profiling.power import PowerSource
-from neurokws.profiling.records import AUTO, EventData, ProfileRow, precision_of, provenance_json
 from neurokws.profiling.sources import POWERCAP_ROOT, rapl_source
 from neurokws.utils.provenance import provenance
 

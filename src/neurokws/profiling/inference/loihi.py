@@ -14,20 +14,20 @@ from typing import Any
 import numpy as np
 
 from neurokws.profiling.errors import LoihiUnavailableError
-from neurokws.profiling.loihi_estimate import LOIHI_HARDWARE
-from neurokws.profiling.loihi_hw import (
+from neurokws.profiling.inference.loihi_estimate import LOIHI_HARDWARE
+from neurokws.profiling.inference.loihi_hw import (
     loihi_status,
     per_sample_cost,
     run_on_loihi,
     unavailable_reason,
 )
-from neurokws.profiling.records import ProfileRow, provenance_json
+from neurokws.profiling.inference.records import ProfileRow, provenance_json
 from neurokws.utils.provenance import provenance
 from neurokws.utils.sidecar import SidecarUnavailableError, run_module, side_env
 
 METHOD = ("measured: Loihi 2 hardware (Loihi2HwCfg), one sample replayed from a CyclicBuffer "
           "(IO-unconstrained), lava-loihi loihi2_profiler power and execution time")
-HW_MODULE = "neurokws.profiling.loihi_hw"
+HW_MODULE = "neurokws.profiling.inference.loihi_hw"
 
 
 def hardware_location() -> str | None:

@@ -19,15 +19,26 @@ import numpy as np
 
 from neurokws.model.network import NetworkConfig, Weights
 from neurokws.profiling.errors import GpuUnavailableError, PowerUnavailableError
-from neurokws.profiling.gpu_kernels import MAX_THREADS, WARP, build_forward_kernel, launch_shape
-from neurokws.profiling.measure import (
+from neurokws.profiling.inference.gpu_kernels import (
+    MAX_THREADS,
+    WARP,
+    build_forward_kernel,
+    launch_shape,
+)
+from neurokws.profiling.inference.measure import (
     fill_measurement,
     make_batches,
     measure_windows,
     timed_passes,
 )
+from neurokws.profiling.inference.records import (
+    AUTO,
+    EventData,
+    ProfileRow,
+    precision_of,
+    provenance_json,
+)
 from neurokws.profiling.power import PowerSource
-from neurokws.profiling.records import AUTO, EventData, ProfileRow, precision_of, provenance_json
 from neurokws.profiling.sources import JtopSource, NvmlSource
 from neurokws.utils.provenance import provenance
 

@@ -1,11 +1,11 @@
 """The audio sources of the workflow: plan a corpus, then render each clip's audio.
 
-Two sources feed the cochlea (neurokws.data.convert):
-- `audio`: recordings on disk (neurokws.data.audio: class folders or a CSV manifest,
+Two sources feed the cochlea (neurokws.data.sources.convert):
+- `audio`: recordings on disk (neurokws.data.sources.audio: class folders or a CSV manifest,
   speaker-disjoint splits), resampled to `sample_rate` where one is set;
 - `spoken_digits`: "zero".."nine", "null".."neun" synthesised offline by espeak-ng with
-  many drawn speakers (neurokws.data.speech), as Heidelberg Digits has 20 classes and held-out
-  test speakers.
+  many drawn speakers (neurokws.data.sources.speech), as Heidelberg Digits has 20 classes and
+  held-out test speakers.
 `plan(source, settings)` lists the clips (`convert.write_plan`'s arguments) and
 `renderer(plan, settings)` gives the function that makes one clip's audio.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.data.convert import Renderer
+from neurokws.data.sources.convert import Renderer
 
 SOURCES = ("audio", "spoken_digits")
 # Spoken digits' durations for job requests before any is rendered: the longest and the mean
@@ -40,13 +40,13 @@ def plan(source: str, settings: Mapping[str, Any]) -> dict[str, Any]:
 def renderer(plan_: Mapping[str, Any], settings: Mapping[str, Any]) -> Renderer:
     """clip -> (audio, sample rate) for the plan's source."""
     if plan_["source"] == "audio":
-        from neurokws.data.audio import load
+        from neurokws.data.sources.audio import load
 
         rate = plan_["info"]["sample_rate"]
         mono = bool(settings["mix_to_mono"])
         return lambda clip: (load(clip["path"], rate, mix_to_mono=mono), rate)
     if plan_["source"] == "spoken_digits":
-        from neurokws.data import speech
+        from neurokws.data.sources import speech
 
         rate = int(plan_["info"]["sample_rate"])
 
@@ -60,7 +60,7 @@ def renderer(plan_: Mapping[str, Any], settings: Mapping[str, Any]) -> Renderer:
 
 
 def _plan_audio(settings: Mapping[str, Any]) -> dict[str, Any]:
-    from neurokws.data import audio
+    from neurokws.data.sources import audio
 
     items = audio.scan(settings["root"], manifest=settings["manifest"],
                        classes=settings["classes"], speaker_pattern=settings["speaker_pattern"],
@@ -96,7 +96,7 @@ def _plan_audio(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _plan_spoken_digits(settings: Mapping[str, Any]) -> dict[str, Any]:
-    from neurokws.data import speech
+    from neurokws.data.sources import speech
 
     utterances = speech.plan_corpus(
         settings["n_speakers_train"], settings["n_speakers_test"],

@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from neurokws.data.binning import bin_events
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.binning import bin_events
+from neurokws.data.formats.events import EventSplit
 from neurokws.model.network import Delays, NetworkConfig, load_network
 from neurokws.profiling.errors import ProfilingUnavailableError
-from neurokws.profiling.loihi_estimate import LOIHI_HARDWARE, estimate_loihi
-from neurokws.profiling.records import ProfileRow, rows_to_frame, unavailable_rows
+from neurokws.profiling.inference.loihi_estimate import LOIHI_HARDWARE, estimate_loihi
+from neurokws.profiling.inference.records import ProfileRow, rows_to_frame, unavailable_rows
 from neurokws.utils.atomic import write_csv
 from neurokws.utils.errors import ConfigError
 
@@ -109,7 +109,7 @@ def _window(options: ProfileOptions, job: ProfileJob) -> dict[str, Any]:
 
 
 def _cpu(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRow]:
-    from neurokws.profiling.cpu import profile_cpu
+    from neurokws.profiling.inference.cpu import profile_cpu
 
     net, weights = job.model()
     return profile_cpu(net, weights, bin_events(job.test, net.dt, net.n_steps), [batch],
@@ -123,7 +123,7 @@ def _gpu(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRo
                                 "delays (the CPU engine and the emulator do)", net, [batch],
                                 model=job.model_name)
     try:
-        from neurokws.profiling.gpu import profile_gpu
+        from neurokws.profiling.inference.gpu import profile_gpu
 
         return profile_gpu(net, weights, bin_events(job.test, net.dt, net.n_steps), [batch],
                            **_window(options, job))
@@ -138,7 +138,7 @@ def _loihi(job: ProfileJob, batch: int, options: ProfileOptions) -> list[Profile
     from neurokws.deploy.netx import read_netx
     from neurokws.fixedpoint.emulator import FixedPointNetwork
     from neurokws.fixedpoint.evaluation import split_inputs
-    from neurokws.profiling.loihi import profile_loihi_hardware
+    from neurokws.profiling.inference.loihi import profile_loihi_hardware
 
     net, _ = job.model()
     inputs = split_inputs(job.test, "aligned", net.n_steps, net.dt)
@@ -169,7 +169,7 @@ def _loihi(job: ProfileJob, batch: int, options: ProfileOptions) -> list[Profile
 
 
 def _mlgenn(job: ProfileJob, batch: int, options: ProfileOptions) -> list[ProfileRow]:
-    from neurokws.profiling.mlgenn_timers import mlgenn_kernel_rows
+    from neurokws.profiling.inference.mlgenn_timers import mlgenn_kernel_rows
 
     net, _ = job.model()
     return mlgenn_kernel_rows(job.model_path, job.test, net, batch, model=job.model_name)

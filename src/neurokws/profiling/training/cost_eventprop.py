@@ -1,7 +1,7 @@
 """Training-cost child: Eventprop batches of our engine (loss_and_grad + Adam) at one T.
 
-Run by `neurokws.profiling.training_cost` through `neurokws.utils.sidecar.run_module(None,
-"neurokws.profiling.cost_eventprop", request)` (request: `training_cost.child_request`).
+Run by `neurokws.profiling.training.training_cost` through `neurokws.utils.sidecar.run_module(None,
+"neurokws.profiling.training.cost_eventprop", request)` (request: `training_cost.child_request`).
 Random SHD-like input (cost_common.random_events), paper initialisation with w_in scaled so
 hidden neurons fire about `rate` spikes per sample (as the regulariser keeps them in the
 paper), the paper's regulariser on. Each timed batch = forward + Eventprop backward + Adam
@@ -21,7 +21,7 @@ from neurokws.model.engine import RegConfig, loss_and_grad
 from neurokws.model.init import init_weights
 from neurokws.model.network import NetworkConfig
 from neurokws.model.workload import scale_to_rate
-from neurokws.profiling import cost_common as cc
+from neurokws.profiling.training import cost_common as cc
 from neurokws.train.optimizer import Adam
 
 

@@ -26,8 +26,8 @@ from neurokws.utils.sidecar import run_module
 
 log = logging.getLogger(__name__)
 # method -> (side environment (None: this interpreter), child module)
-METHODS = {"eventprop": (None, "neurokws.profiling.cost_eventprop"),
-           "bptt_spyx": ("spyx", "neurokws.profiling.cost_spyx")}
+METHODS = {"eventprop": (None, "neurokws.profiling.training.cost_eventprop"),
+           "bptt_spyx": ("spyx", "neurokws.profiling.training.cost_spyx")}
 METHOD_LABELS = {"eventprop": "Eventprop (ours, numba CPU)",
                  "bptt_spyx": "BPTT surrogate gradient (Spyx, JAX CPU)"}
 CSV_COLUMNS = ["method", "n_steps", "dt_ms", "hidden", "n_classes", "batch_size",

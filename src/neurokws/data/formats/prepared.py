@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.data.events import EventSplit
+from neurokws.data.formats.events import EventSplit
 from neurokws.utils.errors import DataFormatError
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from neurokws.data.events import EventSplit
-from neurokws.data.heidelberg import write_split
+from neurokws.data.formats.events import EventSplit
+from neurokws.data.formats.heidelberg import write_split
 from neurokws.utils.provenance import provenance
 
 VOWEL, FRICATIVE, PLOSIVE = 0, 1, 2
